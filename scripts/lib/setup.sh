@@ -1,0 +1,26 @@
+# Shared set-up for scripts/: a .venv with the dev requirements, and node_modules from the lock.
+# Re-running is cheap: each step is skipped when its inputs have not changed.
+
+setup_python() {
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  local stamp=.venv/.requirements.sha256
+  local want
+  want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "== installing Python packages into .venv"
+    .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    # The authoring SDK pins azure-ai-textanalytics 6 (the runtime SDK our users have is 5.x), so it
+    # is installed on its own without its dependencies; the emulator is tested against both SDKs.
+    .venv/bin/pip install --quiet --disable-pip-version-check --no-deps azure-ai-textanalytics-authoring==1.0.0b1
+    echo "$want" > "$stamp"
+  fi
+}
+
+setup_node() {
+  if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "== installing Azurite (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+}

@@ -1,0 +1,1 @@
+"""Disaster-recovery replication of Azure AI Language custom projects (the product package)."""

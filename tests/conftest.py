@@ -1,0 +1,72 @@
+"""Session-wide local services: one Azurite and two emulated Language regions.
+
+Started once per test session (they take seconds to boot) and reset before every test
+that asks for them, so tests stay independent without paying the start-up again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from localdev.services import Azurite, EmulatorRegion
+
+# Tests run the emulator's jobs this much faster than the real service.
+TEST_TIME_SCALE = 0.001
+
+
+@pytest.fixture(scope="session")
+def azurite_session() -> Iterator[Azurite]:
+    azurite = Azurite().start()
+    try:
+        yield azurite
+    finally:
+        azurite.stop()
+
+
+@pytest.fixture
+def azurite(azurite_session: Azurite) -> Azurite:
+    """Azurite with every container and queue of every account deleted."""
+    azurite_session.clear()
+    return azurite_session
+
+
+@dataclass
+class Regions:
+    primary: EmulatorRegion
+    secondary: EmulatorRegion
+
+    def all(self) -> tuple[EmulatorRegion, EmulatorRegion]:
+        return (self.primary, self.secondary)
+
+
+@pytest.fixture(scope="session")
+def regions_session(azurite_session: Azurite) -> Iterator[Regions]:
+    primary = EmulatorRegion(
+        azurite_session.connection_string("primarydocs"), region="eastus", time_scale=TEST_TIME_SCALE
+    )
+    secondary = EmulatorRegion(
+        azurite_session.connection_string("secondarydocs"), region="westus2", time_scale=TEST_TIME_SCALE
+    )
+    try:
+        primary.start()
+        secondary.start()
+        yield Regions(primary, secondary)
+    finally:
+        primary.stop()
+        secondary.stop()
+
+
+@pytest.fixture
+def regions(regions_session: Regions, azurite: Azurite) -> Regions:
+    """Two emulated regions, emptied, each linked to its own (emptied) Azurite account.
+
+    A test that killed a region gets it started again here.
+    """
+    for region in regions_session.all():
+        if region.process is None or region.process.poll() is not None:
+            region.start()
+        region.reset()
+    return regions_session
