@@ -24,3 +24,15 @@ setup_node() {
     npm ci --no-audit --no-fund --loglevel=error
   fi
 }
+
+# checkov scans infra/ offline; its pins conflict with ours, so it lives in its own venv.
+CHECKOV_VERSION=3.3.30
+setup_checkov() {
+  local stamp=.venv-checkov/.checkov-version
+  if [ ! -x .venv-checkov/bin/checkov ] || [ "$(cat "$stamp" 2>/dev/null)" != "$CHECKOV_VERSION" ]; then
+    echo "== installing checkov $CHECKOV_VERSION into .venv-checkov"
+    python3 -m venv .venv-checkov
+    .venv-checkov/bin/pip install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+    echo "$CHECKOV_VERSION" > "$stamp"
+  fi
+}
