@@ -1,8 +1,15 @@
 """Azure Functions entry point: builds the FunctionApp and registers the blueprints.
 
-Kept free of settings and I/O so the host can index it even when settings are missing.
+Kept free of settings and I/O so the host can index it even when settings are missing: the engine is
+built on the first invocation (shared.functions.engine_provider), and a bad setting surfaces there as
+a clear error instead of "0 functions found".
 """
 
 import azure.functions as func
 
+from shared.functions import health, http_api, steps_queue, timer
+
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+for blueprint in (timer.bp, steps_queue.bp, http_api.bp, health.bp):
+    app.register_functions(blueprint)

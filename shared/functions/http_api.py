@@ -1,0 +1,223 @@
+"""The HTTP API over the replication engine (function keys required; health lives in health.py).
+
+Each function is a one-line shim over a `handle_*` function that takes the request and the engine
+provider, so tests drive exactly what the host calls with real `func.HttpRequest` objects.
+"""
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import azure.functions as func
+
+from shared.errors import InvalidRequest
+from shared.functions.engine_provider import EngineProvider, engines
+from shared.functions.json_http import answer, json_response, read_json_object
+
+if TYPE_CHECKING:
+    from shared.engine import RunStart
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
+
+# Language resource project and deployment names (reference: names match [A-Za-z0-9_.-]{1,50}).
+PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
+# Run ids and step names are ours; checked only for a sane shape, the engine decides if they exist.
+IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+START_FIELDS = ("projects", "force", "dryRun")
+DEFAULT_RUN_LIMIT = 20
+MAX_RUN_LIMIT = 100
+
+
+@bp.route(route="replications", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def start_replications(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_start_replications(req, engines)
+
+
+@bp.route(route="replications/{project}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_replications(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_list_replications(req, engines)
+
+
+@bp.route(route="replications/{project}/{runId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_replication(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_get_replication(req, engines)
+
+
+@bp.route(
+    route="replications/{project}/{runId}/steps/{step}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION
+)
+def redrive_replication_step(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_redrive_step(req, engines)
+
+
+@bp.route(route="replications/{project}/{runId}/cancel", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def cancel_replication(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_cancel_replication(req, engines)
+
+
+@bp.route(route="drift", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_drift(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_drift(req, engines)
+
+
+def handle_start_replications(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    """Manual trigger: 202 when a run started, 409 naming the active run, 200 for a plan or nothing to do."""
+
+    def start() -> func.HttpResponse:
+        body = read_json_object(req)
+        unknown = sorted(set(body) - set(START_FIELDS))
+        if unknown:
+            raise InvalidRequest(f"unknown field(s) {unknown}; the body accepts {list(START_FIELDS)}")
+        projects = _project_list(body.get("projects"))
+        force = _flag(body, "force")
+        dry_run = _flag(body, "dryRun")
+        starts = provider.get().start_runs(projects, force=force, dry_run=dry_run, trigger="http")
+        return _started_response(req, starts)
+
+    return answer(start)
+
+
+def handle_list_replications(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def list_runs() -> func.HttpResponse:
+        project = _route_name(req, "project", PROJECT_NAME)
+        target = _optional_query_name(req, "target")
+        limit = _limit(req)
+        runs = provider.get().list_runs(project, target, limit)
+        return json_response({"project": project, "runs": [run.to_json() for run in runs]})
+
+    return answer(list_runs)
+
+
+def handle_get_replication(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def get_run() -> func.HttpResponse:
+        project = _route_name(req, "project", PROJECT_NAME)
+        run_id = _route_name(req, "runId", IDENTIFIER)
+        return json_response(provider.get().get_run(project, run_id).to_json())
+
+    return answer(get_run)
+
+
+def handle_redrive_step(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    """Re-drive one step; the engine makes it idempotent (a succeeded step is not redone)."""
+
+    def redrive() -> func.HttpResponse:
+        project = _route_name(req, "project", PROJECT_NAME)
+        run_id = _route_name(req, "runId", IDENTIFIER)
+        step = _route_name(req, "step", IDENTIFIER)
+        manifest = provider.get().redrive_step(project, run_id, step)
+        return json_response(manifest.to_json(), 202, {"Location": _run_url(req, project, run_id)})
+
+    return answer(redrive)
+
+
+def handle_cancel_replication(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    """Ask the run to stop; a job already submitted is cancelled by the run's next slice, so poll Location."""
+
+    def cancel() -> func.HttpResponse:
+        project = _route_name(req, "project", PROJECT_NAME)
+        run_id = _route_name(req, "runId", IDENTIFIER)
+        manifest = provider.get().cancel_run(project, run_id)
+        return json_response(manifest.to_json(), 202, {"Location": _run_url(req, project, run_id)})
+
+    return answer(cancel)
+
+
+def handle_drift(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    """The drift report as JSON, or as the CLI's text with `?format=text`."""
+
+    def drift() -> func.HttpResponse:
+        output = req.params.get("format", "json")
+        if output not in ("json", "text"):
+            raise InvalidRequest(f"format must be 'json' or 'text', not {output!r}")
+        report = provider.get().drift_report()
+        if output == "text":
+            return func.HttpResponse(report.to_text(), mimetype="text/plain", charset="utf-8")
+        return json_response(report.to_json())
+
+    return answer(drift)
+
+
+def _started_response(req: func.HttpRequest, starts: "list[RunStart]") -> func.HttpResponse:
+    runs: list[dict[str, Any]] = []
+    for start in starts:
+        run = start.to_json()
+        run_id = start.run_id if start.status == "started" else start.active_run_id
+        if run_id:
+            run["location"] = _run_url(req, start.project, run_id)
+        runs.append(run)
+    started = [start for start in starts if start.status == "started" and start.run_id]
+    if started:
+        first = started[0]
+        return json_response({"runs": runs}, 202, {"Location": _run_url(req, first.project, first.run_id)})
+    active = [start for start in starts if start.status == "already_active" and start.active_run_id]
+    if active:
+        names = ", ".join(f"{start.project} → {start.target}: run {start.active_run_id}" for start in active)
+        error = {
+            "code": "RunConflict",
+            "message": f"a replication is already running ({names}); poll it, or cancel it first",
+            "activeRunId": active[0].active_run_id,
+        }
+        headers = {"Location": _run_url(req, active[0].project, str(active[0].active_run_id))}
+        return json_response({"error": error, "runs": runs}, 409, headers)
+    # A dry run's plan, or every project already in sync: nothing was started.
+    return json_response({"runs": runs}, 200)
+
+
+def _run_url(req: func.HttpRequest, project: str, run_id: str) -> str:
+    """Absolute URL of a run's manifest, derived from the request so any host name and route prefix work.
+
+    The query string (it may carry `code=<function key>`) is never echoed back.
+    """
+    parts = urlsplit(str(req.url))
+    segments = parts.path.split("/")
+    base = "/".join(segments[: segments.index("replications")]) if "replications" in segments else "/api"
+    path = f"{base}/replications/{quote(project, safe='')}/{quote(run_id, safe='')}"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _project_list(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise InvalidRequest("projects must be a non-empty list of project names; omit it for all projects")
+    for name in value:
+        _check_name("project name", name, PROJECT_NAME)
+    return list(dict.fromkeys(value))
+
+
+def _flag(body: dict[str, Any], field: str) -> bool:
+    value = body.get(field, False)
+    if not isinstance(value, bool):
+        raise InvalidRequest(f"{field} must be true or false, not {json_text(value)}")
+    return value
+
+
+def _route_name(req: func.HttpRequest, param: str, pattern: re.Pattern[str]) -> str:
+    return _check_name(param, req.route_params.get(param), pattern)
+
+
+def _optional_query_name(req: func.HttpRequest, param: str) -> str | None:
+    value = req.params.get(param)
+    return None if value is None else _check_name(param, value, PROJECT_NAME)
+
+
+def _check_name(what: str, value: Any, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise InvalidRequest(f"invalid {what} {json_text(value)}: expected {pattern.pattern}")
+    return value
+
+
+def _limit(req: func.HttpRequest) -> int:
+    raw = req.params.get("limit")
+    if raw is None:
+        return DEFAULT_RUN_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RUN_LIMIT:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_RUN_LIMIT}, not {raw!r}")
+    return int(raw)
+
+
+def json_text(value: Any) -> str:
+    """A caller's value quoted for an error message, truncated so a huge body cannot flood the log."""
+    text: str = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."

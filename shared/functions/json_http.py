@@ -1,0 +1,95 @@
+"""JSON in and out for the HTTP functions, and the one place errors become status codes.
+
+A caller's mistake is always a 4xx with a JSON error body, never a 500; an unusable configuration is
+a 503 naming the setting; anything unexpected is a 500 whose body says where to look and leaks
+nothing (the details go to the function log only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import azure.functions as func
+
+from shared.errors import (
+    BudgetExhausted,
+    ConcurrentUpdate,
+    InvalidRequest,
+    ReplicatorError,
+    RunConflict,
+    UnknownProject,
+    UnknownRun,
+)
+from shared.functions.engine_provider import EngineUnavailable
+
+logger = logging.getLogger(__name__)
+
+JSON_MIMETYPE = "application/json"
+
+# Most specific first: the first isinstance match wins.
+STATUS_BY_ERROR: tuple[tuple[type[ReplicatorError], int], ...] = (
+    (InvalidRequest, 400),
+    (UnknownProject, 404),
+    (UnknownRun, 404),
+    (RunConflict, 409),
+    (ConcurrentUpdate, 409),
+    (BudgetExhausted, 429),
+)
+# A product error nobody mapped comes from a dependency (Language service, storage): not the caller's.
+UNMAPPED_ERROR_STATUS = 502
+
+
+def json_response(
+    body: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, ensure_ascii=False, sort_keys=False),
+        status_code=status,
+        headers=dict(headers or {}),
+        mimetype=JSON_MIMETYPE,
+        charset="utf-8",
+    )
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message, **extra}}, status)
+
+
+def read_json_object(req: func.HttpRequest) -> dict[str, Any]:
+    """The request body as a JSON object; an empty body is an empty object (every field is optional)."""
+    raw = req.get_body()
+    if not raw or not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
+    return body
+
+
+def response_for_error(error: Exception) -> func.HttpResponse:
+    if isinstance(error, EngineUnavailable):
+        return error_response(503, "ConfigurationError", str(error))
+    if isinstance(error, ReplicatorError):
+        extra: dict[str, Any] = {}
+        if isinstance(error, RunConflict) and error.active_run_id is not None:
+            extra["activeRunId"] = error.active_run_id
+        status = next(
+            (status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), UNMAPPED_ERROR_STATUS
+        )
+        return error_response(status, error.code, error.message, **extra)
+    logger.exception("unexpected error in an HTTP function")
+    return error_response(500, "InternalError", "unexpected error; the function log has the details")
+
+
+def answer(action: Callable[[], func.HttpResponse]) -> func.HttpResponse:
+    """Run a handler's body and turn whatever it raises into the JSON error the caller should see."""
+    try:
+        return action()
+    except Exception as error:  # the mapping above decides; nothing reaches the host raw
+        return response_for_error(error)

@@ -1,0 +1,89 @@
+"""The step queue: each message is one bounded slice of a run, handed to the engine.
+
+The producer (shared.scheduler's StorageQueueScheduler) base64-encodes the message text and the host
+base64-decodes it (host.json keeps the queue extension's default messageEncoding), so the body the
+handler sees is the StepMessage JSON. A slice that raises goes back to the queue after host.json's
+visibilityTimeout; after maxDequeueCount deliveries the host moves it to the poison queue, whose
+trigger marks the run failed with the reason. The connection is the host's own storage,
+`AzureWebJobsStorage`: a connection string, or identity-based through `AzureWebJobsStorage__queueServiceUri`
+(with `AzureWebJobsStorage__credential` / `__clientId` for a user-assigned identity).
+"""
+
+import logging
+from typing import TYPE_CHECKING
+
+import azure.functions as func
+
+from shared.errors import InvalidRequest
+from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
+
+if TYPE_CHECKING:
+    from shared.engine import ReplicationEngine
+    from shared.scheduler.messages import StepMessage
+
+logger = logging.getLogger(__name__)
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
+
+# Spelled out rather than imported: importing shared.scheduler loads the storage SDK, which the host
+# need not load to index the functions (a test keeps these equal to the producer's names).
+STEP_QUEUE = "replication-steps"
+# The host moves a message that failed maxDequeueCount times to "<queue>-poison", i.e. this queue.
+POISON_QUEUE = f"{STEP_QUEUE}-poison"
+QUEUE_CONNECTION = "AzureWebJobsStorage"
+# Mirrors extensions.queues.maxDequeueCount in host.json (a test keeps the two equal).
+MAX_DEQUEUE_COUNT = 5
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=STEP_QUEUE, connection=QUEUE_CONNECTION)
+def replication_step(msg: func.QueueMessage) -> None:
+    on_step_message(msg, engines)
+
+
+@bp.queue_trigger(arg_name="msg", queue_name=POISON_QUEUE, connection=QUEUE_CONNECTION)
+def replication_step_poison(msg: func.QueueMessage) -> None:
+    on_poisoned_step_message(msg, engines)
+
+
+def on_step_message(msg: func.QueueMessage, provider: EngineProvider) -> None:
+    """Advance the message's run by one slice; raising hands the message back to the host for a retry."""
+    step = read_step_message(msg)
+    if step is None:
+        return
+    logger.info(
+        "run %s of %s → %s: step %s (delivery %s)",
+        step.run_id, step.project, step.target, step.step, msg.dequeue_count,
+    )
+    _engine(provider, "step not advanced; the host will deliver the message again").advance(step)
+
+
+def on_poisoned_step_message(msg: func.QueueMessage, provider: EngineProvider) -> None:
+    """A slice failed on every delivery: fail its run with the reason instead of leaving it hanging."""
+    step = read_step_message(msg)
+    if step is None:
+        return
+    reason = (
+        f"step {step.step!r} failed on each of its {MAX_DEQUEUE_COUNT} deliveries and the host moved it "
+        f"to the {POISON_QUEUE} queue; the function log has each attempt's error (queue message id {msg.id})"
+    )
+    logger.error("run %s of %s → %s failed: %s", step.run_id, step.project, step.target, reason)
+    _engine(provider, "run not marked failed").fail_poisoned(step, reason)
+
+
+def read_step_message(msg: func.QueueMessage) -> "StepMessage | None":
+    """The StepMessage in the body, or None (logged) when it is not one: retrying would not change that."""
+    from shared.scheduler.messages import StepMessage
+
+    try:
+        return StepMessage.from_text(msg.get_body())
+    except InvalidRequest as error:
+        logger.error("dropped queue message %s: not a step message (%s)", msg.id, error)
+        return None
+
+
+def _engine(provider: EngineProvider, consequence: str) -> "ReplicationEngine":
+    try:
+        return provider.get()
+    except EngineUnavailable as error:
+        logger.error("%s: %s", consequence, error)
+        raise

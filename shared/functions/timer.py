@@ -1,0 +1,46 @@
+"""The daily drift timer: check drift, start runs for drifted projects, resume stalled runs.
+
+The schedule is the `%DRIFT_SCHEDULE%` app setting (NCRONTAB with seconds, UTC). `use_monitor` keeps
+the schedule's last run in storage so a restart does not skip a day; `run_on_startup` stays off so a
+scale-out or restart never triggers an unplanned check. Two instances firing at once is harmless: the
+engine's per-(target, project) run lock lets only one of them start a run.
+"""
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import azure.functions as func
+
+from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
+
+if TYPE_CHECKING:
+    from shared.engine import TickReport
+
+logger = logging.getLogger(__name__)
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
+
+DRIFT_SCHEDULE_EXPRESSION = "%DRIFT_SCHEDULE%"
+
+
+@bp.timer_trigger(
+    arg_name="timer", schedule=DRIFT_SCHEDULE_EXPRESSION, run_on_startup=False, use_monitor=True
+)
+def drift_timer(timer: func.TimerRequest) -> None:
+    on_drift_timer(timer, engines)
+
+
+def on_drift_timer(timer: func.TimerRequest, provider: EngineProvider) -> "TickReport":
+    if timer.past_due:
+        logger.warning(
+            "the drift timer is past due (the app was stopped or busy at the scheduled time); checking now"
+        )
+    try:
+        engine = provider.get()
+    except EngineUnavailable as error:
+        logger.error("drift check not run: %s", error)
+        raise
+    report = engine.timer_tick(past_due=timer.past_due)
+    logger.info("drift check done: %s", json.dumps(report.to_json(), ensure_ascii=False))
+    return report
