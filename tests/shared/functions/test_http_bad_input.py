@@ -1,0 +1,161 @@
+"""A caller's mistake is a 4xx with a JSON error, decided before any engine work; never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.errors import InvalidRequest, ReplicatorError, RunConflict, UnknownProject, UnknownRun
+from shared.functions import http_api
+from shared.functions.engine_provider import EngineProvider
+from shared.functions.health import handle_health
+from tests.shared.functions.host import http_request, json_body
+from tests.shared.functions.providers import unreachable_engine, unusable_settings
+
+HANDLERS = {
+    "start": http_api.handle_start_replications,
+    "list": http_api.handle_list_replications,
+    "get": http_api.handle_get_replication,
+    "redrive": http_api.handle_redrive_step,
+    "cancel": http_api.handle_cancel_replication,
+    "drift": http_api.handle_drift,
+}
+
+
+def assert_error(response: Any, status: int, code: str, *message_parts: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_body()
+    body: dict[str, Any] = json_body(response)
+    assert body["error"]["code"] == code
+    for part in message_parts:
+        assert part in body["error"]["message"]
+    assert "function-key-secret" not in response.get_body().decode()
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe\x00", "not valid JSON"),
+        (b"[]", "must be a JSON object"),
+        (b'"projects"', "must be a JSON object"),
+        ({"projects": "LoanAgreements"}, "non-empty list"),
+        ({"projects": []}, "non-empty list"),
+        ({"projects": ["ok", "not ok!"]}, "invalid project name"),
+        ({"projects": [7]}, "invalid project name"),
+        ({"projects": ["x" * 51]}, "invalid project name"),
+        ({"force": "yes"}, "force must be true or false"),
+        ({"dryRun": 1}, "dryRun must be true or false"),
+        ({"dry_run": True}, "unknown field(s) ['dry_run']"),
+    ],
+)
+def test_a_bad_start_body_is_a_400_naming_the_problem(body: Any, message: str) -> None:
+    request = http_request("POST", "replications", body=body)
+    response = http_api.handle_start_replications(request, unreachable_engine())
+    assert_error(response, 400, "InvalidRequest", message)
+
+
+@pytest.mark.parametrize(
+    ("handler", "path", "route_params", "params", "message"),
+    [
+        ("list", "replications/bad%20name", {"project": "bad name"}, {}, "invalid project"),
+        ("list", "replications/P", {"project": "P"}, {"limit": "0"}, "limit"),
+        ("list", "replications/P", {"project": "P"}, {"limit": "ten"}, "limit"),
+        ("list", "replications/P", {"project": "P"}, {"limit": "101"}, "limit"),
+        ("list", "replications/P", {"project": "P"}, {"target": "a/b"}, "invalid target"),
+        ("get", "replications/P/r%20r", {"project": "P", "runId": "r r"}, {}, "invalid runId"),
+        ("get", "replications/%C3%A9/r", {"project": "é", "runId": "r"}, {}, "invalid project"),
+        ("redrive", "replications/P/r/steps/a%2Fb", {"project": "P", "runId": "r", "step": "a b"},
+         {}, "invalid step"),
+        ("cancel", "replications/P/%20/cancel", {"project": "P", "runId": " "}, {},
+         "invalid runId"),
+        ("drift", "drift", {}, {"format": "xml"}, "format must be"),
+    ],
+)
+def test_a_bad_name_or_query_is_a_400_before_any_engine_work(
+    handler: str, path: str, route_params: dict[str, str], params: dict[str, str], message: str
+) -> None:
+    method = "POST" if handler in ("redrive", "cancel") else "GET"
+    request = http_request(method, path, route_params=route_params, params=params)
+    response = HANDLERS[handler](request, unreachable_engine())
+    assert_error(response, 400, "InvalidRequest", message)
+
+
+ROUTES = [
+    ("start", "POST", "replications", {}),
+    ("list", "GET", "replications/P", {"project": "P"}),
+    ("get", "GET", "replications/P/r", {"project": "P", "runId": "r"}),
+    ("redrive", "POST", "replications/P/r/steps/train", {"project": "P", "runId": "r", "step": "s"}),
+    ("cancel", "POST", "replications/P/r/cancel", {"project": "P", "runId": "r"}),
+    ("drift", "GET", "drift", {}),
+]
+
+
+@pytest.mark.parametrize(("handler", "method", "path", "route_params"), ROUTES)
+def test_unusable_settings_are_a_503_naming_the_setting(
+    handler: str, method: str, path: str, route_params: dict[str, str]
+) -> None:
+    request = http_request(method, path, route_params=route_params)
+    response = HANDLERS[handler](request, unusable_settings("SNAPSHOT_STORAGE"))
+    assert_error(response, 503, "ConfigurationError", "SNAPSHOT_STORAGE")
+
+
+class FailingEngine:
+    """Raises a chosen error from every engine call, to pin the error → status mapping."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise self.error
+
+        return fail
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (InvalidRequest("unknown step 'bake'"), 400, "InvalidRequest"),
+        (UnknownProject("Nope"), 404, "UnknownProject"),
+        (UnknownRun("P", "r"), 404, "UnknownRun"),
+        (RunConflict("busy", "run-7"), 409, "RunConflict"),
+        (ReplicatorError("the primary answered 503"), 502, "ReplicatorError"),
+    ],
+)
+@pytest.mark.parametrize(("handler", "method", "path", "route_params"), ROUTES)
+def test_engine_errors_map_to_statuses_with_the_error_code(
+    handler: str,
+    method: str,
+    path: str,
+    route_params: dict[str, str],
+    error: Exception,
+    status: int,
+    code: str,
+) -> None:
+    request = http_request(method, path, route_params=route_params)
+    response = HANDLERS[handler](request, EngineProvider(factory=lambda: FailingEngine(error)))
+    body = assert_error(response, status, code, str(error))
+    if isinstance(error, RunConflict):
+        assert body["error"]["activeRunId"] == "run-7"
+
+
+def test_an_unexpected_failure_is_a_500_that_leaks_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    engine = FailingEngine(RuntimeError("AccountKey=c2VjcmV0 exploded"))
+    response = http_api.handle_drift(http_request("GET", "drift"), EngineProvider(factory=lambda: engine))
+    assert_error(response, 500, "InternalError", "function log")
+    assert "AccountKey" not in response.get_body().decode()
+    assert "exploded" in caplog.text  # the operator still sees what happened
+
+
+def test_health_with_unusable_settings_is_a_503_naming_the_setting_and_no_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    response = handle_health(http_request("GET", "health"), unusable_settings("PRIMARY_LANGUAGE_ENDPOINT"))
+    assert response.status_code == 503
+    body = json_body(response)
+    assert body["status"] == "unhealthy"
+    assert body["settings"]["usable"] is False
+    assert "PRIMARY_LANGUAGE_ENDPOINT" in body["settings"]["error"]
+    assert "version" in body
