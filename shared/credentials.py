@@ -1,0 +1,121 @@
+"""How requests to a Language resource authenticate: a key header, or a cached Entra ID bearer token.
+
+Production builds `DefaultAzureCredential` lazily, the first time a token is needed; tests inject a
+credential (and a clock), so no test ever reaches an identity endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol
+
+from azure.core.credentials import AccessToken, TokenCredential
+
+from shared.clock import Clock, SystemClock
+from shared.settings import LanguageResource
+
+COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
+KEY_HEADER = "Ocp-Apim-Subscription-Key"
+
+CredentialFactory = Callable[[], TokenCredential]
+
+
+class RequestAuth(Protocol):
+    def headers(self) -> dict[str, str]:
+        """The headers that authenticate one request (fresh each call: tokens expire)."""
+        ...
+
+
+class KeyAuth:
+    """A resource key in `Ocp-Apim-Subscription-Key`."""
+
+    def __init__(self, key: str) -> None:
+        if not key:
+            raise ValueError("an empty key cannot authenticate")
+        self._key = key
+
+    def headers(self) -> dict[str, str]:
+        return {KEY_HEADER: self._key}
+
+    def __repr__(self) -> str:
+        return "KeyAuth(key='***')"
+
+
+class TokenAuth:
+    """A bearer token for `scope`, cached and refreshed `refresh_margin` before it expires."""
+
+    def __init__(
+        self,
+        credential: TokenCredential,
+        scope: str = COGNITIVE_SERVICES_SCOPE,
+        *,
+        clock: Clock | None = None,
+        refresh_margin: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._credential = credential
+        self._scope = scope
+        self._clock = clock or SystemClock()
+        self._margin = refresh_margin.total_seconds()
+        self._token: AccessToken | None = None
+        self._lock = threading.Lock()
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._current_token()}"}
+
+    def _current_token(self) -> str:
+        with self._lock:
+            now = self._clock.now().timestamp()
+            if self._token is None or now >= self._token.expires_on - self._margin:
+                self._token = self._credential.get_token(self._scope)
+            return self._token.token
+
+    def __repr__(self) -> str:
+        return f"TokenAuth(scope={self._scope!r})"
+
+
+def default_credential_factory() -> TokenCredential:
+    """`DefaultAzureCredential` (managed identity in Azure, developer sign-in locally), built on demand."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+class LazyCredential:
+    """A TokenCredential that builds the real one on first use and then reuses it.
+
+    Lets every resource without a key share one credential object, and keeps its construction
+    (which may probe the environment) out of start-up and out of any path that never needs a token.
+    """
+
+    def __init__(self, factory: CredentialFactory = default_credential_factory) -> None:
+        self._factory = factory
+        self._credential: TokenCredential | None = None
+        self._lock = threading.Lock()
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: object,
+    ) -> AccessToken:
+        with self._lock:
+            if self._credential is None:
+                self._credential = self._factory()
+            credential = self._credential
+        return credential.get_token(*scopes, claims=claims, tenant_id=tenant_id, **kwargs)  # type: ignore[arg-type]
+
+
+def auth_for(
+    resource: LanguageResource,
+    credential_factory: CredentialFactory = default_credential_factory,
+    *,
+    clock: Clock | None = None,
+) -> RequestAuth:
+    """Key auth when the resource has a key, else a bearer token from a lazily built credential."""
+    if resource.key:
+        return KeyAuth(resource.key)
+    return TokenAuth(LazyCredential(credential_factory), clock=clock)

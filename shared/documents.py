@@ -1,0 +1,151 @@
+"""The documents behind a project: copied into the target's own storage account, checked, fingerprinted.
+
+An export names its documents but carries none of their text, and a Language resource can read only
+the storage account linked to it, so before any import the target's container must hold every
+document the export names, byte for byte (offsets are UTF-16 code units over the exact bytes).
+
+Copies go through this process one document at a time (a document is at most 128,000 characters,
+so well under a megabyte in memory) rather than server-side: a server-side copy
+across accounts needs a SAS on the source (a user-delegation key, i.e. an extra role on the primary's
+account) and behaves differently on Azurite; documents are small, so copying through costs little and
+works with every kind of credential.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
+
+COPY_WORKERS = 4
+
+
+@dataclass(frozen=True)
+class CopyReport:
+    copied: list[str] = field(default_factory=list)
+    skipped_identical: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # named by the export, absent from the source
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "copied": len(self.copied),
+            "skippedIdentical": len(self.skipped_identical),
+            "missing": list(self.missing),
+        }
+
+
+def copy_documents(source: ContainerClient, target: ContainerClient, locations: Iterable[str]) -> CopyReport:
+    """Copy the named documents that the target lacks or holds with other bytes; create the container."""
+    wanted = list(dict.fromkeys(locations))
+    with contextlib.suppress(ResourceExistsError):
+        target.create_container()
+    source_blobs = _listing(source)
+    target_blobs = _listing(target)
+    copied: list[str] = []
+    skipped: list[str] = []
+    missing: list[str] = []
+    to_copy: list[str] = []
+    for location in wanted:
+        source_properties = source_blobs.get(location)
+        if source_properties is None:
+            missing.append(location)
+        elif _identical(source_properties, target_blobs.get(location)):
+            skipped.append(location)
+        else:
+            to_copy.append(location)
+    with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
+        for location, outcome in zip(
+            to_copy, pool.map(lambda name: _copy_one(source, target, name), to_copy), strict=True
+        ):
+            (copied if outcome else missing).append(location)
+    return CopyReport(copied=copied, skipped_identical=skipped, missing=missing)
+
+
+def missing_documents(container: ContainerClient, locations: Iterable[str]) -> list[str]:
+    """The locations with no blob in the container (one listing, not one request per document)."""
+    present = _listing(container)
+    return [location for location in dict.fromkeys(locations) if location not in present]
+
+
+def container_fingerprint(container: ContainerClient, locations: Sequence[str] | None = None) -> str:
+    """A hash over names and contents (MD5, else ETag and size): editing a document's text changes it.
+
+    With `locations`, only those documents count (a missing one counts as missing).
+    """
+    listing = _listing(container)
+    names = sorted(listing) if locations is None else sorted(set(locations))
+    digest = hashlib.sha256()
+    for name in names:
+        properties = listing.get(name)
+        digest.update(name.encode("utf-8"))
+        digest.update(b"\0")
+        digest.update(_content_token(properties).encode("ascii"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def _listing(container: ContainerClient) -> dict[str, BlobProperties]:
+    try:
+        return {properties.name: properties for properties in container.list_blobs()}
+    except ResourceNotFoundError:
+        return {}
+
+
+def _md5(properties: BlobProperties | None) -> bytes | None:
+    if properties is None:
+        return None
+    value = properties.content_settings.content_md5
+    return bytes(value) if value else None
+
+
+def _content_token(properties: BlobProperties | None) -> str:
+    if properties is None:
+        return "missing"
+    md5 = _md5(properties)
+    if md5 is not None:
+        return f"md5:{md5.hex()}:{properties.size}"
+    return f"etag:{properties.etag}:{properties.size}"
+
+
+def _identical(source: BlobProperties, target: BlobProperties | None) -> bool:
+    if target is None or source.size != target.size:
+        return False
+    source_md5, target_md5 = _md5(source), _md5(target)
+    # Without an MD5 on both sides we cannot tell: copy again rather than keep stale text.
+    return source_md5 is not None and source_md5 == target_md5
+
+
+def _copy_one(source: ContainerClient, target: ContainerClient, location: str) -> bool:
+    """Stream one blob across; False if it vanished from the source meanwhile."""
+    try:
+        downloader = source.get_blob_client(location).download_blob()
+    except ResourceNotFoundError:
+        return False
+    digest = hashlib.md5(usedforsecurity=False)
+    parts: list[bytes] = []
+    for chunk in downloader.chunks():
+        digest.update(chunk)
+        parts.append(chunk)
+    data = b"".join(parts)
+    settings = downloader.properties.content_settings
+    target.get_blob_client(location).upload_blob(
+        data,
+        overwrite=True,
+        content_settings=ContentSettings(
+            content_type=settings.content_type or "text/plain",
+            content_encoding=settings.content_encoding,
+            content_language=settings.content_language,
+            content_md5=bytearray(digest.digest()),
+        ),
+    )
+    return True

@@ -1,0 +1,450 @@
+"""The product's settings: one frozen `Settings`, read once from app settings or local.settings.json.
+
+Every problem is reported as a `SettingsError` naming the setting; secret values never appear in
+messages or reprs. The replication targets are a list from the start (this release configures one,
+"secondary"), so run state and locks can be keyed by (target, project).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from shared.errors import ConfigurationError
+
+KNOWN_SETTINGS: tuple[str, ...] = (
+    "PRIMARY_LANGUAGE_ENDPOINT",
+    "PRIMARY_LANGUAGE_KEY",
+    "PRIMARY_DOCUMENTS_STORAGE",
+    "SECONDARY_LANGUAGE_ENDPOINT",
+    "SECONDARY_LANGUAGE_KEY",
+    "SECONDARY_DOCUMENTS_STORAGE",
+    "SECONDARY_REGION",
+    "DOCUMENTS_SHARED",
+    "REPLICATED_PROJECTS",
+    "SNAPSHOT_STORAGE",
+    "SNAPSHOT_CONTAINER",
+    "DRIFT_SCHEDULE",
+    "LANGUAGE_API_VERSION",
+    "MAX_TRAININGS_PER_PROJECT_PER_DAY",
+    "VERIFY_AGREEMENT_THRESHOLD",
+    "RUN_STALL_TIMEOUT_MINUTES",
+)
+
+# Keys, and storage settings because a connection string carries an account key.
+SECRET_SETTINGS: tuple[str, ...] = (
+    "PRIMARY_LANGUAGE_KEY",
+    "SECONDARY_LANGUAGE_KEY",
+    "PRIMARY_DOCUMENTS_STORAGE",
+    "SECONDARY_DOCUMENTS_STORAGE",
+    "SNAPSHOT_STORAGE",
+)
+
+# The Functions host's own storage connection: the step queue lives there.
+HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
+
+SUPPORTED_API_VERSIONS: tuple[str, ...] = ("2023-04-01", "2022-05-01")
+DEFAULT_API_VERSION = "2023-04-01"
+DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
+DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
+DEFAULT_MAX_TRAININGS_PER_DAY = 3
+DEFAULT_VERIFY_AGREEMENT_THRESHOLD = 1.0
+DEFAULT_RUN_STALL_TIMEOUT_MINUTES = 30
+SECONDARY_TARGET = "secondary"
+
+PROJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
+# Blob container naming rules: 3-63 lower-case letters, digits and single hyphens.
+CONTAINER_NAME_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no", ""})
+
+
+class SettingsError(ConfigurationError):
+    """A setting is missing or malformed. The message names the setting, never a secret value."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class LanguageResource:
+    """One Azure AI Language resource. No key means Microsoft Entra ID (bearer token)."""
+
+    name: str
+    endpoint: str
+    key: str | None = None
+    region: str | None = None
+
+    def __repr__(self) -> str:
+        key = "None" if self.key is None else "'***'"
+        return (
+            f"LanguageResource(name={self.name!r}, endpoint={self.endpoint!r}, key={key}, "
+            f"region={self.region!r})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def budget_key(self) -> str:
+        """Identifies the resource for its request budget (the service limits per resource)."""
+        return urlsplit(self.endpoint).netloc.lower()
+
+    def to_json(self) -> dict[str, Any]:
+        """A description safe to show: whether a key is set, never the key."""
+        return {
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "auth": "key" if self.key else "entra-id",
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where replicas go: a Language resource and the storage account linked to it."""
+
+    name: str
+    language: LanguageResource
+    documents_storage: str = field(repr=False)
+    documents_container_override: str | None = None
+    # True when the target reads the primary's documents (DOCUMENTS_SHARED): a DR risk.
+    documents_shared: bool = False
+    documents_storage_setting: str = "SECONDARY_DOCUMENTS_STORAGE"
+
+    def documents_container(self, primary_container: str) -> str:
+        """The container the target's copy of a project's documents lives in."""
+        return self.documents_container_override or primary_container
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "language": self.language.to_json(),
+            "documentsShared": self.documents_shared,
+            "documentsContainerOverride": self.documents_container_override,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    primary: LanguageResource
+    primary_documents_storage: str = field(repr=False)
+    targets: tuple[Target, ...]
+    # Empty with replicate_all=True means every project of the primary (REPLICATED_PROJECTS=*).
+    replicated_projects: tuple[str, ...]
+    replicate_all: bool
+    snapshot_storage: str = field(repr=False)
+    snapshot_container: str = DEFAULT_SNAPSHOT_CONTAINER
+    drift_schedule: str = DEFAULT_DRIFT_SCHEDULE
+    api_version: str = DEFAULT_API_VERSION
+    max_trainings_per_project_per_day: int = DEFAULT_MAX_TRAININGS_PER_DAY
+    verify_agreement_threshold: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD
+    run_stall_timeout: timedelta = timedelta(minutes=DEFAULT_RUN_STALL_TIMEOUT_MINUTES)
+    documents_shared: bool = False
+    warnings: tuple[str, ...] = ()
+    # Every raw value, for resolving connections the way the Functions host does (X__serviceUri...).
+    values: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def target(self, name: str) -> Target:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise SettingsError("targets", f"no target named {name!r}; configured: {self.target_names()}")
+
+    def target_names(self) -> list[str]:
+        return [target.name for target in self.targets]
+
+    def is_replicated(self, project: str) -> bool:
+        return self.replicate_all or project in self.replicated_projects
+
+    def to_json(self) -> dict[str, Any]:
+        """The effective configuration without secrets (for health and diagnostics)."""
+        return {
+            "primary": self.primary.to_json(),
+            "targets": [target.to_json() for target in self.targets],
+            "replicatedProjects": "*" if self.replicate_all else list(self.replicated_projects),
+            "snapshotContainer": self.snapshot_container,
+            "driftSchedule": self.drift_schedule,
+            "apiVersion": self.api_version,
+            "maxTrainingsPerProjectPerDay": self.max_trainings_per_project_per_day,
+            "verifyAgreementThreshold": self.verify_agreement_threshold,
+            "runStallTimeoutMinutes": self.run_stall_timeout.total_seconds() / 60,
+            "documentsShared": self.documents_shared,
+            "warnings": list(self.warnings),
+        }
+
+
+def load_settings(environ: Mapping[str, str] | None = None, local_settings: Path | None = None) -> Settings:
+    """Read and validate every setting.
+
+    Each value comes from `environ` (default: the process environment) when set there, else from
+    the `Values` of `local_settings` (default: ./local.settings.json, looked for only when `environ`
+    is not given, so tests passing `environ` never pick up a developer's file).
+    """
+    if environ is None:
+        environ = os.environ
+        if local_settings is None and Path("local.settings.json").is_file():
+            local_settings = Path("local.settings.json")
+    values: dict[str, str] = {}
+    if local_settings is not None:
+        values.update(read_local_settings(local_settings))
+    values.update({name: value for name, value in environ.items() if isinstance(value, str)})
+    return settings_from_values(values)
+
+
+def read_local_settings(path: Path) -> dict[str, str]:
+    """The `Values` of a local.settings.json file, checked to be strings as the host requires."""
+    setting = str(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise SettingsError(setting, "file not found") from None
+    except (OSError, ValueError) as error:
+        raise SettingsError(setting, f"not readable JSON ({type(error).__name__})") from None
+    values = document.get("Values") if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise SettingsError(setting, 'has no "Values" object')
+    result: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):
+            value = str(value)
+        if not isinstance(value, str):
+            raise SettingsError(name, f"in {setting} must be a string")
+        result[str(name)] = value
+    return result
+
+
+def settings_from_values(values: Mapping[str, str]) -> Settings:
+    reader = _Reader(values)
+    primary = LanguageResource(
+        name="primary",
+        endpoint=reader.endpoint("PRIMARY_LANGUAGE_ENDPOINT"),
+        key=reader.optional("PRIMARY_LANGUAGE_KEY"),
+    )
+    secondary = LanguageResource(
+        name=SECONDARY_TARGET,
+        endpoint=reader.endpoint("SECONDARY_LANGUAGE_ENDPOINT"),
+        key=reader.optional("SECONDARY_LANGUAGE_KEY"),
+        region=reader.optional("SECONDARY_REGION"),
+    )
+    if secondary.budget_key == primary.budget_key:
+        raise SettingsError(
+            "SECONDARY_LANGUAGE_ENDPOINT", "is the same resource as PRIMARY_LANGUAGE_ENDPOINT"
+        )
+    warnings: list[str] = []
+    primary_documents = reader.required(
+        "PRIMARY_DOCUMENTS_STORAGE",
+        "set the connection string or account URL of the primary Language resource's storage account",
+    )
+    documents_shared = reader.boolean("DOCUMENTS_SHARED", default=False)
+    secondary_documents = reader.optional("SECONDARY_DOCUMENTS_STORAGE")
+    if secondary_documents is None:
+        if not documents_shared:
+            raise SettingsError(
+                "SECONDARY_DOCUMENTS_STORAGE",
+                "is not set: set the connection string or account URL of the storage account linked to "
+                "the secondary Language resource (a resource reads only its own linked account), or set "
+                "DOCUMENTS_SHARED=true to accept the risk of sharing the primary's",
+            )
+        warnings.append(
+            "DOCUMENTS_SHARED=true: the secondary reads the primary's document storage, which a "
+            "regional outage takes down with the primary (DR risk)"
+        )
+        secondary_documents = primary_documents
+    elif documents_shared:
+        warnings.append("DOCUMENTS_SHARED=true is ignored because SECONDARY_DOCUMENTS_STORAGE is set")
+        documents_shared = False
+    _check_storage_value("PRIMARY_DOCUMENTS_STORAGE", primary_documents)
+    _check_storage_value("SECONDARY_DOCUMENTS_STORAGE", secondary_documents)
+    target = Target(
+        name=SECONDARY_TARGET,
+        language=secondary,
+        documents_storage=secondary_documents,
+        documents_shared=documents_shared,
+        documents_storage_setting=(
+            "PRIMARY_DOCUMENTS_STORAGE" if documents_shared else "SECONDARY_DOCUMENTS_STORAGE"
+        ),
+    )
+    projects, replicate_all = reader.projects("REPLICATED_PROJECTS")
+    snapshot_container = reader.optional("SNAPSHOT_CONTAINER") or DEFAULT_SNAPSHOT_CONTAINER
+    if not CONTAINER_NAME_PATTERN.match(snapshot_container):
+        raise SettingsError(
+            "SNAPSHOT_CONTAINER",
+            f"{snapshot_container!r} is not a valid blob container name "
+            "(3-63 lower-case letters, digits and single hyphens)",
+        )
+    api_version = reader.optional("LANGUAGE_API_VERSION") or DEFAULT_API_VERSION
+    if api_version not in SUPPORTED_API_VERSIONS:
+        raise SettingsError(
+            "LANGUAGE_API_VERSION",
+            f"{api_version!r} is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}",
+        )
+    if api_version == "2022-05-01":
+        warnings.append(
+            "LANGUAGE_API_VERSION=2022-05-01 has no model-scoped export: every label is trained from the "
+            "primary's working copy"
+        )
+    return Settings(
+        primary=primary,
+        primary_documents_storage=primary_documents,
+        targets=(target,),
+        replicated_projects=projects,
+        replicate_all=replicate_all,
+        snapshot_storage=reader.required(
+            "SNAPSHOT_STORAGE",
+            "set a storage connection string, or the name of a connection (X with X__blobServiceUri)",
+        ),
+        snapshot_container=snapshot_container,
+        drift_schedule=reader.schedule("DRIFT_SCHEDULE"),
+        api_version=api_version,
+        max_trainings_per_project_per_day=reader.integer(
+            "MAX_TRAININGS_PER_PROJECT_PER_DAY", DEFAULT_MAX_TRAININGS_PER_DAY, minimum=0
+        ),
+        verify_agreement_threshold=reader.fraction(
+            "VERIFY_AGREEMENT_THRESHOLD", DEFAULT_VERIFY_AGREEMENT_THRESHOLD
+        ),
+        run_stall_timeout=timedelta(
+            minutes=reader.integer("RUN_STALL_TIMEOUT_MINUTES", DEFAULT_RUN_STALL_TIMEOUT_MINUTES, minimum=1)
+        ),
+        documents_shared=documents_shared,
+        warnings=tuple(warnings),
+        values=dict(values),
+    )
+
+
+def validate_project_name(name: str, setting: str = "project") -> str:
+    """Names of projects, models and deployments: [A-Za-z0-9_.-], at most 50 characters."""
+    if not PROJECT_NAME_PATTERN.match(name):
+        raise SettingsError(
+            setting, f"{name!r} is not a valid name (letters, digits, '_', '.', '-'; at most 50 characters)"
+        )
+    return name
+
+
+def validate_endpoint(value: str, setting: str) -> str:
+    """An https resource endpoint (http only on loopback, for the emulator), without a trailing slash."""
+    parts = urlsplit(value.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not host:
+        raise SettingsError(
+            setting, "must be an absolute URL such as https://<resource>.cognitiveservices.azure.com"
+        )
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        raise SettingsError(setting, "must use https (plain http is accepted only for 127.0.0.1/localhost)")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise SettingsError(setting, "must not carry a query, fragment or credentials")
+    if parts.path not in ("", "/"):
+        raise SettingsError(
+            setting, "must be the resource endpoint without a path (drop everything after the host)"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_storage_value(setting: str, value: str) -> None:
+    """A connection string or an account URL; checked here so a typo fails at start-up."""
+    if ("=" in value and ";" in value) or value.startswith("UseDevelopmentStorage="):
+        return
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS):
+        return
+    # Never echo the value: it may be a connection string with a key in it.
+    raise SettingsError(
+        setting,
+        "must be a storage connection string or an https account URL (https://<account>.blob.core.windows.net)",
+    )
+
+
+class _Reader:
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def optional(self, setting: str) -> str | None:
+        value = self._values.get(setting)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def required(self, setting: str, hint: str) -> str:
+        value = self.optional(setting)
+        if value is None:
+            raise SettingsError(setting, f"is not set: {hint}")
+        return value
+
+    def endpoint(self, setting: str) -> str:
+        return validate_endpoint(
+            self.required(setting, "set the endpoint of the Language resource, https://<resource>..."),
+            setting,
+        )
+
+    def boolean(self, setting: str, default: bool) -> bool:
+        value = self.optional(setting)
+        if value is None:
+            return default
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise SettingsError(setting, f"must be true or false, not {value!r}")
+
+    def integer(self, setting: str, default: int, minimum: int) -> int:
+        value = self.optional(setting)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(setting, f"must be a whole number, not {value!r}") from None
+        if number < minimum:
+            raise SettingsError(setting, f"must be at least {minimum}, not {number}")
+        return number
+
+    def fraction(self, setting: str, default: float) -> float:
+        value = self.optional(setting)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(setting, f"must be a number between 0 and 1, not {value!r}") from None
+        if not 0.0 <= number <= 1.0:
+            raise SettingsError(setting, f"must be between 0 and 1, not {number}")
+        return number
+
+    def projects(self, setting: str) -> tuple[tuple[str, ...], bool]:
+        value = self.required(setting, "list the projects to replicate, comma-separated, or * for all")
+        if value == "*":
+            return (), True
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if "*" in names:
+            raise SettingsError(setting, "use * alone, not inside a list")
+        if not names:
+            raise SettingsError(setting, "lists no project")
+        for name in names:
+            validate_project_name(name, setting)
+        return tuple(dict.fromkeys(names)), False
+
+    def schedule(self, setting: str) -> str:
+        value = self.optional(setting)
+        if value is None:
+            return DEFAULT_DRIFT_SCHEDULE
+        # The Functions timer trigger takes six-field NCRONTAB ({second} {minute} {hour} {day} {month} {dow}).
+        fields = value.split()
+        if len(fields) != 6 or not all(re.fullmatch(r"[0-9*/,\-A-Za-z]+", f) for f in fields):
+            raise SettingsError(
+                setting,
+                f"{value!r} is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r}",
+            )
+        return " ".join(fields)
