@@ -1,0 +1,178 @@
+// Alert rules on what the app reports to Application Insights (docs/deploy.md, "Alerts", names the exact
+// telemetry the code emits):
+// - the recovery point age: the metric replication.recovery_point_age_hours (customMetrics, dimensions project
+//   and target) or the equivalent log line "replication.recovery_point_age_hours project=P target=T hours=H"
+//   (traces); the newest value per (project, target) is aged by the time since it was reported, so a drift check
+//   that stopped running raises the alert too;
+// - failed runs: the log line "replication.run_failed project=P target=T run_id=R ..." (traces) or a custom
+//   event named replication.run_failed (customEvents);
+// - silence: no recovery point age reported at all for two days (the timer or the whole app is down).
+
+param location string
+param tags object = {}
+
+@description('Resource ID of the Application Insights component the rules query.')
+param applicationInsightsId string
+
+@description('Alert when the secondary serves a primary state older than this many hours.')
+@minValue(1)
+param recoveryPointAgeThresholdHours int = 36
+
+@description('E-mail address notified by the alerts; no action group when empty.')
+param alertEmail string = ''
+
+param namePrefix string
+
+var actionGroups = empty(alertEmail) ? [] : [
+  actionGroup.id
+]
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
+  name: '${namePrefix}-replication'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'langdr'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'operator'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+resource recoveryPointAgeAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-recovery-point-age'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Language DR: recovery point older than ${recoveryPointAgeThresholdHours} h'
+    description: 'The secondary serves a primary state older than the threshold (or the age stopped being reported and has aged past it).'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT1H'
+    windowSize: 'P2D'
+    criteria: {
+      allOf: [
+        {
+          query: 'let threshold = ${recoveryPointAgeThresholdHours}.0;\nlet fromMetrics = customMetrics | where name == "replication.recovery_point_age_hours" | project timestamp, hours = todouble(value), project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]);\nlet fromTraces = traces | where message startswith "replication.recovery_point_age_hours " | parse message with "replication.recovery_point_age_hours project=" project:string " target=" target:string " hours=" hours:double * | project timestamp, hours, project, target;\nunion fromMetrics, fromTraces\n| summarize arg_max(timestamp, hours) by project, target\n| extend age_hours = hours + (now() - timestamp) / 1h\n| where age_hours > threshold'
+          timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'project'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+            {
+              name: 'target'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroups
+    }
+  }
+}
+
+resource failedRunAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-failed-runs'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Language DR: replication run failed'
+    description: 'A replication run ended in the failed state; the log line carries the project, target, run and reason.'
+    severity: 1
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'union (traces | where message startswith "replication.run_failed " | parse message with "replication.run_failed project=" project:string " target=" target:string " run_id=" run_id:string " " *), (customEvents | where name == "replication.run_failed" | extend project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]), run_id = tostring(customDimensions["run_id"]))\n| project timestamp, project, target, run_id'
+          timeAggregation: 'Count'
+          dimensions: [
+            {
+              name: 'project'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: actionGroups
+    }
+  }
+}
+
+resource silenceAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-recovery-point-age-missing'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Language DR: recovery point age not reported for two days'
+    description: 'The drift check has not reported a recovery point age for two days: the timer or the app is down.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT6H'
+    windowSize: 'P2D'
+    criteria: {
+      allOf: [
+        {
+          query: 'union (customMetrics | where name == "replication.recovery_point_age_hours"), (traces | where message startswith "replication.recovery_point_age_hours ")'
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroups
+    }
+  }
+}
+
+output recoveryPointAgeAlertId string = recoveryPointAgeAlert.id
+output failedRunAlertId string = failedRunAlert.id
