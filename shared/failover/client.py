@@ -1,0 +1,389 @@
+"""FailoverTextAnalyticsClient: the SDK's custom-model calls, answered by whichever region is healthy.
+
+Adopting it is a one-line change: the three methods have the names and signatures of
+`azure.ai.textanalytics.TextAnalyticsClient` and return pollers that behave like the SDK's, with
+the SDK's own result objects.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from azure.ai.textanalytics import (
+    ClassifyDocumentResult,
+    DocumentError,
+    RecognizeCustomEntitiesResult,
+    TextDocumentInput,
+)
+from azure.core.credentials import AzureKeyCredential, TokenCredential
+from azure.core.paging import ItemPaged
+
+from shared.failover.circuit_breaker import (
+    Admission,
+    BreakerPolicy,
+    CircuitBreaker,
+    CircuitState,
+    Clock,
+    StateChangeListener,
+)
+from shared.failover.classification import Classification, Phase, Verdict, classify
+from shared.failover.poller import (
+    ActiveJob,
+    Attempt,
+    Call,
+    FailoverLROPoller,
+    FailoverPollingMethod,
+    NoRegionAvailableError,
+    decode_continuation_token,
+)
+from shared.failover.region import Region, RegionClientPolicy, RegionEndpoint
+
+_LOGGER = logging.getLogger("shared.failover")
+
+Documents = list[str] | list[TextDocumentInput] | list[dict[str, str]]
+EntitiesPoller = FailoverLROPoller[ItemPaged[RecognizeCustomEntitiesResult | DocumentError]]
+ClassifyPoller = FailoverLROPoller[ItemPaged[ClassifyDocumentResult | DocumentError]]
+
+PRIMARY_REGION_NAME = "primary"
+DEFAULT_SECONDARY_REGION_NAME = "secondary"
+
+
+class _LanguageResourceLike(Protocol):
+    name: str
+    endpoint: str
+    key: str | None
+    region: str | None
+
+
+class _SettingsLike(Protocol):
+    """The part of shared.settings.Settings this client reads."""
+
+    @property
+    def primary(self) -> _LanguageResourceLike: ...
+
+    @property
+    def targets(self) -> Sequence[Any]: ...
+
+
+class FailoverTextAnalyticsClient:
+    """Custom NER and custom classification with failover from a primary to secondary regions.
+
+    :param primary: the region that takes traffic while it is healthy.
+    :param secondaries: regions tried in order when the primary is down; each serves the same
+        project and deployment names.
+    :param breaker_policy: when a region is taken out of rotation and tried again.
+    :param client_policy: each region's SDK client timeouts, retry budget and job time limit.
+    :param on_state_change: called (outside any lock) with every `RegionStateChange`.
+    :param clock: monotonic seconds, for the breakers (tests inject one).
+    :param client_kwargs: passed to every region's `TextAnalyticsClient` (e.g. `default_language`,
+        `api_version`, `logging_enable`).
+    """
+
+    def __init__(
+        self,
+        primary: RegionEndpoint,
+        secondaries: Sequence[RegionEndpoint],
+        *,
+        breaker_policy: BreakerPolicy | None = None,
+        client_policy: RegionClientPolicy | None = None,
+        on_state_change: StateChangeListener | None = None,
+        clock: Clock | None = None,
+        **client_kwargs: Any,
+    ) -> None:
+        endpoints = [primary, *secondaries]
+        names = [endpoint.name for endpoint in endpoints]
+        if len(set(names)) != len(names):
+            raise ValueError(f"region names must be unique, got {names}")
+        self.breaker_policy = breaker_policy or BreakerPolicy()
+        self.client_policy = client_policy or RegionClientPolicy()
+        self._regions = [
+            Region(
+                endpoint,
+                index=index,
+                breaker=CircuitBreaker(
+                    endpoint.name, self.breaker_policy, clock=clock, listener=on_state_change
+                ),
+                client_policy=self.client_policy,
+                client_kwargs=dict(client_kwargs),
+            )
+            for index, endpoint in enumerate(endpoints)
+        ]
+        self._by_name = {region.name: region for region in self._regions}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: _SettingsLike | Mapping[str, str] | None = None,
+        *,
+        credential: TokenCredential | None = None,
+        **kwargs: Any,
+    ) -> FailoverTextAnalyticsClient:
+        """Build the client from the replicator's app settings.
+
+        `settings` is a `shared.settings.Settings`, or a mapping of raw app settings (default: the
+        process environment) of which only PRIMARY_LANGUAGE_ENDPOINT, PRIMARY_LANGUAGE_KEY,
+        SECONDARY_LANGUAGE_ENDPOINT, SECONDARY_LANGUAGE_KEY and SECONDARY_REGION are read. A region
+        without a key authenticates with Microsoft Entra ID: `credential`, else
+        `DefaultAzureCredential` (built once, only if needed). Other keywords go to the constructor.
+        """
+        if settings is None:
+            settings = os.environ
+        if isinstance(settings, Mapping):
+            primary, secondaries = _resources_from_values(settings)
+        else:
+            primary = (PRIMARY_REGION_NAME, settings.primary.endpoint, settings.primary.key)
+            secondaries = [
+                (target.language.region or target.name, target.language.endpoint, target.language.key)
+                for target in settings.targets
+            ]
+        shared_credential: list[TokenCredential] = [credential] if credential is not None else []
+
+        def credential_for(key: str | None) -> AzureKeyCredential | TokenCredential:
+            if key:
+                return AzureKeyCredential(key)
+            if not shared_credential:
+                from azure.identity import DefaultAzureCredential
+
+                shared_credential.append(DefaultAzureCredential())
+            return shared_credential[0]
+
+        endpoints = [RegionEndpoint(name, endpoint, credential_for(key)) for name, endpoint, key in
+                     [primary, *secondaries]]
+        return cls(endpoints[0], endpoints[1:], **kwargs)
+
+    # -- the SDK's methods --
+
+    def begin_recognize_custom_entities(
+        self,
+        documents: Documents,
+        project_name: str,
+        deployment_name: str,
+        *,
+        continuation_token: str | None = None,
+        disable_service_logs: bool | None = None,
+        display_name: str | None = None,
+        language: str | None = None,
+        polling_interval: float | None = None,
+        show_stats: bool | None = None,
+        string_index_type: str | None = None,
+        **kwargs: Any,
+    ) -> EntitiesPoller:
+        """`TextAnalyticsClient.begin_recognize_custom_entities`, failed over between regions."""
+        keywords = dict(
+            disable_service_logs=disable_service_logs,
+            display_name=display_name,
+            language=language,
+            polling_interval=polling_interval,
+            show_stats=show_stats,
+            string_index_type=string_index_type,
+        )
+        return self._begin(
+            "begin_recognize_custom_entities", documents, project_name, deployment_name,
+            continuation_token, keywords, kwargs,
+        )
+
+    def begin_single_label_classify(
+        self,
+        documents: Documents,
+        project_name: str,
+        deployment_name: str,
+        *,
+        continuation_token: str | None = None,
+        disable_service_logs: bool | None = None,
+        display_name: str | None = None,
+        language: str | None = None,
+        polling_interval: float | None = None,
+        show_stats: bool | None = None,
+        **kwargs: Any,
+    ) -> ClassifyPoller:
+        """`TextAnalyticsClient.begin_single_label_classify`, failed over between regions."""
+        keywords = dict(
+            disable_service_logs=disable_service_logs,
+            display_name=display_name,
+            language=language,
+            polling_interval=polling_interval,
+            show_stats=show_stats,
+        )
+        return self._begin(
+            "begin_single_label_classify", documents, project_name, deployment_name,
+            continuation_token, keywords, kwargs,
+        )
+
+    def begin_multi_label_classify(
+        self,
+        documents: Documents,
+        project_name: str,
+        deployment_name: str,
+        *,
+        continuation_token: str | None = None,
+        disable_service_logs: bool | None = None,
+        display_name: str | None = None,
+        language: str | None = None,
+        polling_interval: float | None = None,
+        show_stats: bool | None = None,
+        **kwargs: Any,
+    ) -> ClassifyPoller:
+        """`TextAnalyticsClient.begin_multi_label_classify`, failed over between regions."""
+        keywords = dict(
+            disable_service_logs=disable_service_logs,
+            display_name=display_name,
+            language=language,
+            polling_interval=polling_interval,
+            show_stats=show_stats,
+        )
+        return self._begin(
+            "begin_multi_label_classify", documents, project_name, deployment_name,
+            continuation_token, keywords, kwargs,
+        )
+
+    # -- introspection and lifetime --
+
+    @property
+    def region_names(self) -> list[str]:
+        return [region.name for region in self._regions]
+
+    def region_states(self) -> dict[str, CircuitState]:
+        """Each region's breaker state, primary first."""
+        return {region.name: region.breaker.state for region in self._regions}
+
+    def close(self) -> None:
+        for region in self._regions:
+            region.close()
+
+    def __enter__(self) -> FailoverTextAnalyticsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"FailoverTextAnalyticsClient({self._regions!r})"
+
+    # -- Router: used by the polling method --
+
+    def submit(self, call: Call, *, exclude: set[str], attempts: list[Attempt]) -> ActiveJob:
+        """Submit `call` to the first region that accepts it; raise when none does."""
+        errors: list[tuple[str, BaseException]] = []
+        for region, admission in self._candidates(exclude):
+            try:
+                poller = call.submit_to(region)
+            except Exception as error:
+                classification = classify(error, phase=Phase.SUBMIT, is_primary=region.is_primary)
+                attempts.append(
+                    Attempt(region.name, Phase.SUBMIT, classification.verdict.value, classification.reason)
+                )
+                if classification.verdict is Verdict.CALLER_ERROR and admission is not Admission.PROBE:
+                    raise
+                self.report(region, admission, classification)
+                errors.append((region.name, error))
+                _LOGGER.warning(
+                    "request to region %s failed (%s); trying the next region", region.name,
+                    classification.reason,
+                )
+                continue
+            attempts.append(Attempt(region.name, Phase.SUBMIT, "accepted"))
+            return ActiveJob(region, admission, poller)
+        unusable = [
+            region.name for region in self._regions
+            if region.name not in exclude and region.breaker.state is CircuitState.UNUSABLE
+            and region.name not in {name for name, _ in errors}
+        ]
+        raise NoRegionAvailableError(errors, skipped=unusable)
+
+    def report(self, region: Region, admission: Admission, classification: Classification) -> None:
+        breaker = region.breaker
+        if classification.verdict is Verdict.REGION_FAILURE:
+            breaker.record_failure(admission, classification.reason)
+        elif classification.verdict is Verdict.REGION_UNUSABLE:
+            breaker.mark_unusable(classification.reason)
+        else:
+            # The caller's own error says nothing about the region, except that a probe proved nothing.
+            breaker.release(admission, classification.reason)
+
+    def report_success(self, region: Region, admission: Admission) -> None:
+        region.breaker.record_success(admission)
+
+    # -- internals --
+
+    def _begin(
+        self,
+        method: str,
+        documents: Documents,
+        project_name: str,
+        deployment_name: str,
+        continuation_token: str | None,
+        keywords: dict[str, Any],
+        extra: dict[str, Any],
+    ) -> FailoverLROPoller[Any]:
+        sdk_keywords = {name: value for name, value in keywords.items() if value is not None}
+        if "polling_interval" not in sdk_keywords and self.client_policy.polling_interval is not None:
+            sdk_keywords["polling_interval"] = self.client_policy.polling_interval
+        sdk_keywords.update(extra)
+        call = Call(method, documents, project_name, deployment_name, sdk_keywords)
+        attempts: list[Attempt] = []
+        if continuation_token is not None:
+            first = self._resume(call, continuation_token)
+            # Resubmitting needs the documents; a caller resuming with none gets the region's error.
+            resubmittable = bool(documents)
+        else:
+            first = self.submit(call, exclude=set(), attempts=attempts)
+            resubmittable = True
+        method_ = FailoverPollingMethod[Any](
+            self, call, first, attempts,
+            resubmittable=resubmittable, job_timeout=self.client_policy.job_timeout_seconds,
+        )
+        return FailoverLROPoller(method_)
+
+    def _resume(self, call: Call, continuation_token: str) -> ActiveJob:
+        region_name, operation, sdk_token = decode_continuation_token(continuation_token)
+        if operation != call.method:
+            raise ValueError(f"the continuation token belongs to {operation}, not {call.method}")
+        region = self._by_name.get(region_name)
+        if region is None:
+            raise ValueError(
+                f"the continuation token is bound to region {region_name!r}, which this client does not "
+                f"have (configured: {self.region_names})"
+            )
+        # Job URLs are absolute and belong to the resource that accepted the job: poll it there.
+        return ActiveJob(region, Admission.NORMAL, call.submit_to(region, continuation_token=sdk_token))
+
+    def _candidates(self, exclude: set[str]) -> Iterator[tuple[Region, Admission]]:
+        """Regions to try, primary first: those in rotation, then as a last resort those cooling down."""
+        cooling: list[Region] = []
+        for region in self._regions:
+            if region.name in exclude:
+                continue
+            admission = region.breaker.acquire()
+            if admission is Admission.REJECTED:
+                if region.breaker.state is not CircuitState.UNUSABLE:
+                    cooling.append(region)
+                continue
+            yield region, admission
+        # Every healthy region failed: asking a region that is cooling down beats failing unasked.
+        for region in cooling:
+            _LOGGER.warning("no region in rotation could serve the request; trying %s anyway", region.name)
+            yield region, Admission.LAST_RESORT
+
+
+def _resources_from_values(values: Mapping[str, str]) -> tuple[
+    tuple[str, str, str | None], list[tuple[str, str, str | None]]
+]:
+    def required(name: str) -> str:
+        value = (values.get(name) or "").strip()
+        if not value:
+            raise ValueError(f"{name} is not set: failover needs a primary and a secondary endpoint")
+        return value
+
+    def optional(name: str) -> str | None:
+        return (values.get(name) or "").strip() or None
+
+    primary = (PRIMARY_REGION_NAME, required("PRIMARY_LANGUAGE_ENDPOINT"), optional("PRIMARY_LANGUAGE_KEY"))
+    secondary = (
+        optional("SECONDARY_REGION") or DEFAULT_SECONDARY_REGION_NAME,
+        required("SECONDARY_LANGUAGE_ENDPOINT"),
+        optional("SECONDARY_LANGUAGE_KEY"),
+    )
+    return primary, [secondary]

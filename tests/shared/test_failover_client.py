@@ -1,0 +1,179 @@
+"""FailoverTextAnalyticsClient without a service: construction, settings, signatures, tokens, dead regions."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+from azure.ai.textanalytics import TextAnalyticsClient
+from azure.core.credentials import AccessToken, AzureKeyCredential
+
+from localdev.services import REPO_ROOT, free_port
+from shared.failover import (
+    BreakerPolicy,
+    CircuitState,
+    FailoverTextAnalyticsClient,
+    NoRegionAvailableError,
+    RegionClientPolicy,
+    RegionEndpoint,
+    RegionStateChange,
+)
+from shared.failover.poller import decode_continuation_token, encode_continuation_token
+from shared.failover.region import RegionRetryPolicy
+
+METHODS = ("begin_recognize_custom_entities", "begin_single_label_classify", "begin_multi_label_classify")
+
+
+class StaticTokenCredential:
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken("token", 4_102_444_800)
+
+
+def dead_endpoint() -> str:
+    return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
+
+
+def make_client(*endpoints: str, **kwargs: object) -> FailoverTextAnalyticsClient:
+    regions = [RegionEndpoint(f"region{i}", url, AzureKeyCredential("k")) for i, url in enumerate(endpoints)]
+    return FailoverTextAnalyticsClient(regions[0], regions[1:], **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_methods_have_the_sdk_signature(method: str) -> None:
+    ours = inspect.signature(getattr(FailoverTextAnalyticsClient, method)).parameters
+    sdk = inspect.signature(inspect.unwrap(getattr(TextAnalyticsClient, method))).parameters
+    assert [(p.name, p.kind) for p in ours.values()] == [(p.name, p.kind) for p in sdk.values()]
+    assert [p.default for p in ours.values()] == [p.default for p in sdk.values()]
+
+
+def test_importing_the_client_imports_nothing_of_azure_functions() -> None:
+    code = (
+        "import sys, shared.failover\n"
+        "bad = [m for m in sys.modules if m == 'azure.functions' or m.startswith('azure.functions.')]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=60)
+
+
+def test_each_region_gets_short_timeouts_and_a_small_retry_budget() -> None:
+    client = make_client("https://a.example", "https://b.example",
+                         client_policy=RegionClientPolicy(retries=1, connection_timeout=2, read_timeout=5))
+    for region in client._regions:
+        config = region.client._client._config
+        assert isinstance(config.retry_policy, RegionRetryPolicy)
+        assert config.retry_policy.total_retries == 1
+        assert config.retry_policy.backoff_max <= 1
+        transport = region.client._client._client._pipeline._transport
+        assert transport.connection_config.timeout == 2
+        assert transport.connection_config.read_timeout == 5
+
+
+def test_region_names_must_be_unique() -> None:
+    region = RegionEndpoint("eastus", "https://a.example", AzureKeyCredential("k"))
+    with pytest.raises(ValueError, match="unique"):
+        FailoverTextAnalyticsClient(region, [region])
+
+
+def test_endpoint_must_be_a_url() -> None:
+    with pytest.raises(ValueError, match="endpoint"):
+        RegionEndpoint("eastus", "a.example", AzureKeyCredential("k"))
+
+
+def test_from_settings_reads_the_replicator_settings() -> None:
+    client = FailoverTextAnalyticsClient.from_settings(
+        {
+            "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.example",
+            "PRIMARY_LANGUAGE_KEY": "k1",
+            "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.example",
+            "SECONDARY_LANGUAGE_KEY": "k2",
+            "SECONDARY_REGION": "westus2",
+        },
+        breaker_policy=BreakerPolicy(consecutive_failures=7),
+    )
+    assert client.region_names == ["primary", "westus2"]
+    assert client.breaker_policy.consecutive_failures == 7
+    endpoints = [region.endpoint for region in client._regions]
+    assert endpoints == ["https://primary.example", "https://secondary.example"]
+
+
+def test_from_settings_uses_the_injected_credential_when_a_key_is_absent() -> None:
+    credential = StaticTokenCredential()
+    client = FailoverTextAnalyticsClient.from_settings(
+        {"PRIMARY_LANGUAGE_ENDPOINT": "https://primary.example",
+         "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.example", "SECONDARY_LANGUAGE_KEY": "k2"},
+        credential=credential,
+    )
+    assert client.region_names == ["primary", "secondary"]
+    policies = [type(p).__name__ for p in client._regions[0].client._client._client._pipeline._impl_policies]
+    assert "BearerTokenCredentialPolicy" in policies
+
+
+def test_from_settings_names_the_missing_setting() -> None:
+    with pytest.raises(ValueError, match="SECONDARY_LANGUAGE_ENDPOINT"):
+        FailoverTextAnalyticsClient.from_settings({"PRIMARY_LANGUAGE_ENDPOINT": "https://primary.example"})
+
+
+def test_from_settings_accepts_the_replicator_settings_object() -> None:
+    @dataclass
+    class Resource:
+        name: str
+        endpoint: str
+        key: str | None
+        region: str | None
+
+    @dataclass
+    class Target:
+        name: str
+        language: Resource
+
+    @dataclass
+    class Settings:
+        primary: Resource
+        targets: tuple[Target, ...]
+
+    settings = Settings(
+        Resource("primary", "https://primary.example", "k1", None),
+        (Target("secondary", Resource("secondary", "https://secondary.example", "k2", "westus2")),),
+    )
+    client = FailoverTextAnalyticsClient.from_settings(settings)
+    assert client.region_names == ["primary", "westus2"]
+
+
+def test_continuation_token_round_trip_and_rejects_foreign_tokens() -> None:
+    token = encode_continuation_token("westus2", METHODS[0], "sdk-token")
+    assert decode_continuation_token(token) == ("westus2", METHODS[0], "sdk-token")
+    with pytest.raises(ValueError, match="not a continuation token"):
+        decode_continuation_token("sdk-token")
+    with pytest.raises(ValueError, match="malformed"):
+        decode_continuation_token("failover1.!!!")
+
+
+def test_continuation_token_for_an_unknown_region_is_refused() -> None:
+    client = make_client("https://a.example", "https://b.example")
+    token = encode_continuation_token("elsewhere", METHODS[0], "sdk-token")
+    with pytest.raises(ValueError, match="elsewhere"):
+        client.begin_recognize_custom_entities(["x"], "P", "D", continuation_token=token)
+    token = encode_continuation_token("region0", METHODS[1], "sdk-token")
+    with pytest.raises(ValueError, match="belongs to"):
+        client.begin_recognize_custom_entities(["x"], "P", "D", continuation_token=token)
+
+
+def test_every_region_dead_raises_one_error_naming_each_region() -> None:
+    changes: list[RegionStateChange] = []
+    client = make_client(dead_endpoint(), dead_endpoint(), on_state_change=changes.append,
+                         breaker_policy=BreakerPolicy(consecutive_failures=2))
+    for _ in range(2):
+        with pytest.raises(NoRegionAvailableError) as raised:
+            client.begin_single_label_classify(["text"], "P", "D")
+        assert "region0: ServiceRequestError" in str(raised.value)
+        assert "region1: ServiceRequestError" in str(raised.value)
+    assert client.region_states() == {"region0": CircuitState.OPEN, "region1": CircuitState.OPEN}
+    opened = {(c.region, c.current) for c in changes}
+    assert opened == {("region0", CircuitState.OPEN), ("region1", CircuitState.OPEN)}
+    # Both out of rotation: they are still asked (last resort) rather than failing unasked.
+    with pytest.raises(NoRegionAvailableError) as raised:
+        client.begin_single_label_classify(["text"], "P", "D")
+    assert len(raised.value.errors) == 2
