@@ -25,6 +25,7 @@ PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 # Run ids and step names are ours; checked only for a sane shape, the engine decides if they exist.
 IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 START_FIELDS = ("projects", "force", "dryRun")
+FINISHED_RUN_STATES = frozenset({"succeeded", "failed", "cancelled"})
 DEFAULT_RUN_LIMIT = 20
 MAX_RUN_LIMIT = 100
 
@@ -117,8 +118,10 @@ def handle_cancel_replication(req: func.HttpRequest, provider: EngineProvider) -
     def cancel() -> func.HttpResponse:
         project = _route_name(req, "project", PROJECT_NAME)
         run_id = _route_name(req, "runId", IDENTIFIER)
-        manifest = provider.get().cancel_run(project, run_id)
-        return json_response(manifest.to_json(), 202, {"Location": _run_url(req, project, run_id)})
+        manifest = provider.get().cancel_run(project, run_id).to_json()
+        if manifest.get("status") in FINISHED_RUN_STATES:
+            return json_response(manifest, 200)
+        return json_response(manifest, 202, {"Location": _run_url(req, project, run_id)})
 
     return answer(cancel)
 
