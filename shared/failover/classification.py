@@ -83,31 +83,38 @@ def classify(error: BaseException, *, phase: Phase, is_primary: bool) -> Classif
 
 
 def _classify_failed_job(error: HttpResponseError, reason: str, *, is_primary: bool) -> Classification:
-    codes = _job_error_codes(error)
+    codes, messages = _job_errors(error)
     if not codes or codes & SERVER_SIDE_JOB_CODES:
         return Classification(Verdict.REGION_FAILURE, f"job failed: {reason}")
-    if codes & NOT_FOUND_JOB_CODES and not is_primary:
+    # Some deployments report a missing deployment as a failed task ("InvalidRequest ... not found").
+    missing = bool(codes & NOT_FOUND_JOB_CODES) or any("not found" in message for message in messages)
+    if missing and not is_primary:
         return Classification(Verdict.REGION_UNUSABLE, f"job failed: {reason}")
     return Classification(Verdict.CALLER_ERROR, f"job failed: {reason}")
 
 
-def _job_error_codes(error: HttpResponseError) -> set[str]:
+def _job_errors(error: HttpResponseError) -> tuple[set[str], list[str]]:
+    """The lower-cased error codes (with inner codes) and messages of a failed job's body."""
     response = error.response
     if response is None:
-        return set()
+        return set(), []
     try:
         body = json.loads(response.text())
     except (ValueError, TypeError):
-        return set()
+        return set(), []
     codes: set[str] = set()
+    messages: list[str] = []
     if isinstance(body, dict):
         for item in body.get("errors") or []:
-            if isinstance(item, dict) and item.get("code") is not None:
+            if not isinstance(item, dict):
+                continue
+            if item.get("code") is not None:
                 codes.add(str(item["code"]).lower())
-                inner = item.get("innererror")
-                if isinstance(inner, dict) and inner.get("code") is not None:
-                    codes.add(str(inner["code"]).lower())
-    return codes
+            messages.append(str(item.get("message") or "").lower())
+            inner = item.get("innererror")
+            if isinstance(inner, dict) and inner.get("code") is not None:
+                codes.add(str(inner["code"]).lower())
+    return codes, messages
 
 
 def describe(error: BaseException) -> str:

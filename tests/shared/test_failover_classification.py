@@ -38,8 +38,8 @@ def http_error(
     return cls(response=StubResponse(status, body))  # type: ignore[arg-type]
 
 
-def failed_job(*codes: str) -> HttpResponseError:
-    body = {"status": "failed", "errors": [{"code": code, "message": "m"} for code in codes]}
+def failed_job(*codes: str, message: str = "m") -> HttpResponseError:
+    body = {"status": "failed", "errors": [{"code": code, "message": message} for code in codes]}
     return http_error(200, body)
 
 
@@ -126,3 +126,9 @@ def test_job_failed_for_a_missing_deployment() -> None:
 def test_programming_errors_are_the_callers() -> None:
     assert classify(TypeError("documents must be a list"), phase=Phase.SUBMIT,
                     is_primary=False).verdict is Verdict.CALLER_ERROR
+
+
+def test_job_failed_because_the_deployment_is_missing_in_a_secondary() -> None:
+    error = failed_job("InvalidRequest", message="The deployment 'prod' of project 'P' was not found.")
+    assert classify(error, phase=Phase.POLL, is_primary=False).verdict is Verdict.REGION_UNUSABLE
+    assert classify(error, phase=Phase.POLL, is_primary=True).verdict is Verdict.CALLER_ERROR
