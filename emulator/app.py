@@ -1,0 +1,198 @@
+"""The Flask app of one emulated Language resource, and the hooks every service route passes.
+
+Order of the hooks, as the gateway and service apply them: injected 503 outage and error
+bursts, injected latency, forced 429s, authentication and roles, rate limits. /_emulator/
+routes skip them all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from emulator.auth import Authenticator
+from emulator.authoring import PREFIX as AUTHORING_PREFIX
+from emulator.authoring import create_authoring_blueprint
+from emulator.behaviour import Behaviour
+from emulator.clock import Clock, SystemClock
+from emulator.config import EmulatorConfig
+from emulator.control import CONTROL_PREFIX, create_control_blueprint
+from emulator.documents import LinkedStorage
+from emulator.errors import ServiceError
+from emulator.faults import FaultState
+from emulator.resource import LanguageResource
+from emulator.state import StateFile
+from emulator.throttling import RateLimiter, throttled
+from emulator.tokens import DEFAULT_TOKEN_SECRET
+
+log = logging.getLogger("emulator")
+EXTENSION = "language_emulator"
+
+
+@dataclass
+class EmulatorContext:
+    """Everything one resource consists of; reachable as `app.extensions["language_emulator"]`."""
+
+    config: EmulatorConfig
+    clock: Clock
+    resource: LanguageResource
+    faults: FaultState
+    limiter: RateLimiter
+    behaviour: Behaviour
+    authenticator: Authenticator
+    runtime: Any = None
+    reset_hooks: list[Any] = field(default_factory=list)
+
+
+class _RuntimeBackend:
+    """What the runtime routes (emulator/runtime.py) need from this resource."""
+
+    def __init__(self, resource: LanguageResource, config: EmulatorConfig, clock: Clock) -> None:
+        self._resource = resource
+        self._config = config
+        self._clock = clock
+
+    def deployed_model(self, project_name: str, deployment_name: str) -> Any:
+        from emulator.runtime import DeployedModel
+
+        served = self._resource.deployed_artifact(project_name, deployment_name)
+        if served is None:
+            return None
+        kind, model = served
+        return DeployedModel(project_kind=kind, model=model)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def runtime_job_duration(self) -> timedelta:
+        return self._config.job_duration("runtime")
+
+
+def _bucket(method: str, path: str) -> str:
+    if path.startswith(AUTHORING_PREFIX):
+        return "get" if method in ("GET", "HEAD") else "post"
+    return "runtime"
+
+
+def _register_runtime(app: Flask, context: EmulatorContext) -> None:
+    try:
+        from emulator.runtime import RuntimeService
+    except ImportError:  # the runtime routes are built separately; the authoring API works without them
+        log.warning("emulator.runtime is not available: runtime routes are not served")
+        return
+    context.runtime = RuntimeService(_RuntimeBackend(context.resource, context.config, context.clock))
+    app.register_blueprint(context.runtime.blueprint)
+    context.reset_hooks.append(context.runtime.reset)
+
+
+def create_app(
+    config: EmulatorConfig,
+    *,
+    clock: Clock | None = None,
+    storage: LinkedStorage | None = None,
+) -> Flask:
+    clock = clock or SystemClock()
+    behaviour = Behaviour()
+    faults = FaultState()
+    limiter = RateLimiter(
+        {"post": config.post_per_minute, "get": config.get_per_minute, "runtime": config.runtime_per_minute},
+        config.throttle_window(),
+    )
+    resource = LanguageResource(
+        config,
+        clock,
+        storage or LinkedStorage(config.storage_connection_string),
+        behaviour,
+        job_failures=faults.take_job_failure,
+        state_file=StateFile(config.state_dir) if config.state_dir is not None else None,
+    )
+    context = EmulatorContext(
+        config=config,
+        clock=clock,
+        resource=resource,
+        faults=faults,
+        limiter=limiter,
+        behaviour=behaviour,
+        authenticator=Authenticator(config.keys(), config.token_secret or DEFAULT_TOKEN_SECRET),
+    )
+    initial_durations = dict(config.job_seconds)
+
+    def restore_durations() -> None:
+        config.job_seconds.clear()
+        config.job_seconds.update(initial_durations)
+
+    context.reset_hooks.append(restore_durations)
+
+    app = Flask("emulator")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION] = context
+    app.register_blueprint(create_authoring_blueprint(resource))
+    app.register_blueprint(
+        create_control_blueprint(
+            config=config,
+            resource=resource,
+            faults=faults,
+            limiter=limiter,
+            behaviour=behaviour,
+            reset_hooks=context.reset_hooks,
+        )
+    )
+    _register_runtime(app, context)
+
+    @app.before_request
+    def gateway() -> Response | None:
+        path, method = request.path, request.method
+        if path.startswith(CONTROL_PREFIX + "/"):
+            return None
+        if faults.outage() == "503":
+            raise ServiceError("ServiceUnavailable", "The service is temporarily unavailable.", status=503)
+        burst = faults.take_error(method, path)
+        if burst is not None:
+            raise ServiceError(
+                burst.code or str(burst.status), burst.message or "Injected fault.", status=burst.status
+            )
+        delay = faults.latency(method, path)
+        if delay:
+            time.sleep(delay)
+        forced = faults.take_forced_throttle(method, path)
+        if forced is not None:
+            raise throttled(forced.seconds)
+        now = clock.now()
+        context.authenticator.authorize(request.headers, method, path, now)
+        limiter.check(_bucket(method, path), now)
+        return None
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> Response:
+        return error.response()
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        # Unknown routes and methods answer like the gateway: the status as a string code.
+        status = error.code or 500
+        message = "Resource not found" if status == 404 else (error.description or error.name)
+        response = jsonify({"error": {"code": str(status), "message": message}})
+        response.status_code = status
+        if status == 405 and error.get_response().headers.get("Allow"):
+            response.headers["Allow"] = error.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return ServiceError(
+            "InternalServerError", f"An internal error occurred: {type(error).__name__}.", status=500
+        ).response()
+
+    return app
+
+
+def emulator_context(app: Flask) -> EmulatorContext:
+    context: EmulatorContext = app.extensions[EXTENSION]
+    return context
