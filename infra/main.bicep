@@ -87,7 +87,7 @@ param allowRestoreToPrimary bool = false
 param replicatedProjects string = '*'
 
 @description('DRIFT_SCHEDULE: NCRONTAB (six fields, UTC on Flex Consumption) of the daily drift check.')
-param driftSchedule string = '0 0 2 * * *'
+param driftSchedule string = '0 0 3 * * *'
 
 @allowed([
   '2022-05-01'
