@@ -199,8 +199,7 @@ class SnapshotStore:
                 blocks,
                 content_settings=ContentSettings(content_type="application/json"),
                 metadata=info.metadata(),
-                etag="*",
-                match_condition=MatchConditions.IfMissing,
+                match_condition=MatchConditions.IfMissing,  # If-None-Match: *
             )
         except (ResourceExistsError, ResourceModifiedError):
             existing = self.get(info.name)

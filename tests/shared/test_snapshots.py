@@ -1,0 +1,131 @@
+"""Snapshots in Azurite: write-once, named by time and content hash, verified on the way back."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContainerClient
+
+from localdev.sample_project import ner_project, single_label_project
+from localdev.services import Azurite
+from shared.clock import FakeClock
+from shared.export_format import UnsafeExport
+from shared.snapshots import SnapshotCorrupt, SnapshotExists, SnapshotNotFound, SnapshotStore
+
+ENDPOINT = "https://primary.cognitiveservices.azure.com"
+
+
+@pytest.fixture
+def container(azurite: Azurite) -> ContainerClient:
+    return BlobServiceClient.from_connection_string(azurite.connection_string()).get_container_client(
+        "snapshots"
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC))
+
+
+def export_bytes(documents: int = 4) -> bytes:
+    return json.dumps(ner_project(documents=documents).export).encode()
+
+
+def test_save_names_and_describes_the_snapshot(container: ContainerClient, clock: FakeClock) -> None:
+    store = SnapshotStore(container, clock)
+    data = export_bytes()
+    info = store.save_bytes(
+        "LoanAgreements", data, source_endpoint=ENDPOINT, reason="primary-export",
+        last_modified="2026-03-01T00:00:00Z", trained_model_label="model1",
+    )  # fmt: skip
+    assert info.name.startswith("LoanAgreements/20260304T050607Z-")
+    assert info.name == f"LoanAgreements/20260304T050607Z-{info.content_hash[:12]}.json"
+    assert info.size == len(data)
+    import hashlib
+
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    assert store.get(info.name) == info
+    stored = container.get_blob_client(info.name).get_blob_properties()
+    assert stored.metadata["source_endpoint"] == ENDPOINT
+    assert stored.metadata["trained_model_label"] == "model1"
+    assert stored.metadata["reason"] == "primary-export"
+    assert stored.metadata["documents"] == "4"
+    assert stored.content_settings.content_type == "application/json"
+    assert store.read_bytes(info.name) == data
+
+
+def test_snapshots_are_write_once(container: ContainerClient, clock: FakeClock) -> None:
+    store = SnapshotStore(container, clock)
+    info = store.save_bytes(
+        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
+    )
+    # The same bytes again (a redelivered step) is harmless and returns the same snapshot.
+    again = store.save_bytes(
+        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
+    )
+    assert again.name == info.name
+    # Same name, other bytes (same content, other formatting): refused, the original kept.
+    reformatted = json.dumps(ner_project(documents=4).export, indent=2).encode()
+    with pytest.raises(SnapshotExists):
+        store.save_bytes("LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="primary-export")
+    assert store.read_bytes(info.name) == export_bytes()
+    assert len(store.list("LoanAgreements")) == 1
+
+
+def test_list_is_newest_first_per_project(container: ContainerClient, clock: FakeClock) -> None:
+    store = SnapshotStore(container, clock)
+    first = store.save_bytes(
+        "LoanAgreements", export_bytes(3), source_endpoint=ENDPOINT, reason="primary-export"
+    )
+    clock.advance(60)
+    second = store.save_bytes(
+        "LoanAgreements", export_bytes(5), source_endpoint=ENDPOINT, reason="secondary-backup"
+    )
+    other = json.dumps(single_label_project(documents=3).export).encode()
+    store.save_bytes("SupportTickets", other, source_endpoint=ENDPOINT, reason="primary-export")
+    assert [i.name for i in store.list("LoanAgreements")] == [second.name, first.name]
+    assert store.latest("LoanAgreements", reason="primary-export") == first
+    assert store.list("Nothing") == []
+
+
+def test_unsafe_exports_are_never_stored(container: ContainerClient, clock: FakeClock) -> None:
+    store = SnapshotStore(container, clock)
+    body = ner_project(documents=3).export
+    body["assets"]["projectKind"] = "CustomSingleLabelClassification"
+    with pytest.raises(UnsafeExport, match="kind mismatch"):
+        store.save_bytes("LoanAgreements", json.dumps(body).encode(), source_endpoint=ENDPOINT, reason="x")
+    with pytest.raises(UnsafeExport, match="empty"):
+        store.save_stream("LoanAgreements", iter([b""]), source_endpoint=ENDPOINT, reason="x")
+    assert store.list("LoanAgreements") == []
+
+
+def test_streams_in_chunks(container: ContainerClient, clock: FakeClock) -> None:
+    store = SnapshotStore(container, clock)
+    data = export_bytes(24)
+    chunks = (data[i : i + 1000] for i in range(0, len(data), 1000))
+    info = store.save_stream("LoanAgreements", chunks, source_endpoint=ENDPOINT, reason="primary-export")
+    assert store.validate(info.name).document_count == 24
+    with store.open(info.name) as reader:
+        assert len(reader) == len(data)
+        assert b"".join(iter(lambda: reader.read(777), b"")) == data
+
+
+def test_a_damaged_snapshot_is_caught_before_its_last_bytes(
+    container: ContainerClient, clock: FakeClock
+) -> None:
+    store = SnapshotStore(container, clock)
+    info = store.save_bytes(
+        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
+    )
+    blob = container.get_blob_client(info.name)
+    metadata = blob.get_blob_properties().metadata
+    damaged = export_bytes().replace(b'"Train"', b'"Test!"', 1)
+    blob.upload_blob(damaged, overwrite=True, metadata=metadata)  # same size, other bytes
+    with pytest.raises(SnapshotCorrupt, match="sha256"), store.open(info.name) as reader:
+        reader.read()
+    with pytest.raises(SnapshotCorrupt):
+        store.validate(info.name)
+    with pytest.raises(SnapshotNotFound):
+        store.get("LoanAgreements/absent.json")
