@@ -15,6 +15,7 @@ A target modified after our last import (someone edited the secondary during an 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -33,6 +34,8 @@ from shared.sync_record import DeploymentRecord, SyncRecord
 
 # Expiry dates closer than this are reported as a risk.
 DEFAULT_EXPIRY_HORIZON = timedelta(days=30)
+# The service's modelId: `model1-20220418T034749-299f45b8114849538c1a750b21b05a94`.
+_MODEL_ID = re.compile(r"^(?P<label>[A-Za-z0-9_.-]{1,50})-\d{8}T\d{6}-[0-9a-f]{32}$")
 
 
 class DriftState(StrEnum):
@@ -53,6 +56,8 @@ class AuthoringReader(Protocol):
     def list_projects(self) -> Iterator[dict[str, Any]]: ...
 
     def list_deployments(self, project: str) -> list[dict[str, Any]]: ...
+
+    def list_models(self, project: str) -> list[dict[str, Any]]: ...
 
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]: ...
 
@@ -216,6 +221,10 @@ class _Counted:
         self._counts["GET"] += 1
         return self._inner.list_deployments(project)
 
+    def list_models(self, project: str) -> list[dict[str, Any]]:
+        self._counts["GET"] += 1
+        return self._inner.list_models(project)
+
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]:
         self._counts["GET"] += 1
         return self._inner.training_config_versions(project_kind)
@@ -325,13 +334,14 @@ class _ProjectChecker:
             return replace(base, state=DriftState.MISSING, risks=risks,
                             reasons=(f"the target has no project {project!r}",))
         if record is None:
-            return replace(base, state=DriftState.DRIFTED, risks=risks, reasons=(
-                "no record of a sync to this target: the target's project was not made by us, or its record "
-                "is lost (the first run backs up the target's assets before replacing them)",))
+            # Someone else's project of the same name: replacing it unasked could destroy their work.
+            return replace(base, state=DriftState.DIVERGED, risks=risks, reasons=(
+                "the target already has a project of this name that we never replicated: it is left alone "
+                "unless replication is forced (which backs up its assets first)",))
 
         diverged = self._divergence(record, secondary)
         # Changes on the primary since our last sync; deployment and document changes are proof on their own.
-        changes = _deployment_changes(record.deployments, _current_deployments(deployments))
+        changes = _deployment_changes(record.deployments, self._current_deployments(project, deployments))
         container = str(primary.get("storageInputContainerName", ""))
         if container and self.documents_fingerprint(project, container) != record.documents_fingerprint:
             changes.append(f"the documents in container {container!r} changed (text edited, added or removed "
@@ -360,6 +370,35 @@ class _ProjectChecker:
             state, reasons = DriftState.IN_SYNC, notes
         return replace(base, state=state, reasons=tuple(reasons), risks=risks, export_checked=export_checked,
                        recovery_point_age=self._recovery_point_age(record, changed=bool(changes)))
+
+    def _current_deployments(self, project: str,
+                             deployments: Iterable[Mapping[str, Any]]) -> dict[str, DeploymentRecord]:
+        """Deployment name -> the label it serves, as the sync record keeps it.
+
+        A GA deployment names only its modelId, `<label>-<yyyymmddThhmmss>-<32 hex>` on the service; the
+        label is read from it, and only an id of another shape costs a GET of the project's models.
+        """
+        labels_by_id: dict[str, str] | None = None
+        current: dict[str, DeploymentRecord] = {}
+        for item in deployments:
+            name = str(item.get("deploymentName") or "")
+            if not name:
+                continue
+            model_id = str(item.get("modelId", ""))
+            match = _MODEL_ID.match(model_id)
+            if match:
+                label = match["label"]
+            else:
+                if labels_by_id is None:
+                    labels_by_id = {str(m.get("modelId")): str(m.get("label"))
+                                    for m in self.primary.list_models(project)}
+                label = labels_by_id.get(model_id, model_id)
+            current[name] = DeploymentRecord(
+                label=label,
+                last_trained=str(item.get("lastTrainedDateTime", "")),
+                training_config_version=str(item.get("modelTrainingConfigVersion", "")),
+            )
+        return current
 
     def _divergence(self, record: SyncRecord, secondary: Mapping[str, Any]) -> str | None:
         current = _text(secondary.get("lastModifiedDateTime"))
@@ -422,28 +461,6 @@ def _wanted_projects(settings: Settings, primary_projects: Mapping[str, Any],
     if settings.replicate_all:
         return sorted(primary_projects)
     return list(settings.replicated_projects)
-
-
-def _current_deployments(deployments: Iterable[Mapping[str, Any]]) -> dict[str, DeploymentRecord]:
-    return {
-        str(item["deploymentName"]): DeploymentRecord(
-            label=_model_label(item),
-            last_trained=str(item.get("lastTrainedDateTime", "")),
-            training_config_version=str(item.get("modelTrainingConfigVersion", "")),
-        )
-        for item in deployments
-        if item.get("deploymentName")
-    }
-
-
-def _model_label(deployment: Mapping[str, Any]) -> str:
-    """The label a deployment points at. GA deployments name only the modelId `<label>-<stamp>-<hex>`."""
-    for key in ("trainedModelLabel", "modelLabel"):
-        if deployment.get(key):
-            return str(deployment[key])
-    model_id = str(deployment.get("modelId", ""))
-    parts = model_id.rsplit("-", 2)
-    return parts[0] if len(parts) == 3 else model_id
 
 
 def _deployment_changes(recorded: Mapping[str, DeploymentRecord],

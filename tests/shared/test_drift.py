@@ -22,6 +22,10 @@ TRAINED = "2026-03-01T09:00:00Z"
 CONFIG = "2022-05-01"
 
 
+def model_id(label: str, stamp: str = "20260301T090000") -> str:
+    return f"{label}-{stamp}-{'0123456789abcdef' * 2}"
+
+
 def make_settings(**overrides: str) -> Settings:
     values = {
         "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.cognitiveservices.azure.com",
@@ -58,7 +62,7 @@ class FakeResource:
                expires: str = "2027-10-22") -> None:
         self.deployments[project] = [d for d in self.deployments[project] if d["deploymentName"] != name]
         self.deployments[project].append({
-            "deploymentName": name, "modelId": f"{label}-20260301T090000-0123456789abcdef",
+            "deploymentName": name, "modelId": model_id(label),
             "lastTrainedDateTime": trained, "lastDeployedDateTime": trained,
             "deploymentExpirationDate": expires, "modelTrainingConfigVersion": config,
         })
@@ -72,6 +76,11 @@ class FakeResource:
     def list_deployments(self, project: str) -> list[dict[str, Any]]:
         self.calls.append(f"list_deployments:{project}")
         return list(self.deployments.get(project, []))
+
+    def list_models(self, project: str) -> list[dict[str, Any]]:
+        self.calls.append(f"list_models:{project}")
+        return [{"label": d["modelId"].split("@")[0], "modelId": d["modelId"]}
+                for d in self.deployments.get(project, [])]
 
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]:
         self.calls.append(f"training_config_versions:{project_kind}")
@@ -150,15 +159,16 @@ def test_missing_target_project():
     assert report.attention_needed and not report.in_sync
 
 
-def test_target_project_we_never_synced_is_drifted():
+def test_target_project_we_never_synced_is_diverged_so_nobody_s_work_is_replaced_unasked():
     world = World()
     world.primary.add("Loans", PRIMARY_MODIFIED)
     world.secondary.add("Loans", PRIMARY_MODIFIED)
 
     entry = world.check().project("Loans")
 
-    assert entry.state is DriftState.DRIFTED
-    assert "no record of a sync" in entry.reasons[0]
+    assert entry.state is DriftState.DIVERGED
+    assert not entry.needs_replication
+    assert "never replicated" in entry.reasons[0]
 
 
 def test_timestamp_moved_but_export_has_the_same_content_is_in_sync():
@@ -217,9 +227,18 @@ def test_deployment_changes_are_drift_on_their_own_without_an_export(change, exp
 def test_model_id_is_never_compared_across_resources():
     world = World()
     world.synced()
-    world.primary.deployments["Loans"][0]["modelId"] = "model1-20260301T090000-ffffffffffffffff"
+    world.primary.deployments["Loans"][0]["modelId"] = model_id("model1", "20260302T090000")
 
     assert world.check().project("Loans").state is DriftState.IN_SYNC
+
+
+def test_a_model_id_of_unknown_shape_is_resolved_through_the_models_list():
+    world = World()
+    world.synced()
+    world.primary.deployments["Loans"][0]["modelId"] = "model1@opaque"
+
+    assert world.check().project("Loans").state is DriftState.IN_SYNC
+    assert "list_models:Loans" in world.primary.calls
 
 
 def test_document_text_edited_in_blob_storage_is_drift_even_with_unchanged_timestamps():
