@@ -21,6 +21,7 @@ from typing import IO, Any, cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from shared.clock import Clock, SystemClock, parse_iso
 from shared.credentials import RequestAuth
@@ -149,6 +150,26 @@ class _SizedStream:
         return self._stream.read(size)
 
 
+class _InterruptibleDownload:
+    """A response body whose broken connection becomes `RetryLater` (download again next slice)."""
+
+    def __init__(self, raw: Any, url: str) -> None:
+        self._raw = raw
+        self._url = url.split("?", 1)[0]
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return bytes(self._raw.read(None if size is None or size < 0 else size))
+        except (OSError, requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise RetryLater(1.0, f"download of {self._url} interrupted ({type(error).__name__})") from error
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+
 class AuthoringClient:
     """One Language resource's authoring API."""
 
@@ -249,6 +270,10 @@ class AuthoringClient:
             body["evaluationOptions"] = dict(evaluation_options)
         return self._start("POST", self._project_url(project, "/:train"), json=body)
 
+    def training_job_url(self, project: str, job_id: str) -> str:
+        """The status URL of a training job found by `list_training_jobs` (its `jobId`)."""
+        return self._project_url(project, "/train/jobs/" + quote(job_id, safe=""))
+
     def cancel_training(self, job_url: str) -> str:
         """Ask the service to cancel a training job; returns the URL to poll until `cancelled`."""
         parts = urlsplit(job_url)
@@ -297,7 +322,7 @@ class AuthoringClient:
             if response.status_code != 200:
                 raise _api_error(response, "GET", result_url)
             response.raw.decode_content = True
-            yield cast(IO[bytes], response.raw)
+            yield cast(IO[bytes], _InterruptibleDownload(response.raw, result_url))
         finally:
             response.close()
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import socket
 import threading
@@ -24,6 +25,8 @@ from email.utils import parsedate_to_datetime
 import requests
 
 from shared.errors import ReplicatorError
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRYABLE_STATUS_SAFE = frozenset({408, 429, 500, 502, 503, 504})
@@ -125,6 +128,7 @@ class RetryPolicy:
                         f"{method} {_without_query(url)}: {reason} after {tries} attempts",
                         status=status,
                     )
+                _log_retry(method, url, reason, delay, tries, policy.attempts)
                 policy.sleep(delay)
                 if before_retry is not None:
                     before_retry()
@@ -134,9 +138,17 @@ class RetryPolicy:
                     max(delay, policy.backoff),
                     f"{method} {_without_query(url)}: {reason} after {tries} attempts",
                 )
+            _log_retry(method, url, reason, min(delay, policy.max_sleep), tries, policy.attempts)
             policy.sleep(min(delay, policy.max_sleep))
             if before_retry is not None:
                 before_retry()
+
+
+def _log_retry(method: str, url: str, reason: str, delay: float, tries: int, attempts: int) -> None:
+    log.warning(
+        "retrying %s %s in %.2f s after %s (attempt %d of %d)",
+        method, _without_query(url), delay, reason, tries + 1, attempts,
+    )  # fmt: skip
 
 
 DEFAULT_POLICY = RetryPolicy()

@@ -69,7 +69,9 @@ def test_import_train_deploy_export_round_trip(regions: Regions, azurite: Azurit
     )
     trained = client.wait(train_url, **POLL)
     assert trained.succeeded and trained.raw["result"]["modelLabel"] == "model1"
-    assert [job["result"]["modelLabel"] for job in client.list_training_jobs(sample.name)] == ["model1"]
+    [listed] = client.list_training_jobs(sample.name)
+    assert listed["result"]["modelLabel"] == "model1"
+    assert client.get_job(client.training_job_url(sample.name, listed["jobId"])).succeeded
     model = client.get_model(sample.name, "model1")
     assert model is not None and model["label"] == "model1"
     assert [m["label"] for m in client.list_models(sample.name)] == ["model1"]
@@ -286,3 +288,17 @@ def test_streamed_import_body_is_rewound_after_a_429(regions: Regions, azurite: 
     body = io.BytesIO(json.dumps(sample.export).encode())
     status = client.wait(client.start_import(sample.name, body), **POLL)
     assert status.succeeded
+
+
+def test_a_broken_download_asks_to_retry_later() -> None:
+    from shared.authoring import _InterruptibleDownload
+
+    class Broken:
+        def read(self, size: int | None = None) -> bytes:
+            raise ConnectionResetError(104, "reset")
+
+        def close(self) -> None:
+            pass
+
+    with pytest.raises(RetryLater, match="interrupted"):
+        _InterruptibleDownload(Broken(), "http://127.0.0.1/result?api-version=x").read(10)
