@@ -20,11 +20,13 @@ import regex
 MODEL_FORMAT = "emulator-entity-tagger/1"
 OUTSIDE = "O"
 _SMOOTHING = 0.1
-_TOKEN = regex.compile(r"\w+|[^\w\s]")
+# Words (with their combining marks), else single non-space graphemes: an emoji ZWJ sequence or a
+# flag is one token, so no entity can start or end inside a grapheme.
+_TOKEN = regex.compile(r"(?:\w\p{M}*)+|(?!\s)\X")
 _BOUNDARY = "<s>"
 _END = "</s>"
-# static_features() gives this many per token; the decoder adds the previous label.
-_STATIC_FEATURES = 11
+# Cosmetic: softens naive Bayes' overconfident posteriors into plausible confidence scores.
+_CONFIDENCE_TEMPERATURE = 3.0
 
 
 @dataclass(frozen=True)
@@ -141,29 +143,23 @@ def fit(
             for feature in (*token_features, f"pl={before}")
         )
         label_counts.update(gold)
-    features_per_token = _STATIC_FEATURES + 1
     feature_totals: Counter[str] = Counter()
     for (_feature, label), count in pair_counts.items():
         feature_totals[label] += count
-    vocabulary = {feature for feature, _label in pair_counts}
+    vocabulary_size = max(1, len({feature for feature, _label in pair_counts}))
     tokens_seen = sum(label_counts.values())
-    vocabulary_size = max(1, len(vocabulary))
-    bias: dict[str, float] = {}
+    prior: dict[str, float] = {}
+    unseen: dict[str, float] = {}
     for label in labels:
         # Labels never seen keep a tiny prior so they are representable but never win on priors.
-        prior = (label_counts[label] + _SMOOTHING) / (tokens_seen + _SMOOTHING * len(labels))
-        unseen = _SMOOTHING / (feature_totals[label] + _SMOOTHING * vocabulary_size)
-        bias[label] = _round(math.log(prior) + features_per_token * math.log(unseen))
+        prior[label] = _round(
+            math.log((label_counts[label] + _SMOOTHING) / (tokens_seen + _SMOOTHING * len(labels)))
+        )
+        unseen[label] = _round(math.log(_SMOOTHING / (feature_totals[label] + _SMOOTHING * vocabulary_size)))
     weights: dict[str, dict[str, float]] = {}
     for (feature, label), count in sorted(pair_counts.items()):
         weights.setdefault(feature, {})[label] = _round(math.log((count + _SMOOTHING) / _SMOOTHING))
-    return {
-        "format": MODEL_FORMAT,
-        "labels": labels,
-        "bias": bias,
-        "weights": weights,
-        "featuresPerToken": features_per_token,
-    }
+    return {"format": MODEL_FORMAT, "labels": labels, "prior": prior, "unseen": unseen, "weights": weights}
 
 
 def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
@@ -172,17 +168,25 @@ def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
     if not tokens:
         return []
     labels: list[str] = list(model["labels"])
-    bias: Mapping[str, float] = model["bias"]
+    prior: Mapping[str, float] = model["prior"]
+    unseen: Mapping[str, float] = model["unseen"]
     weights: Mapping[str, Mapping[str, float]] = model["weights"]
-    # Cosmetic: soften naive Bayes' overconfident posteriors into plausible confidence scores.
-    temperature = max(1.0, float(model["featuresPerToken"]) / 4)
     decoded: list[tuple[str, float]] = []
     previous = _BOUNDARY
     for token_features in static_features(text, tokens):
-        scores = dict(bias)
+        scores = dict(prior)
+        known = 0
         for feature in (*token_features, f"pl={previous}"):
-            for label, weight in weights.get(feature, {}).items():
+            seen_with = weights.get(feature)
+            # Features never seen in training are ignored: counting them would favour the rarest
+            # labels (whose smoothed unseen probability is largest) on every unfamiliar token.
+            if seen_with is None:
+                continue
+            known += 1
+            for label, weight in seen_with.items():
                 scores[label] += weight
+        for label in labels:
+            scores[label] += known * unseen[label]
         best = labels[0]
         for label in labels:
             if scores[label] > scores[best]:
@@ -191,7 +195,7 @@ def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
         if best.startswith("I-") and previous[2:] != best[2:]:
             best = "B-" + best[2:]
         top = scores[best]
-        total = sum(math.exp((score - top) / temperature) for score in scores.values())
+        total = sum(math.exp((score - top) / _CONFIDENCE_TEMPERATURE) for score in scores.values())
         decoded.append((best, 1.0 / total))
         previous = best
     return _spans(tokens, decoded)
