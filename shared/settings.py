@@ -277,6 +277,14 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         ),
     )
     projects, replicate_all = reader.projects("REPLICATED_PROJECTS")
+    snapshot_storage = reader.required(
+        "SNAPSHOT_STORAGE",
+        "set a storage connection string, or the name of a connection (X with X__blobServiceUri)",
+    )
+    # Resolve now (no network, no credential) so a dangling connection name fails at start-up.
+    from shared.storage import resolve_connection
+
+    resolve_connection(snapshot_storage, values, "blob", setting="SNAPSHOT_STORAGE")
     snapshot_container = reader.optional("SNAPSHOT_CONTAINER") or DEFAULT_SNAPSHOT_CONTAINER
     if not CONTAINER_NAME_PATTERN.match(snapshot_container):
         raise SettingsError(
@@ -301,10 +309,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         targets=(target,),
         replicated_projects=projects,
         replicate_all=replicate_all,
-        snapshot_storage=reader.required(
-            "SNAPSHOT_STORAGE",
-            "set a storage connection string, or the name of a connection (X with X__blobServiceUri)",
-        ),
+        snapshot_storage=snapshot_storage,
         snapshot_container=snapshot_container,
         drift_schedule=reader.schedule("DRIFT_SCHEDULE"),
         api_version=api_version,

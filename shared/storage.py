@@ -89,6 +89,12 @@ def resolve_connection(
         raise SettingsError(label, "is empty: set a connection string or a connection name")
     if is_connection_string(value):
         return ResolvedConnection(connection_string=value)
+    if "://" in value:
+        raise SettingsError(
+            label,
+            "is a URL; give a connection string, or the name X of a connection with X__blobServiceUri "
+            "and X__queueServiceUri set (the Functions host's identity-based form)",
+        )
     # A connection name: the setting itself, then the host's AzureWebJobs-prefixed fallback.
     for candidate in (value, f"AzureWebJobs{value}"):
         found = (environ.get(candidate) or "").strip()
