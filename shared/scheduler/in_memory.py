@@ -52,10 +52,6 @@ class InMemoryScheduler:
         with self._lock:
             return [due.message for due in sorted(self._queue)]
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._queue)
-
     def pop_next(self) -> tuple[StepMessage, int] | None:
         """Take the earliest message, moving a FakeClock forward to its due time."""
         with self._lock:

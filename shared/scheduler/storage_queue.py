@@ -12,7 +12,12 @@ import math
 from datetime import timedelta
 
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.queue import BinaryBase64DecodePolicy, QueueClient, TextBase64EncodePolicy
+from azure.storage.queue import (
+    BinaryBase64DecodePolicy,
+    QueueClient,
+    QueueServiceClient,
+    TextBase64EncodePolicy,
+)
 
 from shared.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME, StepMessage
 
@@ -26,6 +31,12 @@ def step_queue_client(connection_string: str, queue_name: str = QUEUE_NAME) -> Q
         message_encode_policy=TextBase64EncodePolicy(),
         message_decode_policy=BinaryBase64DecodePolicy(),
     )
+
+
+def step_queue_client_from_service(service: QueueServiceClient, queue_name: str = QUEUE_NAME) -> QueueClient:
+    """The same, from a service client (identity-based connections resolve to one)."""
+    return service.get_queue_client(queue_name, message_encode_policy=TextBase64EncodePolicy(),
+                                    message_decode_policy=BinaryBase64DecodePolicy())
 
 
 def ensure_queue(client: QueueClient) -> None:
