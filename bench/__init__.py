@@ -1,0 +1,1 @@
+"""Benchmarks: speed targets live here, never in timed tests. Run each as `python -m bench.<name>`."""
