@@ -27,6 +27,8 @@ _BOUNDARY = "<s>"
 _END = "</s>"
 # Cosmetic: softens naive Bayes' overconfident posteriors into plausible confidence scores.
 _CONFIDENCE_TEMPERATURE = 3.0
+# Entities the tagger is less sure of than this are not reported (mostly stray tokens in unfamiliar text).
+MINIMUM_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
         total = sum(math.exp((score - top) / _CONFIDENCE_TEMPERATURE) for score in scores.values())
         decoded.append((best, 1.0 / total))
         previous = best
-    return _spans(tokens, decoded)
+    return [span for span in _spans(tokens, decoded) if span.confidence >= MINIMUM_CONFIDENCE]
 
 
 def _spans(tokens: Sequence[Token], decoded: Sequence[tuple[str, float]]) -> list[TaggedSpan]:

@@ -217,8 +217,8 @@ class RuntimeService:
                 "in this resource."
             )
             if self.missing_deployment == "reject":
-                raise ServiceError("NotFound", message, status=404, inner_code="InvalidParameterValue")
-            outcome.error = error_object("InvalidRequest", message, "InvalidParameterValue")
+                raise ServiceError("NotFound", message, status=404)
+            outcome.error = error_object("NotFound", message)
             return outcome
         if deployed.project_kind != task.kind:
             raise invalid(
