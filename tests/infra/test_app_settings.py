@@ -29,8 +29,8 @@ HOST_AND_SDK_SETTINGS = {
 
 # Deprecated or rejected on Flex Consumption (the runtime lives in functionAppConfig instead).
 FLEX_DEPRECATED = re.compile(
-    r"^(FUNCTIONS_WORKER_RUNTIME|FUNCTIONS_EXTENSION_VERSION|FUNCTIONS_WORKER_PROCESS_COUNT|WEBSITE_.*|SCM_.*"
-    r"|ENABLE_ORYX_BUILD|AzureWebJobsDashboard|AzureWebJobsStorage|PYTHON_ISOLATE_WORKER_DEPENDENCIES)$"
+    r"^(FUNCTIONS_.*|WEBSITE_.*|SCM_.*|ENABLE_ORYX_BUILD|AzureWebJobsDashboard|AzureWebJobsStorage"
+    r"|PYTHON_ISOLATE_WORKER_DEPENDENCIES)$"
 )
 
 
