@@ -164,7 +164,7 @@ def create_app(
         if forced is not None:
             raise throttled(forced.seconds)
         now = clock.now()
-        context.authenticator.authorize(request.headers, method, path, now)
+        context.authenticator.authorize(request.headers, method, path)
         limiter.check(_bucket(method, path), now)
         return None
 

@@ -134,8 +134,12 @@ class Listener:
                 return
             self._server = _Server(self.host, self.port, self.app, self.faults, self.ssl_context)
             self.port = self._server.server_address[1]
+            server = self._server
+            # A short poll interval keeps close() (an outage, a stop) quick.
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name=f"serve-{self.port}", daemon=True
+                target=lambda: server.serve_forever(poll_interval=0.05),
+                name=f"serve-{self.port}",
+                daemon=True,
             )
             self._thread.start()
 

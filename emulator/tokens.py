@@ -16,7 +16,7 @@ import jwt
 from azure.core.credentials import AccessToken
 
 AUDIENCE = "https://cognitiveservices.azure.com"
-DEFAULT_TOKEN_SECRET = "language-emulator-test-secret"
+DEFAULT_TOKEN_SECRET = "language-emulator-test-secret-not-for-production"
 ROLE_NAMES = {
     "Reader": "Cognitive Services Language Reader",
     "Writer": "Cognitive Services Language Writer",

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import trustme
 from azure.storage.blob import BlobServiceClient
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,8 +22,9 @@ from werkzeug.test import TestResponse
 from emulator.app import EmulatorContext, create_app, emulator_context
 from emulator.clock import FakeClock
 from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from localdev.sample_project import SampleProject, ner_project, upload_documents
-from localdev.services import Azurite
+from localdev.services import Azurite, free_port
 
 KEY = "primary-test-key"
 SECONDARY_KEY = "secondary-test-key"
@@ -161,3 +164,64 @@ def eventually(predicate: Any, timeout: float = 10.0) -> Any:
             return result
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+@dataclass
+class Served:
+    """A real emulator server in this process (werkzeug threads), for socket- and TLS-level tests."""
+
+    server: EmulatorServer
+    app: Flask
+    scheme: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.server.service.port}"
+
+    @property
+    def control_url(self) -> str:
+        assert self.server.control is not None
+        return f"http://127.0.0.1:{self.server.control.port}"
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    folder = tmp_path_factory.mktemp("tls")
+    paths = {"ca": folder / "ca.pem", "cert": folder / "cert.pem", "key": folder / "key.pem"}
+    authority.cert_pem.write_to_path(str(paths["ca"]))
+    certificate.cert_chain_pems[0].write_to_path(str(paths["cert"]))
+    certificate.private_key_pem.write_to_path(str(paths["key"]))
+    return {name: str(path) for name, path in paths.items()}
+
+
+@pytest.fixture
+def serve(azurite: Azurite, tls_files: dict[str, str]) -> Iterator[Any]:
+    started: list[EmulatorServer] = []
+
+    def start(*, tls: bool = False, clock: Any = None, **config: Any) -> Served:
+        config.setdefault("time_scale", 0.001)
+        settings = EmulatorConfig(
+            key=KEY,
+            secondary_key=SECONDARY_KEY,
+            storage_connection_string=azurite.connection_string("primarydocs"),
+            **config,
+        )
+        app = create_app(settings, clock=clock)
+        server = EmulatorServer(
+            app,
+            emulator_context(app).faults,
+            host="127.0.0.1",
+            port=free_port(),
+            control_port=free_port(),
+            tls_cert=tls_files["cert"] if tls else None,
+            tls_key=tls_files["key"] if tls else None,
+        )
+        server.start()
+        started.append(server)
+        return Served(server, app, "https" if tls else "http")
+
+    yield start
+    for server in started:
+        server.stop()
