@@ -317,7 +317,7 @@ class ReplicationEngine:
             slice_.release_claim()
             raise
         slice_.hook("after-slice", step)
-        self._next(slice_, delay or timedelta(0))
+        self._next(slice_, delay or timedelta(0), step)
 
     def _claim(self, message: StepMessage, owner: str) -> StoredManifest | None:
         for _ in range(5):
@@ -360,7 +360,7 @@ class ReplicationEngine:
                          clients.documents.get_container_client(target_container))
         return StepMachine(primary, secondary, self.snapshots, self.trainings, self.clock, self.options.steps)
 
-    def _next(self, slice_: _Slice, delay: timedelta) -> None:
+    def _next(self, slice_: _Slice, delay: timedelta, step: StepRecord) -> None:
         manifest = slice_.manifest
         now = self.clock.now()
         manifest.fence += 1
@@ -372,6 +372,7 @@ class ReplicationEngine:
             slice_.save()
         except ClaimLost:
             return
+        slice_.hook("after-fence", step)
         self._send(slice_.stored, delay)
 
     def _fail_step(self, slice_: _Slice, step: StepRecord, code: str, message: str,
