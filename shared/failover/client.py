@@ -249,6 +249,13 @@ class FailoverTextAnalyticsClient:
         """Each region's breaker state, primary first."""
         return {region.name: region.breaker.state for region in self._regions}
 
+    def seconds_until_probe(self, region: str) -> float:
+        """How long until `region` is tried again (0 when it is in rotation or may be probed now)."""
+        try:
+            return self._by_name[region].breaker.seconds_until_probe()
+        except KeyError:
+            raise ValueError(f"no region {region!r}; configured: {self.region_names}") from None
+
     def close(self) -> None:
         for region in self._regions:
             region.close()
