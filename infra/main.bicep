@@ -63,7 +63,7 @@ param createSecondaryLanguage bool = true
 @description('Name (and custom subdomain) of the secondary Language resource; generated when empty.')
 param secondaryLanguageName string = ''
 
-@description('Resource group of an existing secondary Language resource (createSecondaryLanguage = false).')
+@description('Resource group of the secondary Language resource and its documents storage (created or existing); it must exist.')
 param secondaryResourceGroupName string = resourceGroup().name
 
 @description('Name of the secondary\'s linked documents storage account; generated when empty and created.')
@@ -194,7 +194,8 @@ module monitoring 'app/monitoring.bicep' = {
 }
 
 module secondaryLanguage 'app/language.bicep' = if (createSecondaryLanguage) {
-  name: 'secondary-language'
+  name: 'secondary-language-${resourceToken}'
+  scope: resourceGroup(secondaryResourceGroupName)
   params: {
     name: effectiveSecondaryLanguageName
     location: secondaryLocation

@@ -162,6 +162,8 @@ def test_secondary_region_is_restricted_to_custom_text_authoring_regions() -> No
     assert "regional-support" in MAIN.read_text(), "cite Microsoft's published list next to the @allowed list"
     secondary = module_body(parse(MAIN)["modules"]["secondaryLanguage"])
     assert render(secondary["params"]["location"]) == "secondaryLocation"
+    # Created where its role assignments are made.
+    assert render(secondary["scope"]) == "resource_group(secondaryResourceGroupName)"
 
 
 def test_created_secondary_has_custom_subdomain_identity_and_linked_storage_in_its_region() -> None:
