@@ -9,6 +9,7 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
+from emulator.config import DEFAULT_JOB_SECONDS
 from emulator.tokens import EmulatorTokenCredential
 from localdev.sample_project import SampleProject, ner_project, single_label_project, upload_documents
 from localdev.services import Azurite, EmulatorRegion
@@ -302,3 +303,33 @@ def test_a_broken_download_asks_to_retry_later() -> None:
 
     with pytest.raises(RetryLater, match="interrupted"):
         _InterruptibleDownload(Broken(), "http://127.0.0.1/result?api-version=x").read(10)
+
+
+def test_cancel_a_long_training_and_delete_everything(regions: Regions, azurite: Azurite) -> None:
+    client = client_for(regions.primary)
+    sample = single_label_project(documents=10)
+    import_sample(client, azurite, sample)
+    client.wait(
+        client.start_training(sample.name, model_label="m1", training_config_version="latest"), **POLL
+    )
+    client.wait(client.start_deployment(sample.name, "prod", trained_model_label="m1"), **POLL)
+
+    # /_emulator/reset keeps durations, so the default is put back for the tests after this one.
+    control(regions.primary, "/_emulator/durations", {"train": 1_000_000})  # ~17 minutes at the test scale
+    try:
+        slow = client.start_training(sample.name, model_label="m2", training_config_version="latest")
+        assert not client.get_job(slow).done
+        cancelled = client.wait(client.cancel_training(slow), **POLL)
+        assert cancelled.status == "cancelled"
+        with pytest.raises(JobFailed, match="cancelled"):
+            client.get_job(slow).raise_for_failure()
+    finally:
+        control(regions.primary, "/_emulator/durations", {"train": DEFAULT_JOB_SECONDS["train"]})
+
+    assert client.wait(client.delete_deployment(sample.name, "prod"), **POLL).succeeded
+    assert client.get_deployment(sample.name, "prod") is None
+    client.delete_model(sample.name, "m1")
+    client.delete_model(sample.name, "m1")  # already gone: still fine
+    assert client.get_model(sample.name, "m1") is None
+    assert client.wait(client.delete_project(sample.name), **POLL).succeeded
+    assert client.get_project(sample.name) is None
