@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import os
@@ -15,7 +14,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-import function_app
+from tests.shared.functions.host import host_index
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,10 +41,8 @@ HEAVY_MODULES = (
 )
 
 
-@functools.cache
 def indexed() -> dict[str, Any]:
-    """Indexed once, as the host does: get_functions() refuses a second call on the same app."""
-    return {function.get_function_name(): function for function in function_app.app.get_functions()}
+    return host_index()
 
 
 def bindings_of(function: Any) -> list[dict[str, Any]]:

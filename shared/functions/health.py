@@ -5,11 +5,9 @@ yes or no and why, never a setting's value.
 """
 
 import logging
-from typing import Any
 
 import azure.functions as func
 
-import shared
 from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
 from shared.functions.json_http import json_response
 
@@ -25,24 +23,32 @@ def get_health(req: func.HttpRequest) -> func.HttpResponse:
 
 def handle_health(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     """200 when healthy, 503 otherwise; the body always says which part is not usable."""
-    version = app_version()
     try:
         engine = provider.get()
     except EngineUnavailable as error:
-        body = {"status": "unhealthy", "version": version, "settings": {"usable": False, "error": str(error)}}
+        settings = {"usable": False, "error": str(error)}
+        body = {"status": "unhealthy", "version": app_version(), "settings": settings}
         return json_response(body, 503)
     try:
-        report = engine.health()
+        report = dict(engine.health())
     except Exception:  # a probe answers; it does not crash
         logger.exception("health check failed")
-        report = {"status": "unhealthy", "error": "the health check failed; the function log has the details"}
-    body = {"version": version, "settings": {"usable": True}, **report}
-    return json_response(body, 200 if is_healthy(report) else 503)
-
-
-def is_healthy(report: dict[str, Any]) -> bool:
-    return report.get("status") in ("ok", "healthy")
+        report = {"healthy": False, "error": "the health check failed; the function log has the details"}
+    healthy = report.get("healthy") is True
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        **report,
+        "version": report.get("version") or app_version(),
+        # The engine's settings summary (no secrets), marked usable since the engine was built from them.
+        "settings": {"usable": True, **dict(report.get("settings") or {})},
+    }
+    return json_response(body, 200 if healthy else 503)
 
 
 def app_version() -> str:
-    return str(getattr(shared, "__version__", "unknown"))
+    """The product version; the engine module holds it (imported here, on a probe, not at index time)."""
+    try:
+        from shared.engine import VERSION
+    except ImportError:  # pragma: no cover - only if the engine itself cannot load
+        return "unknown"
+    return VERSION

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import azure.functions as func
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
 
@@ -74,7 +74,7 @@ def handle_start_replications(req: func.HttpRequest, provider: EngineProvider) -
         force = _flag(body, "force")
         dry_run = _flag(body, "dryRun")
         starts = provider.get().start_runs(projects, force=force, dry_run=dry_run, trigger="http")
-        return _started_response(req, starts)
+        return _started_response(req, starts, dry_run)
 
     return answer(start)
 
@@ -84,7 +84,13 @@ def handle_list_replications(req: func.HttpRequest, provider: EngineProvider) ->
         project = _route_name(req, "project", PROJECT_NAME)
         target = _optional_query_name(req, "target")
         limit = _limit(req)
-        runs = provider.get().list_runs(project, target, limit)
+        engine = provider.get()
+        if target is not None and target not in engine.settings.target_names():
+            raise InvalidRequest(f"unknown target {target!r}; configured: {engine.settings.target_names()}")
+        runs = engine.list_runs(project, target, limit)
+        # Runs of a project no longer replicated stay readable; a name we never knew is a 404.
+        if not runs and not engine.settings.is_replicated(project):
+            raise UnknownProject(project)
         return json_response({"project": project, "runs": [run.to_json() for run in runs]})
 
     return answer(list_runs)
@@ -141,7 +147,7 @@ def handle_drift(req: func.HttpRequest, provider: EngineProvider) -> func.HttpRe
     return answer(drift)
 
 
-def _started_response(req: func.HttpRequest, starts: "list[RunStart]") -> func.HttpResponse:
+def _started_response(req: func.HttpRequest, starts: "list[RunStart]", dry_run: bool) -> func.HttpResponse:
     runs: list[dict[str, Any]] = []
     for start in starts:
         run = start.to_json()
@@ -149,10 +155,10 @@ def _started_response(req: func.HttpRequest, starts: "list[RunStart]") -> func.H
         if run_id:
             run["location"] = _run_url(req, start.project, run_id)
         runs.append(run)
-    started = [start for start in starts if start.status == "started" and start.run_id]
+    started = [(s.project, s.run_id) for s in starts if s.status == "started" and s.run_id]
     if started:
-        first = started[0]
-        return json_response({"runs": runs}, 202, {"Location": _run_url(req, first.project, first.run_id)})
+        project, run_id = started[0]
+        return json_response({"runs": runs}, 202, {"Location": _run_url(req, project, run_id)})
     active = [start for start in starts if start.status == "already_active" and start.active_run_id]
     if active:
         names = ", ".join(f"{start.project} → {start.target}: run {start.active_run_id}" for start in active)
@@ -163,6 +169,15 @@ def _started_response(req: func.HttpRequest, starts: "list[RunStart]") -> func.H
         }
         headers = {"Location": _run_url(req, active[0].project, str(active[0].active_run_id))}
         return json_response({"error": error, "runs": runs}, 409, headers)
+    diverged = [start for start in starts if start.status == "diverged"]
+    if diverged and not dry_run:
+        names = ", ".join(f"{start.project} → {start.target}" for start in diverged)
+        error = {
+            "code": "SecondaryDiverged",
+            "message": f"the secondary was edited after our last import ({names}); it is not overwritten "
+            "unless you pass \"force\": true",
+        }
+        return json_response({"error": error, "runs": runs}, 409)
     # A dry run's plan, or every project already in sync: nothing was started.
     return json_response({"runs": runs}, 200)
 

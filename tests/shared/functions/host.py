@@ -9,6 +9,7 @@ TimerRequestConverter. Using those converters here means the tests see exactly w
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,21 @@ from azure.functions.timer import TimerRequestConverter
 from azure.storage.queue import QueueClient, QueueMessage
 
 FUNCTIONS_BASE_URL = "http://localhost:7071"
+
+
+@functools.cache
+def host_index() -> dict[str, Any]:
+    """function_app's functions by name, indexed once as the host does (a second get_functions() on the
+    same app is refused)."""
+    import function_app
+
+    return {function.get_function_name(): function for function in function_app.app.get_functions()}
+
+
+def registered(name: str) -> Callable[..., Any]:
+    """The Python function the worker invokes for the function named `name`."""
+    user_function: Callable[..., Any] = host_index()[name].get_user_function()
+    return user_function
 
 
 def raw_queue_client(connection_string: str, queue_name: str) -> QueueClient:
