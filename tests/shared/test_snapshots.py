@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -129,3 +130,20 @@ def test_a_damaged_snapshot_is_caught_before_its_last_bytes(
         store.validate(info.name)
     with pytest.raises(SnapshotNotFound):
         store.get("LoanAgreements/absent.json")
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+
+
+@pytest.mark.reference_data
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent")
+def test_microsofts_movie_sample_is_stored_and_imported_with_one_kind_spelling(
+    container: ContainerClient, clock: FakeClock
+) -> None:
+    data = (SHARED_DATA / "custom-multi-class-movie-summaries" / "movieLabels.json").read_bytes()
+    store = SnapshotStore(container, clock)
+    info = store.save_bytes("Movies", data, source_endpoint=ENDPOINT, reason="primary-export")
+    assert (info.documents, info.project_kind) == (210, "CustomMultiLabelClassification")
+    assert store.read_bytes(info.name) == data  # stored exactly as exported (CRLF, indentation)
+    body = json.loads(store.validate(info.name).with_container("movies"))
+    assert body["assets"]["projectKind"] == body["metadata"]["projectKind"]
