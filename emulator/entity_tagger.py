@@ -9,6 +9,7 @@ the model is plain JSON (floats rounded) so a model persisted and reloaded predi
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -50,6 +51,7 @@ def tokenize(text: str) -> list[Token]:
     return [Token(match.start(), match.end(), match.group()) for match in _TOKEN.finditer(text)]
 
 
+@functools.lru_cache(maxsize=65_536)
 def _shape(word: str) -> str:
     shape: list[str] = []
     for char in word:
@@ -196,9 +198,12 @@ def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
         # An inside tag can only continue an entity of its own category.
         if best.startswith("I-") and previous[2:] != best[2:]:
             best = "B-" + best[2:]
-        top = scores[best]
-        total = sum(math.exp((score - top) / _CONFIDENCE_TEMPERATURE) for score in scores.values())
-        decoded.append((best, 1.0 / total))
+        if best == OUTSIDE:
+            decoded.append((best, 0.0))  # the confidence of a non-entity token is never reported
+        else:
+            top = scores[best]
+            total = sum(math.exp((score - top) / _CONFIDENCE_TEMPERATURE) for score in scores.values())
+            decoded.append((best, 1.0 / total))
         previous = best
     return [span for span in _spans(tokens, decoded) if span.confidence >= MINIMUM_CONFIDENCE]
 
