@@ -36,6 +36,11 @@ def dead_endpoint() -> str:
     return f"http://127.0.0.1:{free_port()}"  # nothing listens there: connection refused
 
 
+def policy_names(client: FailoverTextAnalyticsClient, region: int) -> list[str]:
+    pipeline = client._regions[region].client._client._client._pipeline
+    return [type(policy).__name__ for policy in pipeline._impl_policies]
+
+
 def make_client(*endpoints: str, **kwargs: object) -> FailoverTextAnalyticsClient:
     regions = [RegionEndpoint(f"region{i}", url, AzureKeyCredential("k")) for i, url in enumerate(endpoints)]
     return FailoverTextAnalyticsClient(regions[0], regions[1:], **kwargs)  # type: ignore[arg-type]
@@ -107,8 +112,7 @@ def test_from_settings_uses_the_injected_credential_when_a_key_is_absent() -> No
         credential=credential,
     )
     assert client.region_names == ["primary", "secondary"]
-    policies = [type(p).__name__ for p in client._regions[0].client._client._client._pipeline._impl_policies]
-    assert "BearerTokenCredentialPolicy" in policies
+    assert "BearerTokenCredentialPolicy" in policy_names(client, 0)
 
 
 def test_from_settings_names_the_missing_setting() -> None:
@@ -177,3 +181,31 @@ def test_every_region_dead_raises_one_error_naming_each_region() -> None:
     with pytest.raises(NoRegionAvailableError) as raised:
         client.begin_single_label_classify(["text"], "P", "D")
     assert len(raised.value.errors) == 2
+
+
+def test_from_settings_accepts_the_replicators_loaded_settings() -> None:
+    from shared.settings import settings_from_values
+
+    connection = (
+        "DefaultEndpointsProtocol=https;AccountName=docs;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    )
+    settings = settings_from_values(
+        {
+            "PRIMARY_LANGUAGE_ENDPOINT": "https://contoso-eastus.cognitiveservices.azure.com",
+            "PRIMARY_LANGUAGE_KEY": "k1",
+            "SECONDARY_LANGUAGE_ENDPOINT": "https://contoso-westus2.cognitiveservices.azure.com",
+            "SECONDARY_REGION": "westus2",
+            "PRIMARY_DOCUMENTS_STORAGE": connection,
+            "SECONDARY_DOCUMENTS_STORAGE": connection,
+            "SNAPSHOT_STORAGE": connection,
+            "REPLICATED_PROJECTS": "*",
+            "DRIFT_SCHEDULE": "0 0 3 * * *",
+        }
+    )
+    client = FailoverTextAnalyticsClient.from_settings(settings, credential=StaticTokenCredential())
+    assert client.region_names == ["primary", "westus2"]
+    assert [region.endpoint for region in client._regions] == [
+        "https://contoso-eastus.cognitiveservices.azure.com",
+        "https://contoso-westus2.cognitiveservices.azure.com",
+    ]
+    assert "BearerTokenCredentialPolicy" in policy_names(client, 1)  # no SECONDARY_LANGUAGE_KEY: Entra ID
