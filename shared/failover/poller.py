@@ -204,7 +204,9 @@ class FailoverPollingMethod(PollingMethod[T]):
                     Attempt(job.region.name, Phase.POLL, classification.verdict.value, classification.reason)
                 )
                 self._router.report(job.region, job.admission, classification)
-                if classification.verdict is Verdict.CALLER_ERROR or not self._resubmittable:
+                # A probe answering with the caller's error proves nothing: the next region decides.
+                probe = job.admission is Admission.PROBE
+                if (classification.verdict is Verdict.CALLER_ERROR and not probe) or not self._resubmittable:
                     raise
                 self._failed_regions.add(job.region.name)
                 _LOGGER.warning(

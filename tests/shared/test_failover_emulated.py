@@ -383,3 +383,23 @@ def test_resumed_job_of_a_dead_region_is_resubmitted_when_documents_are_given(
                                                                   continuation_token=token)
         with pytest.raises(ServiceRequestError):  # nothing to resubmit: the region's own error
             without_documents.result()
+
+
+def test_primary_back_without_its_deployment_keeps_traffic_on_the_secondary(
+    regions: Regions, azurite: Azurite
+) -> None:
+    seed(azurite, *both(regions))
+    clock = ManualClock()
+    primary, secondary = regions.primary.region, regions.secondary.region
+    with make_client(regions, clock=clock, cooldown=10) as client:
+        regions.primary.kill()
+        for _ in range(THRESHOLD):
+            recognize(client)
+        regions.primary.start()  # comes back empty: the probe's 404 must not reach the caller
+        clock.now += 10
+        region, results = recognize(client)
+        assert region == secondary and any(entities(results))
+        assert client.region_states()[primary] is CircuitState.OPEN
+        seed(azurite, (regions.primary, "primarydocs"))
+        clock.now += 10
+        assert recognize(client)[0] == primary
