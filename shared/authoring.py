@@ -296,14 +296,19 @@ class AuthoringClient:
     ) -> str:
         """Import an exported project (replacing the target's data); a stream is sent as it is read.
 
-        Give `content_length` with a non-seekable stream so it is sent with a Content-Length.
+        A stream's length comes from `content_length`, else its `len()` (e.g. a snapshot reader),
+        else seeking; the body is then sent with a Content-Length rather than chunked.
         """
         data: bytes | IO[bytes] | _SizedStream = body
         rewind: Callable[[], None] | None = None
         if not isinstance(body, bytes | bytearray):
             start = body.tell() if body.seekable() else None
-            if content_length is not None:
-                data = _SizedStream(body, content_length)
+            length = content_length
+            if length is None and hasattr(body, "__len__"):
+                length = len(body)
+            if length is not None:
+                # Hide tell(): requests would subtract a non-seekable stream's position from its length.
+                data = _SizedStream(body, length)
             # After a 429 the body is sent again from where it started, if the stream can go back.
             rewind = _cannot_rewind if start is None else _rewinder(body, start)
         return self._start(

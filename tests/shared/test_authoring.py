@@ -333,3 +333,24 @@ def test_cancel_a_long_training_and_delete_everything(regions: Regions, azurite:
     assert client.get_model(sample.name, "m1") is None
     assert client.wait(client.delete_project(sample.name), **POLL).succeeded
     assert client.get_project(sample.name) is None
+
+
+def test_import_streams_straight_from_a_snapshot(regions: Regions, azurite: Azurite) -> None:
+    from shared.snapshots import SnapshotStore
+
+    client = client_for(regions.primary)
+    sample = ner_project(documents=8)
+    service = BlobServiceClient.from_connection_string(azurite.connection_string("primarydocs"))
+    upload_documents(service.get_container_client(sample.container), sample)
+    snapshot_service = BlobServiceClient.from_connection_string(azurite.connection_string())
+    store = SnapshotStore(snapshot_service.get_container_client("snapshots"), FakeClock())
+    info = store.save_bytes(
+        sample.name, json.dumps(sample.export).encode(), source_endpoint="x", reason="test"
+    )
+    with store.open(info.name) as stream:
+        status = client.wait(client.start_import(sample.name, stream), **POLL)
+    assert status.succeeded
+    exported = client.wait(client.start_export(sample.name), **POLL)
+    assert exported.result_url
+    with client.open_export_result(exported.result_url) as result:
+        assert parse_export(result).content_hash() == info.content_hash
