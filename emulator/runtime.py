@@ -67,6 +67,14 @@ class RuntimeBackend(Protocol):
         ...
 
 
+class FaultInjectingBackend(RuntimeBackend, Protocol):
+    """Optionally, a backend can make the next runtime job fail (fault injection)."""
+
+    def take_runtime_job_failure(self) -> Mapping[str, Any] | None:
+        """The `{code, message}` error the job being submitted ends with, or None."""
+        ...
+
+
 @dataclass
 class _TaskOutcome:
     request: TaskRequest
@@ -86,6 +94,7 @@ class _Job:
     documents: tuple[InputDocument, ...]
     tasks: list[_TaskOutcome]
     cancelled_at: datetime | None = None
+    injected_failure: dict[str, Any] | None = None  # the job ends failed with this error
 
     @property
     def started(self) -> datetime:
@@ -147,6 +156,7 @@ class RuntimeService:
             display_name=request.display_name,
             documents=request.documents,
             tasks=tasks,
+            injected_failure=self._take_injected_failure(),
         )
         with self._lock:
             self._purge_expired(now)
@@ -154,6 +164,11 @@ class RuntimeService:
         response = flask.Response(status=202)
         response.headers["Operation-Location"] = _job_url(job.job_id, {"api-version": api_version})
         return response
+
+    def _take_injected_failure(self) -> dict[str, Any] | None:
+        take = getattr(self._backend, "take_runtime_job_failure", None)
+        failure = take() if callable(take) else None
+        return dict(failure) if failure else None
 
     def _get(self, job_id: str) -> flask.Response:
         api_version = _api_version()
@@ -245,7 +260,7 @@ class RuntimeService:
         elif now < job.finished:
             status, updated = "running", job.started
         else:
-            failed = sum(1 for task in job.tasks if task.error is not None)
+            failed = sum(1 for task in job.tasks if task.error is not None or job.injected_failure)
             status = (
                 "succeeded" if not failed else "failed" if failed == len(job.tasks) else "partiallyCompleted"
             )
@@ -275,9 +290,10 @@ class RuntimeService:
             if task.request.task_name is not None:
                 item["taskName"] = task.request.task_name
             item["lastUpdateDateTime"] = _format(job.finished)
-            if task.error is not None:
+            error = task.error or job.injected_failure
+            if error is not None:
                 item["status"] = "failed"
-                body["errors"].append({**task.error, "target": f"#/tasks/items/{index}"})
+                body["errors"].append({**error, "target": f"#/tasks/items/{index}"})
             else:
                 item["status"] = "succeeded"
                 item["results"] = _task_results(task, page_ids, show_stats)

@@ -438,3 +438,20 @@ def test_the_sync_endpoint_rejects_custom_kinds(client, kind) -> None:
     response = client.post(f"/language/:analyze-text?api-version={API}", json=body)
     assert response.status_code == 400
     assert "analyze-text/jobs" in response.get_json()["error"]["message"]
+
+
+SERVER_ERROR = {"code": "InternalServerError", "message": "Something happened. Please retry after some time."}
+
+
+def test_an_injected_failure_fails_the_job_with_a_server_side_error(client, backend) -> None:
+    failures = [SERVER_ERROR]
+    backend.take_runtime_job_failure = lambda: failures.pop() if failures else None
+    body = finished_job(client, backend, job_body([{"id": "1", "text": "Date 6/29/2018"}]))
+    assert body["status"] == "failed"
+    assert body["tasks"]["failed"] == 1 and body["tasks"]["items"][0]["status"] == "failed"
+    assert body["errors"] == [{**SERVER_ERROR, "target": "#/tasks/items/0"}]
+    # Only the next job was meant to fail.
+    assert (
+        finished_job(client, backend, job_body([{"id": "1", "text": "Date 6/29/2018"}]))["status"]
+        == "succeeded"
+    )
