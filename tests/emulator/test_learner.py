@@ -291,3 +291,16 @@ def test_official_classification_samples_train() -> None:
         CONFIG,
     )
     assert result.evaluation_summary["customMultiLabelClassificationEvaluation"]["microF1"] > 0.4
+
+
+@pytest.mark.reference_data
+def test_official_unlabelled_agreements_get_one_entity_of_each_category() -> None:
+    export, texts = load_reference("custom-ner-loan-agreements", "loanAgreementsLabels.json")
+    categories = categories_of(export["assets"])
+    model = train(
+        "CustomEntityRecognition", categories, labelled_documents(export["assets"], texts), None, CONFIG
+    ).model
+    for name in ("Test 1.txt", "Test 2.txt", "Test 3.txt"):
+        text = (SHARED_DATA / "custom-ner-loan-agreements" / name).read_bytes().decode("utf-8")
+        entities = predict_entities(model, text)
+        assert sorted(entity.category for entity in entities) == sorted(categories), name
