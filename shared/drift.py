@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -342,6 +342,8 @@ class _ProjectChecker:
         diverged = self._divergence(record, secondary)
         # Changes on the primary since our last sync; deployment and document changes are proof on their own.
         changes = _deployment_changes(record.deployments, self._current_deployments(project, deployments))
+        if not changes:
+            changes += self._retrained_labels(project, primary, record)
         container = str(primary.get("storageInputContainerName", ""))
         if container and self.documents_fingerprint(project, container) != record.documents_fingerprint:
             changes.append(f"the documents in container {container!r} changed (text edited, added or removed "
@@ -399,6 +401,25 @@ class _ProjectChecker:
                 training_config_version=str(item.get("modelTrainingConfigVersion", "")),
             )
         return current
+
+    def _retrained_labels(self, project: str, primary: Mapping[str, Any], record: SyncRecord) -> list[str]:
+        """A deployed label retrained on the primary, its deployment still pinned to the previous model.
+
+        The project list's lastTrainedDateTime (free) says whether any training finished since our sync;
+        only then does one GET of the models say which label it was.
+        """
+        recorded = {**{d.label: d.last_trained for d in record.deployments.values()}, **record.trained_labels}
+        newest = max(recorded.values(), key=_sortable, default=None)
+        if not recorded or not _later(_text(primary.get("lastTrainedDateTime")), newest):
+            return []
+        models = {str(m.get("label")): m for m in self.primary.list_models(project)}
+        changes = []
+        for label, trained in sorted(recorded.items()):
+            now_trained = _text((models.get(label) or {}).get("lastTrainedDateTime"))
+            if now_trained and now_trained != trained:
+                changes.append(f"model {label!r} was retrained on the primary at {now_trained} (last sync "
+                               f"saw {trained}); its deployment has not been redeployed yet")
+        return changes
 
     def _divergence(self, record: SyncRecord, secondary: Mapping[str, Any]) -> str | None:
         current = _text(secondary.get("lastModifiedDateTime"))
@@ -498,6 +519,13 @@ def _later(current: str | None, recorded: str | None) -> bool:
         return parse_iso(current) > parse_iso(recorded)
     except ValueError:
         return current != recorded
+
+
+def _sortable(value: str) -> datetime:
+    try:
+        return parse_iso(value)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def _date(value: Any) -> date | None:

@@ -224,6 +224,22 @@ def test_deployment_changes_are_drift_on_their_own_without_an_export(change, exp
     assert world.exports == []
 
 
+def test_a_deployed_label_retrained_without_redeploying_is_drift_found_with_one_models_get():
+    world = World()
+    world.synced()
+    world.primary.projects["Loans"]["lastTrainedDateTime"] = TRAINED
+    assert world.check().project("Loans").state is DriftState.IN_SYNC
+    assert not any(call.startswith("list_models") for call in world.primary.calls)
+
+    world.primary.projects["Loans"]["lastTrainedDateTime"] = "2026-03-02T09:00:00Z"
+    world.primary.list_models = lambda project: [  # type: ignore[method-assign]
+        {"label": "model1", "lastTrainedDateTime": "2026-03-02T09:00:00Z"}]
+    entry = world.check().project("Loans")
+
+    assert entry.state is DriftState.DRIFTED
+    assert "model 'model1' was retrained on the primary" in entry.reasons[0]
+
+
 def test_model_id_is_never_compared_across_resources():
     world = World()
     world.synced()
@@ -357,3 +373,115 @@ def test_format_age():
     assert format_age(timedelta(minutes=3, seconds=5)) == "3m 5s"
     assert format_age(timedelta(hours=5, minutes=1)) == "5h 1m"
     assert format_age(timedelta(days=3, hours=4, minutes=9)) == "3d 4h"
+
+
+# -- against Azurite and two emulated regions, after a real replication ----------------------------------
+
+INTEGRATION_PROJECT = "LoanAgreements"
+
+
+@pytest.fixture
+def replicated(regions, azurite):
+    """A NER project seeded on the primary and replicated by the engine: the state drift starts from."""
+    from localdev.sample_project import ner_project
+    from tests.shared.engine.support import harness, seed
+
+    project = ner_project(INTEGRATION_PROJECT, documents=12)
+    primary = seed(regions.primary, azurite.connection_string("primarydocs"), project)
+    h = harness(regions, azurite)
+    [start] = h.engine.start_runs()
+    h.run()
+    assert h.engine.get_run(project.name, start.run_id).status == "succeeded"
+    return project, primary, h
+
+
+def test_a_fresh_replica_is_in_sync_for_a_few_gets_and_no_export(replicated):
+    _, _, h = replicated
+
+    report = h.engine.drift_report()
+
+    entry = report.project(INTEGRATION_PROJECT)
+    assert entry.state is DriftState.IN_SYNC, entry
+    assert not entry.export_checked
+    # One project list per resource, the project's deployment list and one training-config list.
+    assert report.requests == {"primary": {"GET": 3}, "secondary": {"GET": 1}}
+
+
+def test_a_save_without_changes_on_the_primary_is_settled_by_one_export(replicated):
+    import json
+
+    from tests.shared.engine.support import export_of, wait_job
+
+    _, primary, h = replicated
+    same = export_of(primary, INTEGRATION_PROJECT)
+    wait_job(primary, primary.start_import(INTEGRATION_PROJECT, json.dumps(same).encode()))
+
+    entry = h.engine.drift_report().project(INTEGRATION_PROJECT)
+
+    assert entry.state is DriftState.IN_SYNC, entry
+    assert entry.export_checked
+
+
+def test_a_label_change_on_the_primary_is_drift(replicated):
+    import json
+
+    from tests.shared.engine.support import export_of, wait_job
+
+    _, primary, h = replicated
+    changed = export_of(primary, INTEGRATION_PROJECT)
+    labels = changed["assets"]["documents"][0]["entities"][0]["labels"]
+    labels.pop()
+    wait_job(primary, primary.start_import(INTEGRATION_PROJECT, json.dumps(changed).encode()))
+
+    report = h.engine.drift_report()
+    entry = report.project(INTEGRATION_PROJECT)
+
+    assert entry.state is DriftState.DRIFTED, entry
+    assert entry.export_checked and "labels or settings differ" in entry.reasons[0]
+    assert report.requests["primary"]["POST"] == 1
+
+
+def test_a_document_edited_in_blob_storage_is_drift(replicated, azurite):
+    from azure.storage.blob import BlobServiceClient
+
+    project, _, h = replicated
+    container = BlobServiceClient.from_connection_string(azurite.connection_string("primarydocs")) \
+        .get_container_client(project.container)
+    location = next(iter(project.documents))
+    container.upload_blob(location, (project.documents[location] + " Amended.").encode(), overwrite=True)
+
+    entry = h.engine.drift_report().project(INTEGRATION_PROJECT)
+
+    assert entry.state is DriftState.DRIFTED, entry
+    assert any("documents in container" in reason for reason in entry.reasons)
+    assert not entry.export_checked
+
+
+def test_a_retrain_only_change_on_the_primary_is_drift(replicated):
+    from tests.shared.engine.support import retrain
+
+    _, primary, h = replicated
+    retrain(primary, INTEGRATION_PROJECT, "v1")
+
+    entry = h.engine.drift_report().project(INTEGRATION_PROJECT)
+
+    assert entry.state is DriftState.DRIFTED, entry
+    assert any("was retrained" in reason for reason in entry.reasons)
+
+
+def test_a_replica_edited_after_our_import_is_diverged(replicated, regions):
+    import json
+
+    from tests.shared.engine.support import authoring, export_of, wait_job
+
+    _, _, h = replicated
+    secondary = authoring(regions.secondary)
+    edited = export_of(secondary, INTEGRATION_PROJECT)
+    edited["metadata"]["description"] = "edited in the secondary during an outage"
+    wait_job(secondary, secondary.start_import(INTEGRATION_PROJECT, json.dumps(edited).encode()))
+
+    entry = h.engine.drift_report().project(INTEGRATION_PROJECT)
+
+    assert entry.state is DriftState.DIVERGED, entry
+    assert "after our last import" in entry.reasons[0]
+    assert not entry.needs_replication
