@@ -33,8 +33,12 @@ def deploy_sample_project(
     model_label: str = "v1",
     poll_interval: float = 0.05,
     timeout: float = 60.0,
+    verify: bool | str = True,
 ) -> None:
-    """Upload the documents to the resource's storage, then import, train and deploy `project`."""
+    """Upload the documents to the resource's storage, then import, train and deploy `project`.
+
+    `verify` is requests' TLS verification: a CA bundle path for an emulator serving HTTPS.
+    """
     container = BlobServiceClient.from_connection_string(storage_connection_string).get_container_client(
         project.container
     )
@@ -44,10 +48,12 @@ def deploy_sample_project(
     base = f"{endpoint.rstrip('/')}/language/authoring/analyze-text/projects/{project.name}"
 
     def run(method: str, url: str, body: dict[str, Any]) -> None:
-        response = session.request(method, url, params={"api-version": API_VERSION}, json=body, timeout=10)
+        response = session.request(
+            method, url, params={"api-version": API_VERSION}, json=body, timeout=10, verify=verify
+        )
         if response.status_code != 202:
             raise SeedError(f"{method} {url}: {response.status_code} {response.text[:500]}")
-        _wait(session, response.headers["operation-location"], poll_interval, timeout)
+        _wait(session, response.headers["operation-location"], poll_interval, timeout, verify)
 
     run("POST", f"{base}/:import", project.export)
     run(
@@ -62,10 +68,13 @@ def deploy_sample_project(
     run("PUT", f"{base}/deployments/{deployment}", {"trainedModelLabel": model_label})
 
 
-def _wait(session: requests.Session, job_url: str, poll_interval: float, timeout: float) -> None:
+def _wait(
+    session: requests.Session, job_url: str, poll_interval: float, timeout: float, verify: bool | str
+) -> None:
+    # verify goes on each request: a session's verify loses to REQUESTS_CA_BUNDLE from the environment.
     deadline = time.monotonic() + timeout
     while True:
-        response = session.get(job_url, timeout=10)
+        response = session.get(job_url, timeout=10, verify=verify)
         if response.status_code != 200:
             raise SeedError(f"GET {job_url}: {response.status_code} {response.text[:500]}")
         body = response.json()
