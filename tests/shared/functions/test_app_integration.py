@@ -259,10 +259,18 @@ def test_a_step_failing_every_delivery_is_poisoned_and_fails_the_run_with_the_re
         assert manifest["error"]["code"] == "Poisoned"
         assert "replication-steps-poison" in manifest["error"]["message"]
         assert "5 deliveries" in manifest["error"]["message"]
-        # Nothing billed was submitted to the secondary, and the project can be replicated again.
+        # Nothing billed was submitted to the secondary.
         assert [job for job in emulator_jobs(regions.secondary) if job["kind"] == "train"] == []
+
+        # Once the cause is gone, re-driving the failed step over HTTP finishes the same run.
         engine.crash_hook = None
-        assert start({"projects": [PROJECT.name]}).status_code == 202
+        step = manifest["error"]["step"]
+        path = f"replications/{PROJECT.name}/{run_id}/steps/{step}"
+        ids = {"project": PROJECT.name, "runId": run_id, "step": step}
+        redriven = registered("redrive_replication_step")(http_request("POST", path, route_params=ids))
+        assert redriven.status_code == 202, redriven.get_body()
+        host.drain()
+        assert json_body(get_run(PROJECT.name, run_id))["status"] == "succeeded"
 
 
 def test_health_with_a_working_engine_reports_usable_settings_and_storage_without_secrets(
