@@ -115,6 +115,35 @@ param alertEmail string = ''
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+// ---- backup and recovery (issue 7) ----------------------------------------------------------------------------
+
+@description('SNAPSHOT_RETENTION_COUNT: keep at least the newest N snapshots per project; empty keeps every one.')
+param snapshotRetentionCount string = ''
+
+@description('SNAPSHOT_RETENTION_DAYS: keep snapshots younger than N days; empty keeps every one.')
+param snapshotRetentionDays string = ''
+
+@description('EXPIRY_WARNING_DAYS: warn this many days before a model, deployment or training config expires.')
+@minValue(0)
+param expiryWarningDays int = 30
+
+@description('NOTIFY_WEBHOOK_URL: Slack, Teams-workflow or JSON webhook for failures and warnings; none when empty.')
+@secure()
+param notifyWebhookUrl string = ''
+
+@allowed([
+  'json'
+  'slack'
+  'teams'
+])
+param notifyFormat string = 'json'
+
+@description('DELETE_REMOVED_PROJECTS: delete a replica when its project is deleted on the primary (default: report only).')
+param deleteRemovedProjects bool = false
+
+@description('SECONDARY_TARGETS: extra targets (each configured with SECONDARY__<NAME>__* settings); empty for none.')
+param secondaryTargets string = ''
+
 // ---- names ----------------------------------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -232,6 +261,14 @@ var productSettings = {
   MAX_TRAININGS_PER_PROJECT_PER_DAY: string(maxTrainingsPerProjectPerDay)
   VERIFY_AGREEMENT_THRESHOLD: verifyAgreementThreshold
   RUN_STALL_TIMEOUT_MINUTES: string(runStallTimeoutMinutes)
+  SECONDARY_TARGETS: secondaryTargets
+  SNAPSHOT_RETENTION_COUNT: snapshotRetentionCount
+  SNAPSHOT_RETENTION_DAYS: snapshotRetentionDays
+  EXPIRY_WARNING_DAYS: string(expiryWarningDays)
+  RECOVERY_POINT_MAX_AGE_HOURS: string(recoveryPointAgeAlertHours)
+  NOTIFY_WEBHOOK_URL: notifyWebhookUrl
+  NOTIFY_FORMAT: notifyFormat
+  DELETE_REMOVED_PROJECTS: deleteRemovedProjects ? 'true' : 'false'
 }
 
 module functionApp 'app/function-app.bicep' = {

@@ -36,6 +36,15 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "MAX_TRAININGS_PER_PROJECT_PER_DAY",
     "VERIFY_AGREEMENT_THRESHOLD",
     "RUN_STALL_TIMEOUT_MINUTES",
+    # Backup and recovery (issue 7).
+    "SECONDARY_TARGETS",
+    "SNAPSHOT_RETENTION_COUNT",
+    "SNAPSHOT_RETENTION_DAYS",
+    "EXPIRY_WARNING_DAYS",
+    "RECOVERY_POINT_MAX_AGE_HOURS",
+    "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_FORMAT",
+    "DELETE_REMOVED_PROJECTS",
 )
 
 # Keys, and storage settings because a connection string carries an account key.
@@ -45,6 +54,7 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "PRIMARY_DOCUMENTS_STORAGE",
     "SECONDARY_DOCUMENTS_STORAGE",
     "SNAPSHOT_STORAGE",
+    "NOTIFY_WEBHOOK_URL",  # Slack and Teams webhook URLs carry their own signature: whoever has one can post
 )
 
 # The Functions host's own storage connection: the step queue lives there.
@@ -58,6 +68,14 @@ DEFAULT_MAX_TRAININGS_PER_DAY = 3
 DEFAULT_VERIFY_AGREEMENT_THRESHOLD = 1.0
 DEFAULT_RUN_STALL_TIMEOUT_MINUTES = 30
 SECONDARY_TARGET = "secondary"
+DEFAULT_EXPIRY_WARNING_DAYS = 30
+DEFAULT_RECOVERY_POINT_MAX_AGE_HOURS = 36
+NOTIFY_FORMATS: tuple[str, ...] = ("json", "slack", "teams")
+# Per-target settings of SECONDARY_TARGETS=a,b: SECONDARY__A__LANGUAGE_ENDPOINT and so on.
+TARGET_SETTING_SUFFIXES: tuple[str, ...] = (
+    "LANGUAGE_ENDPOINT", "LANGUAGE_KEY", "DOCUMENTS_STORAGE", "DOCUMENTS_CONTAINER", "REGION",
+)
+TARGET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 PROJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 # Blob container naming rules: 3-63 lower-case letters, digits and single hyphens.
@@ -151,6 +169,14 @@ class Settings:
     run_stall_timeout: timedelta = timedelta(minutes=DEFAULT_RUN_STALL_TIMEOUT_MINUTES)
     documents_shared: bool = False
     warnings: tuple[str, ...] = ()
+    # Backup and recovery (issue 7): None means "no limit of that kind".
+    snapshot_retention_count: int | None = None
+    snapshot_retention_days: int | None = None
+    expiry_warning_days: int = DEFAULT_EXPIRY_WARNING_DAYS
+    recovery_point_max_age: timedelta = timedelta(hours=DEFAULT_RECOVERY_POINT_MAX_AGE_HOURS)
+    notify_webhook_url: str | None = field(default=None, repr=False)
+    notify_format: str = "json"
+    delete_removed_projects: bool = False
     # Every raw value, for resolving connections the way the Functions host does (X__serviceUri...).
     values: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -180,6 +206,13 @@ class Settings:
             "runStallTimeoutMinutes": self.run_stall_timeout.total_seconds() / 60,
             "documentsShared": self.documents_shared,
             "warnings": list(self.warnings),
+            "snapshotRetentionCount": self.snapshot_retention_count,
+            "snapshotRetentionDays": self.snapshot_retention_days,
+            "expiryWarningDays": self.expiry_warning_days,
+            "recoveryPointMaxAgeHours": self.recovery_point_max_age.total_seconds() / 3600,
+            "notifications": {"configured": self.notify_webhook_url is not None,
+                              "format": self.notify_format},
+            "deleteRemovedProjects": self.delete_removed_projects,
         }
 
 
@@ -232,13 +265,16 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         endpoint=reader.endpoint("PRIMARY_LANGUAGE_ENDPOINT"),
         key=reader.optional("PRIMARY_LANGUAGE_KEY"),
     )
-    secondary = LanguageResource(
+    listed_targets = _listed_targets(reader, primary)
+    # SECONDARY_TARGETS alone configures every target; the single-secondary settings still work beside it.
+    targets_only = bool(listed_targets) and reader.optional("SECONDARY_LANGUAGE_ENDPOINT") is None
+    secondary = None if targets_only else LanguageResource(
         name=SECONDARY_TARGET,
         endpoint=reader.endpoint("SECONDARY_LANGUAGE_ENDPOINT"),
         key=reader.optional("SECONDARY_LANGUAGE_KEY"),
         region=reader.optional("SECONDARY_REGION"),
     )
-    if secondary.budget_key == primary.budget_key:
+    if secondary is not None and secondary.budget_key == primary.budget_key:
         raise SettingsError(
             "SECONDARY_LANGUAGE_ENDPOINT", "is the same resource as PRIMARY_LANGUAGE_ENDPOINT"
         )
@@ -247,9 +283,12 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         "PRIMARY_DOCUMENTS_STORAGE",
         "set the connection string or account URL of the primary Language resource's storage account",
     )
+    _check_storage_value("PRIMARY_DOCUMENTS_STORAGE", primary_documents)
     documents_shared = reader.boolean("DOCUMENTS_SHARED", default=False)
     secondary_documents = reader.optional("SECONDARY_DOCUMENTS_STORAGE")
-    if secondary_documents is None:
+    if secondary is None:
+        pass
+    elif secondary_documents is None:
         if not documents_shared:
             raise SettingsError(
                 "SECONDARY_DOCUMENTS_STORAGE",
@@ -265,17 +304,28 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     elif documents_shared:
         warnings.append("DOCUMENTS_SHARED=true is ignored because SECONDARY_DOCUMENTS_STORAGE is set")
         documents_shared = False
-    _check_storage_value("PRIMARY_DOCUMENTS_STORAGE", primary_documents)
-    _check_storage_value("SECONDARY_DOCUMENTS_STORAGE", secondary_documents)
-    target = Target(
-        name=SECONDARY_TARGET,
-        language=secondary,
-        documents_storage=secondary_documents,
-        documents_shared=documents_shared,
-        documents_storage_setting=(
-            "PRIMARY_DOCUMENTS_STORAGE" if documents_shared else "SECONDARY_DOCUMENTS_STORAGE"
-        ),
-    )
+    targets: list[Target] = []
+    if secondary is not None:
+        assert secondary_documents is not None
+        _check_storage_value("SECONDARY_DOCUMENTS_STORAGE", secondary_documents)
+        targets.append(Target(
+            name=SECONDARY_TARGET,
+            language=secondary,
+            documents_storage=secondary_documents,
+            documents_shared=documents_shared,
+            documents_storage_setting=(
+                "PRIMARY_DOCUMENTS_STORAGE" if documents_shared else "SECONDARY_DOCUMENTS_STORAGE"
+            ),
+        ))
+    for listed in listed_targets:
+        if any(t.name == listed.name for t in targets):
+            raise SettingsError("SECONDARY_TARGETS", f"target name {listed.name!r} is already in use")
+        if any(t.language.budget_key == listed.language.budget_key for t in targets):
+            raise SettingsError(
+                f"SECONDARY__{_target_key(listed.name)}__LANGUAGE_ENDPOINT",
+                "is the same resource as another target's endpoint",
+            )
+        targets.append(listed)
     projects, replicate_all = reader.projects("REPLICATED_PROJECTS")
     snapshot_storage = reader.required(
         "SNAPSHOT_STORAGE",
@@ -306,7 +356,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     return Settings(
         primary=primary,
         primary_documents_storage=primary_documents,
-        targets=(target,),
+        targets=tuple(targets),
         replicated_projects=projects,
         replicate_all=replicate_all,
         snapshot_storage=snapshot_storage,
@@ -324,8 +374,80 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         ),
         documents_shared=documents_shared,
         warnings=tuple(warnings),
+        snapshot_retention_count=reader.optional_integer("SNAPSHOT_RETENTION_COUNT", minimum=1),
+        snapshot_retention_days=reader.optional_integer("SNAPSHOT_RETENTION_DAYS", minimum=1),
+        expiry_warning_days=reader.integer("EXPIRY_WARNING_DAYS", DEFAULT_EXPIRY_WARNING_DAYS, minimum=0),
+        recovery_point_max_age=timedelta(hours=reader.integer(
+            "RECOVERY_POINT_MAX_AGE_HOURS", DEFAULT_RECOVERY_POINT_MAX_AGE_HOURS, minimum=1)),
+        notify_webhook_url=_webhook_url(reader),
+        notify_format=_notify_format(reader),
+        delete_removed_projects=reader.boolean("DELETE_REMOVED_PROJECTS", default=False),
         values=dict(values),
     )
+
+
+def _target_key(name: str) -> str:
+    """The upper-case form a target's name takes inside its settings' names (app settings allow _ only)."""
+    return name.upper().replace("-", "_")
+
+
+def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
+    """SECONDARY_TARGETS=westus2,northeurope, each with SECONDARY__<NAME>__* settings."""
+    value = reader.optional("SECONDARY_TARGETS")
+    if value is None:
+        return []
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names:
+        raise SettingsError("SECONDARY_TARGETS", "lists no target")
+    targets = []
+    for name in dict.fromkeys(names):
+        if not TARGET_NAME_PATTERN.match(name) or name == "primary":
+            raise SettingsError(
+                "SECONDARY_TARGETS",
+                f"{name!r} is not a valid target name (lower-case letters, digits and '-'; not 'primary')",
+            )
+        prefix = f"SECONDARY__{_target_key(name)}__"
+        endpoint = reader.endpoint(f"{prefix}LANGUAGE_ENDPOINT")
+        resource = LanguageResource(name=name, endpoint=endpoint,
+                                    key=reader.optional(f"{prefix}LANGUAGE_KEY"),
+                                    region=reader.optional(f"{prefix}REGION") or name)
+        if resource.budget_key == primary.budget_key:
+            raise SettingsError(f"{prefix}LANGUAGE_ENDPOINT",
+                                "is the same resource as PRIMARY_LANGUAGE_ENDPOINT")
+        storage = reader.required(
+            f"{prefix}DOCUMENTS_STORAGE",
+            "set the connection string or account URL of the storage account linked to this target's "
+            "Language resource",
+        )
+        _check_storage_value(f"{prefix}DOCUMENTS_STORAGE", storage)
+        container = reader.optional(f"{prefix}DOCUMENTS_CONTAINER")
+        if container is not None and not CONTAINER_NAME_PATTERN.match(container):
+            raise SettingsError(f"{prefix}DOCUMENTS_CONTAINER",
+                                f"{container!r} is not a valid blob container name")
+        targets.append(Target(name=name, language=resource, documents_storage=storage,
+                              documents_container_override=container,
+                              documents_storage_setting=f"{prefix}DOCUMENTS_STORAGE"))
+    return targets
+
+
+def _webhook_url(reader: _Reader) -> str | None:
+    value = reader.optional("NOTIFY_WEBHOOK_URL")
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if not (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)) or not host:
+        # Never echo it: the URL is the secret.
+        raise SettingsError("NOTIFY_WEBHOOK_URL",
+                            "must be an https URL (plain http only for 127.0.0.1/localhost)")
+    return value
+
+
+def _notify_format(reader: _Reader) -> str:
+    value = (reader.optional("NOTIFY_FORMAT") or "json").lower()
+    if value not in NOTIFY_FORMATS:
+        raise SettingsError("NOTIFY_FORMAT", f"must be one of {', '.join(NOTIFY_FORMATS)}, not {value!r}")
+    return value
 
 
 def validate_project_name(name: str, setting: str = "project") -> str:
@@ -392,6 +514,11 @@ class _Reader:
             self.required(setting, "set the endpoint of the Language resource, https://<resource>..."),
             setting,
         )
+
+    def optional_integer(self, setting: str, minimum: int) -> int | None:
+        if self.optional(setting) is None:
+            return None
+        return self.integer(setting, minimum, minimum)
 
     def boolean(self, setting: str, default: bool) -> bool:
         value = self.optional(setting)

@@ -119,13 +119,22 @@ SAMPLE_EXPRESSIONS = {
     "string(maxTrainingsPerProjectPerDay)": "3",
     "verifyAgreementThreshold": None,
     "string(runStallTimeoutMinutes)": "30",
+    "secondaryTargets": None,
+    "snapshotRetentionCount": "10",
+    "snapshotRetentionDays": "90",
+    "string(expiryWarningDays)": "30",
+    "string(recoveryPointAgeAlertHours)": "36",
+    "notifyWebhookUrl": "https://hooks.slack.com/services/T000/B000/XXXX",
+    "notifyFormat": None,
+    "deleteRemovedProjects ? true : false": "false",
     # function-app.bicep
     "storageAccountName": "stlangdrabc123",
     "environment().suffixes.storage": "core.windows.net",
     "identityClientId": CLIENT_ID,
     "applicationInsightsConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000001",
 }
-MAIN_PARAMETERS = {"driftSchedule", "languageApiVersion", "verifyAgreementThreshold"}
+MAIN_PARAMETERS = {"driftSchedule", "languageApiVersion", "verifyAgreementThreshold", "secondaryTargets",
+                   "notifyFormat"}
 
 
 def evaluate(value: Any, *, use_keys: bool = False) -> str:
