@@ -241,11 +241,14 @@ def compare_predictions(env: DemoEnvironment, project: SampleProject, locations:
     return [(location, primary.get(location, ()), secondary.get(location, ())) for location in locations]
 
 
-def failover_scene(env: DemoEnvironment, engine: ReplicationEngine, project: SampleProject,
-                   out: IO[str]) -> None:
-    """Hook for the failover scene (a later issue): the primary region goes down, callers fail over.
+def failover_scene_hook(env: DemoEnvironment, engine: ReplicationEngine, project: SampleProject,
+                        out: IO[str]) -> None:
+    """Hook for the demo's last scene (a later issue): the primary region goes down, callers fail over.
 
-    Runs after the replica was shown in sync and answering like the primary, with every service still up.
+    Called after the replica was shown in sync and answering like the primary, with every service still
+    up; `project` is deployed as DEMO_DEPLOYMENT in both regions. localdev.failover_scene.failover_scene
+    is the scene to play here; the primary emulator keeps no state across a restart, so its
+    `restore_primary` must seed the primary again (seed_primary).
     """
 
 
@@ -288,7 +291,7 @@ def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | Non
             f"{'identical' if same else 'DIFFERENT'} (e.g. {shown})")
     print(f"Predictions match on {matching} of {len(compared)} documents.", file=out)
 
-    failover_scene(env, engine, project, out)
+    failover_scene_hook(env, engine, project, out)
 
     if after.in_sync and matching == len(compared):
         print("\nDemo finished: the secondary is in sync and answers exactly like the primary.", file=out)
