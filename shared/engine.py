@@ -237,10 +237,11 @@ class ReplicationEngine:
 
     def _plan(self, project: str, target: str, force: bool) -> tuple[Observed, Plan]:
         observed = self._observe(project, target)
-        prior = any(any(s.kind == "import" and s.status == SUCCEEDED for s in run.steps)
-                    for run in self.manifests.recent(project, target, limit=5))
+        ours = frozenset(str(step.detail["modifiedAfter"])
+                         for run in self.manifests.recent(project, target, limit=5)
+                         for step in run.steps if step.kind == "import" and step.detail.get("modifiedAfter"))
         return observed, plan_run(observed, force=force, api_version=self.settings.api_version,
-                                  prior_import_by_us=prior)
+                                  our_modifications=ours)
 
     def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
         if dry_run:

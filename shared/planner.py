@@ -113,8 +113,8 @@ class Plan:
         }
 
 
-def drift_reasons(observed: Observed) -> tuple[str, list[str]]:
-    """(state, reasons) from cheap signals alone."""
+def drift_reasons(observed: Observed, ours: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
+    """(state, reasons) from cheap signals alone; `ours` holds target timestamps our own imports left."""
     record = observed.record
     primary_modified = str(observed.primary.get("lastModifiedDateTime"))
     reasons: list[str] = []
@@ -139,7 +139,7 @@ def drift_reasons(observed: Observed) -> tuple[str, list[str]]:
                     secondary_deployment.get("modelId") != secondary_model.get("modelId"):
                 reasons.append(f"the target's deployment {name} does not serve model {deployment.label}")
         diverged = _diverged(observed)
-        if diverged:
+        if diverged and str(observed.secondary.get("lastModifiedDateTime")) not in ours:
             return DIVERGED, [diverged, *reasons]
     return (DRIFTED if reasons else IN_SYNC), reasons
 
@@ -170,11 +170,14 @@ def _deployment_changes(before: dict[str, DeploymentRecord], now: dict[str, Depl
     return reasons
 
 
-def plan_run(observed: Observed, *, force: bool, api_version: str, prior_import_by_us: bool = False) -> Plan:
-    state, reasons = drift_reasons(observed)
-    if state == DIVERGED and prior_import_by_us and observed.record is None:
-        # Our own earlier run imported and stopped before recording the sync: not someone else's edit.
-        state, reasons = DRIFTED, [*reasons[1:], "an earlier run of ours did not finish"]
+def plan_run(observed: Observed, *, force: bool, api_version: str,
+             our_modifications: frozenset[str] = frozenset()) -> Plan:
+    """The steps a run needs. `our_modifications`: the target's lastModifiedDateTime values left by our
+    own imports in recent runs, so a run of ours that stopped half-way is not taken for someone's edit."""
+    state, reasons = drift_reasons(observed, our_modifications)
+    if observed.secondary is not None and str(observed.secondary.get("lastModifiedDateTime")) in \
+            our_modifications and state != DIVERGED:
+        reasons.append("an earlier run of ours did not finish")
     plan = Plan(observed.project, observed.target, state, reasons)
     if state == IN_SYNC and not force:
         return plan

@@ -334,6 +334,9 @@ class StepMachine:
         except JobFailed as failure:
             return self._job_failed(step, failure)
         self._context(slice_)["importedAny"] = True
+        # Remember the timestamp our import left, so a later plan does not mistake it for someone's edit.
+        current = client.get_project(project)
+        step.detail["modifiedAfter"] = current.get("lastModifiedDateTime") if current else None
         return None
 
     def _working_copy_current(self, slice_: SliceHandle) -> bool:

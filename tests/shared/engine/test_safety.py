@@ -207,3 +207,28 @@ def test_timer_tick_starts_drifted_projects_once(seeded):
     assert second.warnings
     h.run()
     assert h.engine.timer_tick().started == []
+
+
+def test_a_new_run_after_our_own_failed_run_is_not_taken_for_divergence(regions, azurite, seeded):
+    project, _, h = seeded
+    assert replicate(h, project).status == SUCCEEDED
+    documents = container(azurite, "primarydocs", project)
+    documents.upload_blob(sorted(project.documents)[0], b"New.", overwrite=True)
+    control(regions.secondary, "/_emulator/faults/jobs",
+            {"kind": "deploy", "count": 5, "code": "InvalidRequest"})
+    [start] = h.engine.start_runs(force=True)  # force: retrain and redeploy even though labels are unchanged
+    h.run()
+    assert h.engine.get_run(project.name, start.run_id).status == FAILED
+    control(regions.secondary, "/_emulator/faults/clear", {})
+    again = replicate(h, project)
+    assert again.status == SUCCEEDED
+    assert "an earlier run of ours did not finish" in again.reasons
+
+
+def test_api_version_2022_05_01_trains_from_the_working_copy(regions, azurite, seeded):
+    project, _, _ = seeded
+    h = harness(regions, azurite, LANGUAGE_API_VERSION="2022-05-01")
+    run = replicate(h, project)
+    assert run.status == SUCCEEDED, run.to_json()
+    assert any("2022-05-01" in warning for warning in run.warnings)
+    assert run.step("export:v1").detail["fromWorkingCopy"] is True
