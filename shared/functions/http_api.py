@@ -14,6 +14,7 @@ import azure.functions as func
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
+from shared.functions.telemetry import report_recovery_point_ages
 
 if TYPE_CHECKING:
     from shared.engine import RunStart
@@ -140,9 +141,11 @@ def handle_drift(req: func.HttpRequest, provider: EngineProvider) -> func.HttpRe
         if output not in ("json", "text"):
             raise InvalidRequest(f"format must be 'json' or 'text', not {output!r}")
         report = provider.get().drift_report()
+        body = report.to_json()
+        report_recovery_point_ages(body)
         if output == "text":
             return func.HttpResponse(report.to_text(), mimetype="text/plain", charset="utf-8")
-        return json_response(report.to_json())
+        return json_response(body)
 
     return answer(drift)
 

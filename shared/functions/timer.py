@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import azure.functions as func
 
 from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
+from shared.functions.telemetry import report_recovery_point_ages
 
 if TYPE_CHECKING:
     from shared.engine import TickReport
@@ -42,5 +43,7 @@ def on_drift_timer(timer: func.TimerRequest, provider: EngineProvider) -> "TickR
         logger.error("drift check not run: %s", error)
         raise
     report = engine.timer_tick(past_due=timer.past_due)
+    if report.drift is not None:
+        report_recovery_point_ages(report.drift)
     logger.info("drift check done: %s", json.dumps(report.to_json(), ensure_ascii=False))
     return report

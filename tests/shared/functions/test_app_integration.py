@@ -64,7 +64,7 @@ def billed_jobs(regions: Any) -> int:
 
 
 def test_a_full_replication_runs_through_the_timer_and_queue_functions_alone(
-    regions: Any, azurite: Any, seeded: Any
+    regions: Any, azurite: Any, seeded: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     host = queue_host(azurite)
     with serving(engine_for(regions, azurite)):
@@ -82,9 +82,14 @@ def test_a_full_replication_runs_through_the_timer_and_queue_functions_alone(
 
         # The next day nothing changed: the timer starts nothing and no job is submitted.
         jobs = billed_jobs(regions)
-        registered("drift_timer")(timer_request())
+        with caplog.at_level(logging.INFO, logger="shared.functions.telemetry"):
+            registered("drift_timer")(timer_request())
         host.drain()
         assert len(runs_of(PROJECT.name)) == 1
+        # ...and reports the recovery point age the deployment's alert rule watches.
+        assert f"replication.recovery_point_age_hours project={PROJECT.name} target=secondary hours=" in (
+            caplog.text
+        )
         assert billed_jobs(regions) == jobs
 
         drift = registered("get_drift")(http_request("GET", "drift"))
