@@ -48,6 +48,7 @@ class EmulatorContext:
     authenticator: Authenticator
     runtime: Any = None
     reset_hooks: list[Any] = field(default_factory=list)
+    behaviour_hooks: list[Any] = field(default_factory=list)
 
 
 class _RuntimeBackend:
@@ -86,9 +87,17 @@ def _register_runtime(app: Flask, context: EmulatorContext) -> None:
     except ImportError:  # the runtime routes are built separately; the authoring API works without them
         log.warning("emulator.runtime is not available: runtime routes are not served")
         return
-    context.runtime = RuntimeService(_RuntimeBackend(context.resource, context.config, context.clock))
-    app.register_blueprint(context.runtime.blueprint)
-    context.reset_hooks.append(context.runtime.reset)
+    runtime = RuntimeService(_RuntimeBackend(context.resource, context.config, context.clock))
+    context.runtime = runtime
+    app.register_blueprint(runtime.blueprint)
+    context.reset_hooks.append(runtime.reset)
+
+    def apply_behaviour() -> None:
+        runtime.missing_deployment = (
+            "fail-task" if context.behaviour.runtimeMissingDeployment == "fail-task" else "reject"
+        )
+
+    context.behaviour_hooks.append(apply_behaviour)
 
 
 def create_app(
@@ -141,6 +150,7 @@ def create_app(
             limiter=limiter,
             behaviour=behaviour,
             reset_hooks=context.reset_hooks,
+            behaviour_hooks=context.behaviour_hooks,
         )
     )
     _register_runtime(app, context)

@@ -17,6 +17,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "projectKindCase": ("insensitive", "strict"),
     "importMissingContainer": ("job", "sync"),
     "deployMissingModelStatus": (404, 400),
+    "runtimeMissingDeployment": ("reject", "fail-task"),
 }
 
 
@@ -32,6 +33,9 @@ class Behaviour:
     importMissingContainer: str = "job"
     # PUT deployment of a model label that does not exist: 404 NotFound (or 400 InvalidRequest).
     deployMissingModelStatus: int = 404
+    # Runtime job naming an unknown project/deployment: refused with 404 ("reject") or accepted with
+    # the task failing ("fail-task"); applied by emulator/runtime.py.
+    runtimeMissingDeployment: str = "reject"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

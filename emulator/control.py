@@ -69,6 +69,7 @@ def create_control_blueprint(
     limiter: RateLimiter,
     behaviour: Behaviour,
     reset_hooks: list[Callable[[], None]],
+    behaviour_hooks: list[Callable[[], None]],
 ) -> Blueprint:
     blueprint = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
 
@@ -99,7 +100,7 @@ def create_control_blueprint(
         )
         for name, value in Behaviour().to_json().items():
             setattr(behaviour, name, value)
-        for hook in reset_hooks:
+        for hook in [*behaviour_hooks, *reset_hooks]:
             hook()
         return jsonify({"status": "reset"})
 
@@ -187,6 +188,8 @@ def create_control_blueprint(
     @blueprint.post("/behaviour")
     def set_behaviour() -> Response:
         behaviour.update(_object())
+        for hook in behaviour_hooks:
+            hook()
         return jsonify(behaviour.to_json())
 
     @blueprint.post("/durations")

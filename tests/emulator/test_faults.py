@@ -223,3 +223,23 @@ def test_reset_empties_everything(api: Api) -> None:
     assert api.get("/_emulator/faults").get_json()["latency"] == []
     assert api.get("/_emulator/behaviour").get_json()["importKeepsModels"] is True
     assert api.context.config.job_seconds["train"] == 600
+
+
+def test_the_runtime_missing_deployment_switch_reaches_the_runtime_routes(api: Api) -> None:
+    body = {
+        "analysisInput": {"documents": [{"id": "1", "language": "en", "text": "hello"}]},
+        "tasks": [
+            {"kind": "CustomEntityRecognition", "parameters": {"projectName": "Nope", "deploymentName": "x"}}
+        ],
+    }
+
+    def submit() -> int:
+        return api.client.post(
+            "/language/analyze-text/jobs?api-version=2023-04-01", json=body, headers=api.headers
+        ).status_code
+
+    assert submit() == 404
+    api.control("/behaviour", {"runtimeMissingDeployment": "fail-task"})
+    assert submit() == 202
+    api.control("/reset")
+    assert submit() == 404
