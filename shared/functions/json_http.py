@@ -17,6 +17,7 @@ import azure.functions as func
 from shared.errors import (
     BudgetExhausted,
     ConcurrentUpdate,
+    ConfigurationError,
     InvalidRequest,
     ReplicatorError,
     RunConflict,
@@ -75,6 +76,11 @@ def read_json_object(req: func.HttpRequest) -> dict[str, Any]:
 def response_for_error(error: Exception) -> func.HttpResponse:
     if isinstance(error, EngineUnavailable):
         return error_response(503, "ConfigurationError", str(error))
+    if isinstance(error, ConfigurationError):
+        return error_response(503, error.code, error.message)
+    dependency = _dependency_failure(error)
+    if dependency is not None:
+        return dependency
     if isinstance(error, ReplicatorError):
         extra: dict[str, Any] = {}
         if isinstance(error, RunConflict) and error.active_run_id is not None:
@@ -85,6 +91,25 @@ def response_for_error(error: Exception) -> func.HttpResponse:
         return error_response(status, error.code, error.message, **extra)
     logger.exception("unexpected error in an HTTP function")
     return error_response(500, "InternalError", "unexpected error; the function log has the details")
+
+
+def _dependency_failure(error: Exception) -> func.HttpResponse | None:
+    """Storage or the network failed under the engine: not the caller's doing, and retryable.
+
+    Only the exception's kind is shown; its message can carry URLs and request details.
+    """
+    # Imported here, not at index time: azure.core is only loaded once the engine is.
+    from azure.core.exceptions import AzureError, ServiceRequestError
+
+    if isinstance(error, ServiceRequestError):
+        logger.warning("a dependency could not be reached: %s", error)
+        return error_response(
+            503, "DependencyUnavailable", f"storage could not be reached ({type(error).__name__})"
+        )
+    if isinstance(error, AzureError):
+        logger.warning("a dependency failed: %s", error)
+        return error_response(502, "DependencyFailed", f"a storage request failed ({type(error).__name__})")
+    return None
 
 
 def answer(action: Callable[[], func.HttpResponse]) -> func.HttpResponse:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from shared.errors import InvalidRequest, ReplicatorError, RunConflict, UnknownProject, UnknownRun
 from shared.functions import http_api
 from shared.functions.engine_provider import EngineProvider
 from shared.functions.health import handle_health
+from shared.settings import SettingsError
 from tests.shared.functions.host import http_request, json_body
 from tests.shared.functions.providers import unreachable_engine, unusable_settings
 
@@ -159,3 +161,20 @@ def test_health_with_unusable_settings_is_a_503_naming_the_setting_and_no_value(
     assert body["settings"]["usable"] is False
     assert "PRIMARY_LANGUAGE_ENDPOINT" in body["settings"]["error"]
     assert "version" in body
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (SettingsError("SECONDARY_DOCUMENTS_STORAGE", "is required"), 503, "ConfigurationError"),
+        (ServiceRequestError("connect to http://acct.blob/?sig=SECRET failed"), 503, "DependencyUnavailable"),
+        (HttpResponseError("403 for https://acct.blob/?sig=SECRET"), 502, "DependencyFailed"),
+    ],
+)
+def test_configuration_and_storage_failures_are_5xx_with_no_details(
+    error: Exception, status: int, code: str
+) -> None:
+    provider = EngineProvider(factory=lambda: FailingEngine(error))
+    response = http_api.handle_drift(http_request("GET", "drift"), provider)
+    assert_error(response, status, code)
+    assert "SECRET" not in response.get_body().decode()
