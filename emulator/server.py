@@ -8,11 +8,13 @@ whether its POST took effect.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -132,7 +134,7 @@ class Listener:
         with self._lock:
             if self._server is not None:
                 return
-            self._server = _Server(self.host, self.port, self.app, self.faults, self.ssl_context)
+            self._server = self._bind()
             self.port = self._server.server_address[1]
             server = self._server
             # A short poll interval keeps close() (an outage, a stop) quick.
@@ -142,6 +144,17 @@ class Listener:
                 daemon=True,
             )
             self._thread.start()
+
+    def _bind(self) -> _Server:
+        # Reopening right after a close can meet the old socket still in TIME_WAIT/closing: retry briefly.
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                return _Server(self.host, self.port, self.app, self.faults, self.ssl_context)
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
@@ -177,9 +190,11 @@ class EmulatorServer:
         faults.on_outage_change(self._on_outage)
 
     def _on_outage(self, mode: str | None) -> None:
-        # Closing from a request thread is fine: serve_forever runs in its own thread.
+        # Closing synchronously is safe from a request thread: serve_forever runs in its own thread and
+        # handler threads are daemons that server_close() does not join. So a clear that follows at
+        # once finds the port free again.
         if mode == "refuse":
-            threading.Thread(target=self.service.close, daemon=True).start()
+            self.service.close()
         elif not self.service.is_open:
             self.service.open()
 

@@ -243,3 +243,21 @@ def test_the_runtime_missing_deployment_switch_reaches_the_runtime_routes(api: A
     assert submit() == 202
     api.control("/reset")
     assert submit() == 404
+
+
+def test_refuse_then_clear_at_once_reopens_the_port(serve) -> None:
+    served: Served = serve()
+    for _ in range(3):
+        control(served, "/faults/outage", {"mode": "refuse"})
+        control(served, "/faults/outage", {"mode": None})
+        assert projects(served).status_code == 200
+
+
+def test_refuse_requested_on_the_service_port_itself(serve) -> None:
+    served: Served = serve()
+    response = requests.post(f"{served.endpoint}/_emulator/faults/outage", json={"mode": "refuse"}, timeout=5)
+    assert response.status_code == 200
+    with pytest.raises(requests.exceptions.ConnectionError):
+        projects(served)
+    control(served, "/faults/clear")
+    assert projects(served).status_code == 200
