@@ -46,6 +46,7 @@ from shared.manifest import (
 )
 from shared.planner import DIVERGED, IN_SYNC, WORKING, Observed, Plan, observe, plan_run
 from shared.request_budget import BlobRequestBudget, RequestBudget
+from shared.run_kinds import run_kind
 from shared.run_lock import RunLock, stalled
 from shared.runtime_client import RuntimeClient
 from shared.scheduler.base import Scheduler
@@ -281,6 +282,10 @@ class ReplicationEngine:
         logger.info("run %s started for %s -> %s: %s", run_id, project, target, "; ".join(plan.reasons))
         return RunStart(project, target, run_id, "started", run_id, plan.to_json())
 
+    def launch(self, manifest: RunManifest) -> None:
+        """Store a new run (of any kind) whose run lock the caller holds, and schedule its first slice."""
+        self._send(self.manifests.create(manifest), timedelta(0))
+
     def _send(self, stored: StoredManifest, delay: timedelta) -> None:
         """Hand the slice for the manifest's current fence to the scheduler, then note it was sent."""
         manifest = stored.manifest
@@ -352,6 +357,9 @@ class ReplicationEngine:
         return None
 
     def _machine(self, manifest: RunManifest) -> StepMachine:
+        other_kind = run_kind(manifest)
+        if other_kind is not None:
+            return other_kind.machine(self, manifest)
         clients = self.targets[manifest.target]
         primary_container = str(manifest.context["observed"]["container"])
         target_container = str(manifest.context.get("container") or primary_container)
@@ -400,15 +408,19 @@ class ReplicationEngine:
 
     def _finish(self, slice_: _Slice) -> None:
         manifest = slice_.manifest
-        clients = self.targets[manifest.target]
-        secondary = clients.authoring.get_project(manifest.project)
-        record = self._sync_record(manifest, secondary)
-        self.sync_records.put(record)
+        other_kind = run_kind(manifest)
+        if other_kind is not None:
+            other_kind.finish(self, manifest)
+        else:
+            clients = self.targets[manifest.target]
+            secondary = clients.authoring.get_project(manifest.project)
+            record = self._sync_record(manifest, secondary)
+            self.sync_records.put(record)
+            manifest.context["syncRecord"] = record.to_json()
         manifest.status = SUCCEEDED
         manifest.finished_at = self.clock.now()
         manifest.fence += 1
         manifest.claim_owner = manifest.claim_at = None
-        manifest.context["syncRecord"] = record.to_json()
         slice_.save()
         self.lock.release(manifest.target, manifest.project, manifest.run_id)
         logger.info("run %s succeeded: %s in sync on %s", manifest.run_id, manifest.project, manifest.target)
