@@ -110,6 +110,14 @@ class DemoEnvironment:
             "MAX_TRAININGS_PER_PROJECT_PER_DAY": "3",
             "VERIFY_AGREEMENT_THRESHOLD": "1.0",
             "RUN_STALL_TIMEOUT_MINUTES": "30",
+            "SECONDARY_TARGETS": "",
+            "SNAPSHOT_RETENTION_COUNT": "",
+            "SNAPSHOT_RETENTION_DAYS": "",
+            "EXPIRY_WARNING_DAYS": "30",
+            "RECOVERY_POINT_MAX_AGE_HOURS": "36",
+            "NOTIFY_WEBHOOK_URL": "",
+            "NOTIFY_FORMAT": "json",
+            "DELETE_REMOVED_PROJECTS": "false",
         }
 
     def settings(self) -> Settings:

@@ -32,8 +32,6 @@ from shared.errors import ReplicatorError
 from shared.settings import Settings
 from shared.sync_record import DeploymentRecord, SyncRecord
 
-# Expiry dates closer than this are reported as a risk.
-DEFAULT_EXPIRY_HORIZON = timedelta(days=30)
 # The service's modelId: `model1-20220418T034749-299f45b8114849538c1a750b21b05a94`.
 _MODEL_ID = re.compile(r"^(?P<label>[A-Za-z0-9_.-]{1,50})-\d{8}T\d{6}-[0-9a-f]{32}$")
 
@@ -240,13 +238,17 @@ def check_drift(
     clock: Clock,
     *,
     projects: Sequence[str] | None = None,
-    expiry_horizon: timedelta = DEFAULT_EXPIRY_HORIZON,
+    expiry_horizon: timedelta | None = None,
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
     `targets` maps each configured target name to its authoring client. Nothing is written and no
-    job is started except, at most, one export per project whose timestamp alone moved.
+    job is started except, at most, one export per project whose timestamp alone moved. Expiry dates
+    within `expiry_horizon` (default: EXPIRY_WARNING_DAYS) and recovery points older than
+    RECOVERY_POINT_MAX_AGE_HOURS are reported as risks.
     """
+    if expiry_horizon is None:
+        expiry_horizon = timedelta(days=settings.expiry_warning_days)
     now = clock.now()
     counts: dict[str, Counter[str]] = {"primary": Counter()}
     counted_primary = _Counted(primary, counts["primary"])
@@ -299,6 +301,11 @@ def check_drift(
             except (ReplicatorError, requests.RequestException, OSError) as error:
                 reason = f"check failed: {_describe(error)}"
                 entry = ProjectDrift(target.name, name, DriftState.ERROR, (reason,))
+            age = entry.recovery_point_age
+            if age is not None and age > settings.recovery_point_max_age:
+                limit = int(settings.recovery_point_max_age.total_seconds() // 3600)
+                entry = _with_risk(entry, f"the recovery point is {format_age(age)} old, older than "
+                                          f"RECOVERY_POINT_MAX_AGE_HOURS={limit}")
             if target.documents_shared:
                 entry = _with_risk(entry, "documents are shared with the primary (DOCUMENTS_SHARED=true): an "
                                           "outage of the primary's region also takes the target's documents")

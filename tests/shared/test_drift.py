@@ -300,6 +300,21 @@ def test_expiry_dates_near_are_risks():
                for risk in entry.risks)
 
 
+def test_expiry_warning_days_sets_the_horizon_and_an_old_recovery_point_is_a_risk():
+    world = World(make_settings(EXPIRY_WARNING_DAYS="5", RECOVERY_POINT_MAX_AGE_HOURS="72"))
+    world.synced()
+    world.primary.deploy("Loans", "prod", "model1", expires="2026-03-10")
+
+    entry = world.check().project("Loans")
+    assert entry.risks == ()  # expires in 7 days, beyond the 5-day horizon; the recovery point is 48 h old
+
+    world.clock.advance(timedelta(days=2))
+    entry = world.check().project("Loans")
+    assert any("deployment 'prod' expires on 2026-03-10" in risk for risk in entry.risks)
+    assert any("recovery point is 4d 0h old, older than RECOVERY_POINT_MAX_AGE_HOURS=72" in risk
+               for risk in entry.risks)
+
+
 def test_shared_documents_are_flagged_as_a_dr_risk():
     world = World(make_settings(SECONDARY_DOCUMENTS_STORAGE="", DOCUMENTS_SHARED="true"))
     world.synced()

@@ -1,0 +1,69 @@
+"""./scripts/demo: the whole story on its own services, and the settings it shares with the example."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import socket
+from pathlib import Path
+
+from localdev.demo import PRIMARY_KEY, SECONDARY_KEY, DemoEnvironment, DemoPorts, main
+from localdev.services import Azurite, EmulatorRegion
+from shared.settings import KNOWN_SETTINGS, settings_from_values
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_stops_everything():
+    out = io.StringIO()
+
+    code = main(["--free-ports", "--time-scale", "0.001"], out=out)
+
+    text = out.getvalue()
+    assert code == 0, text
+    before, after = text.split("== Drift report after replication")
+    assert re.search(r"LoanAgreements\s+secondary\s+missing", before)
+    assert "train:model1: succeeded" in before and "deploy:production: succeeded" in before
+    assert "All replicated projects are in sync." in before
+    assert re.search(r"LoanAgreements\s+secondary\s+in_sync", after)
+    assert "Summary: 1 in_sync" in after
+    assert "Predictions match on 3 of 3 documents." in after
+    assert after.count(", identical (e.g.") == 3
+    assert "the secondary is in sync and answers exactly like the primary" in after
+    ports = [int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", text)]
+    assert len(set(ports)) >= 4
+    assert not [port for port in set(ports) if listening(port)], "the demo left a service running"
+
+
+def test_local_settings_example_is_what_the_demo_uses_on_its_default_ports():
+    example = json.loads((REPO / "local.settings.json.example").read_text(encoding="utf-8"))["Values"]
+    ports = DemoPorts()
+    azurite = Azurite(blob_port=ports.blob, queue_port=ports.queue)
+    try:
+        env = DemoEnvironment(
+            azurite,
+            EmulatorRegion("unused", region="eastus", key=PRIMARY_KEY, port=ports.primary),
+            EmulatorRegion("unused", region="westus2", key=SECONDARY_KEY, port=ports.secondary),
+        )
+        assert env.settings_values() == example
+    finally:
+        azurite.stop()  # never started: only its scratch directory to remove
+
+
+def test_local_settings_example_sets_every_setting_and_loads():
+    values = json.loads((REPO / "local.settings.json.example").read_text(encoding="utf-8"))["Values"]
+
+    assert set(KNOWN_SETTINGS) <= set(values)
+    assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
+    assert values["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
+    assert values["DRIFT_SCHEDULE"] == "0 0 2 * * *"
+    settings = settings_from_values(values)
+    assert settings.drift_schedule == "0 0 2 * * *"
+    assert not settings.documents_shared
