@@ -26,6 +26,7 @@ from emulator.control import CONTROL_PREFIX, create_control_blueprint
 from emulator.documents import LinkedStorage
 from emulator.errors import ServiceError
 from emulator.faults import FaultState
+from emulator.request_counts import RequestCounter, create_request_counts_blueprint
 from emulator.resource import LanguageResource
 from emulator.state import StateFile
 from emulator.throttling import RateLimiter, throttled
@@ -49,6 +50,7 @@ class EmulatorContext:
     runtime: Any = None
     reset_hooks: list[Any] = field(default_factory=list)
     behaviour_hooks: list[Any] = field(default_factory=list)
+    requests: RequestCounter = field(default_factory=RequestCounter)
 
 
 class _RuntimeBackend:
@@ -137,6 +139,7 @@ def create_app(
         config.job_seconds.update(initial_durations)
 
     context.reset_hooks.append(restore_durations)
+    context.reset_hooks.append(context.requests.clear)
 
     app = Flask("emulator")
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -153,6 +156,7 @@ def create_app(
             behaviour_hooks=context.behaviour_hooks,
         )
     )
+    app.register_blueprint(create_request_counts_blueprint(context.requests))
     _register_runtime(app, context)
 
     @app.before_request
@@ -160,6 +164,7 @@ def create_app(
         path, method = request.path, request.method
         if path.startswith(CONTROL_PREFIX + "/"):
             return None
+        context.requests.record(method, path)
         if faults.outage() == "503":
             raise ServiceError("ServiceUnavailable", "The service is temporarily unavailable.", status=503)
         burst = faults.take_error(method, path)
