@@ -210,7 +210,7 @@ def _project_list(value: Any) -> list[str] | None:
 def _flag(body: dict[str, Any], field: str) -> bool:
     value = body.get(field, False)
     if not isinstance(value, bool):
-        raise InvalidRequest(f"{field} must be true or false, not {json_text(value)}")
+        raise InvalidRequest(f"{field} must be true or false, not {_json_text(value)}")
     return value
 
 
@@ -225,7 +225,7 @@ def _optional_query_name(req: func.HttpRequest, param: str) -> str | None:
 
 def _check_name(what: str, value: Any, pattern: re.Pattern[str]) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidRequest(f"invalid {what} {json_text(value)}: expected {pattern.pattern}")
+        raise InvalidRequest(f"invalid {what} {_json_text(value)}: expected {pattern.pattern}")
     return value
 
 
@@ -238,7 +238,7 @@ def _limit(req: func.HttpRequest) -> int:
     return int(raw)
 
 
-def json_text(value: Any) -> str:
+def _json_text(value: Any) -> str:
     """A caller's value quoted for an error message, truncated so a huge body cannot flood the log."""
     text: str = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 80 else text[:77] + "..."
