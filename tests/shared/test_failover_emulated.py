@@ -414,3 +414,44 @@ def test_primary_back_without_its_deployment_keeps_traffic_on_the_secondary(
         seed(azurite, (regions.primary, "primarydocs"))
         clock.now += 10
         assert recognize(client)[0] == primary
+
+
+# -- timeouts and throttling ---------------------------------------------------------------------
+
+
+def test_a_primary_too_slow_to_answer_times_out_to_the_secondary(regions: Regions, azurite: Azurite) -> None:
+    seed(azurite, *both(regions))
+    client = FailoverTextAnalyticsClient(
+        endpoint_of(regions.primary), [endpoint_of(regions.secondary)],
+        client_policy=RegionClientPolicy(retries=0, polling_interval=POLL, read_timeout=0.5),
+    )
+    with client:
+        control(regions.primary, "/_emulator/faults/latency",
+                {"method": "POST", "path": "/language/analyze-text/jobs$", "seconds": 3, "count": 1})
+        region, results = recognize(client)
+    assert region == regions.secondary.region and any(entities(results))
+
+
+def test_a_job_left_running_past_the_limit_is_resubmitted(regions: Regions, azurite: Azurite) -> None:
+    seed(azurite, *both(regions))
+    client = FailoverTextAnalyticsClient(
+        endpoint_of(regions.primary), [endpoint_of(regions.secondary)],
+        client_policy=RegionClientPolicy(retries=0, polling_interval=POLL, job_timeout_seconds=0.5),
+    )
+    with client, slow_jobs(regions.primary, 30):
+        poller = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        results = list(poller.result())
+    assert poller.region == regions.secondary.region and any(entities(results))
+    assert "JobTimeoutError" in poller.attempts[1].reason
+
+
+def test_a_long_retry_after_is_not_waited_out(regions: Regions, azurite: Azurite) -> None:
+    seed(azurite, *both(regions))
+    with make_client(regions, retries=2) as client:
+        control(regions.primary, "/_emulator/faults/throttle",
+                {"method": "POST", "path": "/language/analyze-text/jobs$", "retryAfterSeconds": 60,
+                 "count": 1})
+        poller = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        poller.result(timeout=20)
+    assert poller.done() and poller.region == regions.secondary.region
+    assert "429" in poller.attempts[0].reason
