@@ -117,12 +117,7 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
 
     @blueprint.get("/projects/global/deletion-jobs/<job_id>")
     def deletion_job(job_id: str) -> Response:
-        with resource.lock:
-            job = resource.state.jobs.get(job_id)
-            if job is None or job.kind != "delete-project":
-                raise ServiceError("NotFound", f"The job '{job_id}' could not be found.")
-            resource.settle()
-            return job_response(job)
+        return job_response(resource.deletion_job(job_id))
 
     @blueprint.get("/projects/global/training-config-versions")
     def training_config_versions() -> Response:

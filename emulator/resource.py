@@ -108,7 +108,13 @@ class LanguageResource:
                 moment, job = min(due, key=lambda pair: pair[0])
                 self._settle_job(job, moment)
                 changed = True
-            if changed:
+            # Jobs are kept for 7 days, then purged like the service's (their models are unaffected).
+            expired = [
+                job_id for job_id, job in self.state.jobs.items() if job.outcome and job.expires <= now
+            ]
+            for job_id in expired:
+                del self.state.jobs[job_id]
+            if changed or expired:
                 self._save()
             return now
 
@@ -170,6 +176,15 @@ class LanguageResource:
         if deployment is None:
             raise not_found("deployment", name)
         return deployment
+
+    def deletion_job(self, job_id: str) -> Job:
+        """A project deletion job: addressed without its project, which may be gone already."""
+        with self.lock:
+            self.settle()
+            job = self.state.jobs.get(job_id)
+            if job is None or job.kind != "delete-project":
+                raise not_found("job", job_id)
+            return job
 
     def job(self, project: str, job_id: str, kinds: Sequence[str], **params: str) -> Job:
         """A job of one of `kinds` in `project` (and, where given, of that deployment or model)."""
@@ -782,9 +797,6 @@ class LanguageResource:
                     "deploymentName": job.params.get("deploymentName"),
                     "status": job.status(now),
                     "createdDateTime": format_datetime(job.created),
-                    # When the job's outcome took effect (None while in flight), and its configured length.
-                    "finishedDateTime": format_datetime(job.settled_at) if job.settled_at else None,
-                    "durationSeconds": job.duration.total_seconds(),
                     "apiVersion": job.api_version,
                     "errors": job.errors,
                 }

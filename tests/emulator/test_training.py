@@ -279,3 +279,16 @@ def test_import_keeps_models_and_deployments_unless_switched(api: Api) -> None:
     assert api.import_project(project)["status"] == "succeeded"
     assert api.get(f"/projects/{project.name}/models").get_json()["value"] == []
     assert api.get(f"/projects/{project.name}/deployments").get_json()["value"] == []
+
+
+def test_jobs_are_purged_seven_days_after_creation_but_models_stay(api: Api) -> None:
+    project = api.ready_project(train=True)
+    location = start_training(api, project.name, modelLabel="model2")
+    api.clock.advance(days=7, seconds=1)
+    assert api.get(location).status_code == 404
+    assert api.get(f"/projects/{project.name}/train/jobs").get_json()["value"] == []
+    assert api.get("/_emulator/jobs").get_json()["value"] == []
+    assert {m["label"] for m in api.get(f"/projects/{project.name}/models").get_json()["value"]} == {
+        "model1",
+        "model2",
+    }
