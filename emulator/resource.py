@@ -797,6 +797,9 @@ class LanguageResource:
                     "deploymentName": job.params.get("deploymentName"),
                     "status": job.status(now),
                     "createdDateTime": format_datetime(job.created),
+                    # When the job's outcome took effect (None while in flight), and its configured length.
+                    "finishedDateTime": format_datetime(job.settled_at) if job.settled_at else None,
+                    "durationSeconds": job.duration.total_seconds(),
                     "apiVersion": job.api_version,
                     "errors": job.errors,
                 }
