@@ -8,6 +8,7 @@ come, so each caller sees the state the real service would show at that moment.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -33,6 +34,8 @@ from emulator.validation import (
     require_string_index_type,
 )
 from emulator.versions import V2022
+
+log = logging.getLogger("emulator.resource")
 
 MAX_MODELS = 10
 MAX_DEPLOYMENTS = 10
@@ -134,6 +137,14 @@ class LanguageResource:
             job.outcome = job_states.FAILED
             job.errors = [
                 error_object(error.code, error.message, error.inner_code, error.target, error.details)
+            ]
+            return
+        except Exception as error:
+            # A job must fail, never wedge every later request by failing again on each settle.
+            log.exception("job %s (%s) failed unexpectedly", job.job_id, job.kind)
+            job.outcome = job_states.FAILED
+            job.errors = [
+                error_object("InternalServerError", f"The job failed: {type(error).__name__}: {error}")
             ]
             return
         job.outcome = job_states.SUCCEEDED

@@ -292,3 +292,34 @@ def test_jobs_are_purged_seven_days_after_creation_but_models_stay(api: Api) -> 
         "model1",
         "model2",
     }
+
+
+def test_an_unexpected_failure_fails_the_job_and_leaves_the_resource_working(
+    azurite, clock, monkeypatch
+) -> None:
+    from azure.core.exceptions import ServiceRequestError
+
+    from emulator.app import create_app
+    from emulator.config import EmulatorConfig
+    from emulator.documents import LinkedStorage
+    from tests.emulator.conftest import KEY
+
+    storage = LinkedStorage(azurite.connection_string("primarydocs"))
+    api = Api(
+        create_app(EmulatorConfig(key=KEY, storage_connection_string="unused"), clock=clock, storage=storage),
+        clock,
+        azurite,
+    )
+    project = api.ready_project()
+
+    def unreachable(container: str, locations: object) -> None:
+        raise ServiceRequestError("storage unreachable")
+
+    monkeypatch.setattr(storage, "read", unreachable)
+    job = api.train(project.name)
+    assert job["status"] == "failed"
+    assert job["errors"][0]["code"] == "InternalServerError"
+    assert "storage unreachable" in job["errors"][0]["message"]
+    assert api.get(f"/projects/{project.name}").status_code == 200
+    monkeypatch.undo()
+    assert api.train(project.name)["status"] == "succeeded"
