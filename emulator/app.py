@@ -177,7 +177,7 @@ def create_app(
             time.sleep(delay)
         forced = faults.take_forced_throttle(method, path)
         if forced is not None:
-            raise throttled(forced.seconds)
+            raise throttled(forced.seconds, "authoring" if path.startswith(AUTHORING_PREFIX) else "runtime")
         now = clock.now()
         context.authenticator.authorize(request.headers, method, path)
         limiter.check(_bucket(method, path), now)

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from emulator.errors import ServiceError
 
 
-def throttled(retry_after: float, message: str | None = None) -> ServiceError:
+def throttled(retry_after: float, api: str = "authoring") -> ServiceError:
     """The gateway's 429: code "429" (a string), Retry-After in whole seconds, exact ms beside it."""
     seconds = max(1, math.ceil(retry_after))
-    text = message or (
-        "Requests to the Language authoring API have exceeded call rate limit of your current "
+    text = (
+        f"Requests to the Language {api} API have exceeded call rate limit of your current "
         f"pricing tier. Please retry after {seconds} seconds."
     )
     return ServiceError(
@@ -64,7 +64,7 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= limit:
                 retry_after = (hits[0] + self.window - now).total_seconds()
-                raise throttled(retry_after)
+                raise throttled(retry_after, "runtime" if bucket == "runtime" else "authoring")
             hits.append(now)
 
     def reset(self) -> None:

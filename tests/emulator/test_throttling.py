@@ -71,3 +71,13 @@ def test_rate_limiter_zero_means_unlimited(clock_now=None) -> None:
     limiter = RateLimiter({"post": 0}, timedelta(minutes=1))
     for _ in range(1000):
         limiter.check("post", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_runtime_calls_have_their_own_budget_and_message(api: Api) -> None:
+    api.control("/throttling", {"runtimePerMinute": 1})
+    submit = "/language/analyze-text/jobs?api-version=2023-04-01"
+    assert api.client.post(submit, json={}, headers=api.headers).status_code != 429
+    refused = api.client.post(submit, json={}, headers=api.headers)
+    assert refused.status_code == 429
+    assert "Language runtime API" in error_of(refused)["message"]
+    assert api.post("/projects/X/:train", json={}).status_code != 429
