@@ -277,7 +277,7 @@ def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | Non
     drift_command(engine, as_json=False, out=out)
 
     heading(out, "Replicating: export -> snapshot -> documents -> import -> train -> deploy -> verify")
-    outcome = replicate_command(engine, runner, out=out, timeout=300)
+    outcome = replicate_command(engine, runner, out=out, timeout=300, max_idle_sleep=0.2)
     if outcome != EXIT_OK:
         print(f"Replication did not finish cleanly (exit code {outcome}).", file=out)
         return outcome

@@ -202,6 +202,7 @@ def replicate_command(
     timeout: float = DEFAULT_REPLICATE_TIMEOUT,
     out: IO[str],
     idle_sleep: float = 0.05,
+    max_idle_sleep: float = 2.0,
 ) -> int:
     """Start (or resume) runs and drive the step queue until each has finished."""
     starts = engine.start_runs(list(projects) if projects else None, force=force, dry_run=dry_run,
@@ -238,7 +239,8 @@ def replicate_command(
         return EXIT_OK
     if followed:
         assert runner is not None, "a runner drives the runs"
-        if not follow_runs(engine, runner, followed, timeout=timeout, out=out, idle_sleep=idle_sleep):
+        if not follow_runs(engine, runner, followed, timeout=timeout, out=out, idle_sleep=idle_sleep,
+                           max_idle_sleep=max_idle_sleep):
             active = ", ".join(f.run_id for f in followed if f.status not in RUN_TERMINAL)
             print(f"Timed out after {timeout:.0f} s; still active: {active}. "
                   "Run `python -m shared replicate` again to resume.", file=out)
@@ -254,26 +256,29 @@ def replicate_command(
 
 
 def follow_runs(engine: ReplicationEngine, runner: LocalRunner, runs: list[_Followed], *, timeout: float,
-                out: IO[str], idle_sleep: float = 0.05, poll_interval: float = 0.25) -> bool:
+                out: IO[str], idle_sleep: float = 0.05, max_idle_sleep: float = 2.0) -> bool:
     """Consume the step queue and report each step as it moves, until every run is terminal.
 
+    While nothing is due (a training job runs for minutes) the queue and the manifests are polled less
+    and less often, up to every `max_idle_sleep` seconds, so following a long run stays cheap.
     Returns False on timeout (the runs stay resumable).
     """
     deadline = time.monotonic() + timeout
-    last_poll = 0.0
+    pause = idle_sleep
     while True:
         handled = runner.run_once()
-        if handled or time.monotonic() - last_poll >= poll_interval:
-            last_poll = time.monotonic()
-            for run in runs:
-                if run.status not in RUN_TERMINAL:
-                    _report_progress(engine, run, out)
-            if all(run.status in RUN_TERMINAL for run in runs):
-                return True
+        for run in runs:
+            if run.status not in RUN_TERMINAL:
+                _report_progress(engine, run, out)
+        if all(run.status in RUN_TERMINAL for run in runs):
+            return True
         if time.monotonic() >= deadline:
             return False
-        if not handled:
-            time.sleep(idle_sleep)
+        if handled:
+            pause = idle_sleep
+        else:
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, max_idle_sleep)
 
 
 def _report_progress(engine: ReplicationEngine, run: _Followed, out: IO[str]) -> None:
