@@ -8,9 +8,11 @@ over, shows the traffic back on the primary. Every breaker decision is narrated 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +110,7 @@ def failover_scene(
                 say(f"  request {number}: FAILED: {prediction.summary}")
             report.predictions.append(prediction)
 
-    with client:
+    with client, _narrated_rerouting(say):
         say(
             f"Scene: prediction failover ({primary_region.region} primary, "
             f"{secondary_region.region} secondary)"
@@ -140,6 +142,26 @@ def failover_scene(
     return report
 
 
+@contextmanager
+def _narrated_rerouting(say: Callable[[str], None]) -> Iterator[None]:
+    """Show the client's rerouting decisions in the scene instead of on stderr."""
+    logger = logging.getLogger("shared.failover")
+
+    class Narrator(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "region" in record.getMessage() and record.module != "circuit_breaker":  # breakers: narrate()
+                say(f"    {record.getMessage()}")
+
+    handler, propagate = Narrator(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def _endpoint(region: EmulatorRegion) -> RegionEndpoint:
     return RegionEndpoint(region.region, region.endpoint, AzureKeyCredential(region.key))
 
@@ -151,7 +173,8 @@ def _summarize(results: list[Any]) -> str:
         return f"{len(results)} result(s); first: {getattr(first, 'error', 'none')}"
     entities = getattr(first, "entities", None)
     if entities is not None:
-        shown = ", ".join(f"{entity.category} {entity.text!r}" for entity in list(entities)[:2])
+        first_per_category = {entity.category: entity for entity in reversed(list(entities))}
+        shown = ", ".join(f"{e.category} {e.text!r}" for e in list(reversed(first_per_category.values()))[:3])
         return f"{len(entities)} entities in document 1 ({shown})"
     classes = [c.category for c in getattr(first, "classifications", [])]
     return f"document 1 classified as {', '.join(classes) or 'nothing'}"

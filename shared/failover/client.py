@@ -284,12 +284,12 @@ class FailoverTextAnalyticsClient:
                 )
                 if classification.verdict is Verdict.CALLER_ERROR and admission is not Admission.PROBE:
                     raise
-                self.report(region, admission, classification)
-                errors.append((region.name, error))
                 _LOGGER.warning(
                     "request to region %s failed (%s); trying the next region", region.name,
                     classification.reason,
                 )
+                self.report(region, admission, classification)
+                errors.append((region.name, error))
                 continue
             attempts.append(Attempt(region.name, Phase.SUBMIT, "accepted"))
             return ActiveJob(region, admission, poller)

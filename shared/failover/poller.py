@@ -203,16 +203,16 @@ class FailoverPollingMethod(PollingMethod[T]):
                 self._attempts.append(
                     Attempt(job.region.name, Phase.POLL, classification.verdict.value, classification.reason)
                 )
+                give_up = self._gives_up(job, classification)
+                if not give_up:
+                    _LOGGER.warning(
+                        "job in region %s failed (%s); submitting it again to the next region",
+                        job.region.name, classification.reason,
+                    )
                 self._router.report(job.region, job.admission, classification)
-                # A probe answering with the caller's error proves nothing: the next region decides.
-                probe = job.admission is Admission.PROBE
-                if (classification.verdict is Verdict.CALLER_ERROR and not probe) or not self._resubmittable:
+                if give_up:
                     raise
                 self._failed_regions.add(job.region.name)
-                _LOGGER.warning(
-                    "job in region %s failed (%s); submitting it again to the next region",
-                    job.region.name, classification.reason,
-                )
                 self._active = self._router.submit(
                     self._call, exclude=set(self._failed_regions), attempts=self._attempts
                 )
@@ -220,6 +220,12 @@ class FailoverPollingMethod(PollingMethod[T]):
             self._attempts.append(Attempt(job.region.name, Phase.POLL, "succeeded"))
             self._router.report_success(job.region, job.admission)
             return result
+
+    def _gives_up(self, job: ActiveJob, classification: Classification) -> bool:
+        if not self._resubmittable:
+            return True
+        # A probe answering with the caller's error proves nothing: the next region decides.
+        return classification.verdict is Verdict.CALLER_ERROR and job.admission is not Admission.PROBE
 
     def _await(self, job: ActiveJob) -> T:
         poller = job.poller
