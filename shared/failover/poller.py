@@ -140,7 +140,7 @@ class FailoverPollingMethod(PollingMethod[T]):
     def run(self) -> None:
         try:
             self._resource = self._run()
-            self._status = "succeeded"
+            self._status = "cancelled" if self._cancelled else "succeeded"
         except BaseException:
             self._status = "cancelled" if self._cancelled else "failed"
             raise
@@ -238,7 +238,10 @@ class FailoverPollingMethod(PollingMethod[T]):
             except Exception as error:
                 _LOGGER.debug("could not cancel the stuck job in %s: %s", job.region.name, describe(error))
             raise JobTimeoutError(f"job still running after {self._job_timeout:g} s in {job.region.name}")
-        return cast(T, _materialize(poller.result()))
+        result = poller.result()
+        if self._cancelled:
+            return cast(T, result)  # a cancelled job's result, as lazy (and as empty) as the SDK's
+        return cast(T, _materialize(result))
 
 
 def _materialize(result: Any) -> Any:

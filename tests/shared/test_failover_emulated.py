@@ -455,3 +455,26 @@ def test_a_long_retry_after_is_not_waited_out(regions: Regions, azurite: Azurite
         poller.result(timeout=20)
     assert poller.done() and poller.region == regions.secondary.region
     assert "429" in poller.attempts[0].reason
+
+
+# -- the poller's LROPoller surface --------------------------------------------------------------
+
+
+def test_poller_waits_reports_status_cancels_and_calls_back(regions: Regions, azurite: Azurite) -> None:
+    seed(azurite, *both(regions))
+    with make_client(regions) as client, slow_jobs(regions.primary, 1.5):
+        poller = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        poller.wait(timeout=0.1)
+        assert not poller.done()
+        assert poller.status().lower() in {"notstarted", "running", "inprogress"}
+        finished: list[Any] = []
+        poller.add_done_callback(finished.append)
+        poller.cancel()
+        poller.result(timeout=10)
+        assert poller.done() and poller.status() == "cancelled"
+        assert finished == [poller.polling_method()]
+        # A poller that is done calls a new callback at once.
+        late: list[Any] = []
+        poller.add_done_callback(late.append)
+        assert late == [poller.polling_method()]
+        assert client.region_states()[regions.primary.region] is CircuitState.CLOSED
