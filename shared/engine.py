@@ -323,6 +323,9 @@ class ReplicationEngine:
             slice_.release_claim()
             raise
         slice_.hook("after-slice", step)
+        if step.done:
+            logger.info("run %s (%s -> %s): step %s %s", manifest.run_id, manifest.project, manifest.target,
+                        step.name, step.status)
         self._next(slice_, delay or timedelta(0), step)
 
     def _claim(self, message: StepMessage, owner: str) -> StoredManifest | None:
@@ -479,23 +482,45 @@ class ReplicationEngine:
         return report
 
     def resume_stalled(self) -> list[str]:
+        """Re-send the current slice of every active run that has shown no progress for the stall timeout."""
         resumed = []
         now = self.clock.now()
         for project in self.manifests.projects():
             for manifest in self.manifests.recent(project, limit=5):
-                if not stalled(manifest, now, self.settings.run_stall_timeout):
-                    continue
-                try:
-                    stored = self.manifests.load(project, manifest.run_id)
-                    stored.manifest.fence += 1
-                    stored.manifest.claim_owner = stored.manifest.claim_at = None
-                    stored.manifest.progress_at = now
-                    stored = self.manifests.save(stored, now)
-                except ConcurrentUpdate:
-                    continue
-                self._send(stored, timedelta(0))
-                resumed.append(manifest.run_id)
+                if stalled(manifest, now, self.settings.run_stall_timeout) and self._resend(manifest):
+                    resumed.append(manifest.run_id)
         return resumed
+
+    def active_runs(self, project: str | None = None) -> list[RunManifest]:
+        """Runs not yet finished (for the CLI's "resume unfinished runs")."""
+        projects = [check_name("project", project)] if project else self.manifests.projects()
+        return [run for name in projects for run in self.manifests.recent(name, limit=20) if run.active]
+
+    def resume_run(self, project: str, run_id: str) -> RunManifest:
+        """Hand an active run's current slice to the scheduler again (e.g. its queue message was lost).
+
+        Safe at any time: the fence moves on, so any message still queued for the run becomes stale.
+        """
+        manifest = self.get_run(project, run_id)
+        if manifest.active:
+            self._resend(manifest)
+        return self.get_run(project, run_id)
+
+    def _resend(self, manifest: RunManifest) -> bool:
+        now = self.clock.now()
+        try:
+            stored = self.manifests.load(manifest.project, manifest.run_id)
+            if not stored.manifest.active:
+                return False
+            stored.manifest.fence += 1
+            stored.manifest.claim_owner = stored.manifest.claim_at = None
+            stored.manifest.progress_at = now
+            stored.manifest.next_message_sent = False
+            stored = self.manifests.save(stored, now)
+        except ConcurrentUpdate:
+            return False
+        self._send(stored, timedelta(0))
+        return True
 
     # -- queries and operator actions ------------------------------------------------------------------
 

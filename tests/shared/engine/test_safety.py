@@ -232,3 +232,19 @@ def test_api_version_2022_05_01_trains_from_the_working_copy(regions, azurite, s
     assert run.status == SUCCEEDED, run.to_json()
     assert any("2022-05-01" in warning for warning in run.warnings)
     assert run.step("export:v1").detail["fromWorkingCopy"] is True
+
+
+def test_a_run_whose_message_was_lost_is_resumed(regions, azurite, seeded):
+    project, _, h = seeded
+    [start] = h.engine.start_runs()
+    h.scheduler.pop_next()  # the queue lost the message
+    assert [run.run_id for run in h.engine.active_runs()] == [start.run_id]
+    h.run()
+    assert h.engine.get_run(project.name, start.run_id).status != SUCCEEDED
+    h.clock.advance(h.engine.settings.run_stall_timeout * 2)
+    assert h.engine.resume_stalled() == [start.run_id]
+    h.run()
+    assert h.engine.get_run(project.name, start.run_id).status == SUCCEEDED
+    assert h.engine.active_runs() == []
+    h.engine.resume_run(project.name, start.run_id)  # finished: nothing to resume
+    assert h.scheduler.pending() == []
