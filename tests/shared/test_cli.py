@@ -112,6 +112,23 @@ def test_python_m_shared_reports_bad_settings_without_a_traceback(tmp_path):
     assert result.stderr.startswith("error: PRIMARY_LANGUAGE_ENDPOINT: is not set")
 
 
+def test_replicate_without_the_host_storage_names_azurewebjobsstorage(monkeypatch):
+    for name in [name for name in os.environ if name.startswith("AzureWebJobsStorage")]:
+        monkeypatch.delenv(name)
+
+    class Planner(ReportOnly):
+        def start_runs(self, projects=None, **options):
+            raise AssertionError("settings are checked before any run starts")
+
+    from shared.cli import default_runner
+
+    code, _, err = run_cli("replicate", environ=valid_values(), engine_factory=Planner,
+                           runner_factory=default_runner)
+
+    assert code == EXIT_USAGE
+    assert err.startswith("error: AzureWebJobsStorage: is not set")
+
+
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["replicate", "--bogus"], environ=valid_values())
