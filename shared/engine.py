@@ -88,7 +88,7 @@ class RunStart:
     project: str
     target: str
     run_id: str | None
-    status: str                      # started | already_active | planned | in_sync | diverged
+    status: str                      # started | already_active | planned | in_sync | diverged | error
     active_run_id: str | None = None
     plan: dict[str, Any] | None = None
 
@@ -224,7 +224,14 @@ class ReplicationEngine:
         starts = []
         for project in self._projects(projects):
             for target in self.targets:
-                starts.append(self._start(project, target, force=force, dry_run=dry_run, trigger=trigger))
+                try:
+                    starts.append(self._start(project, target, force=force, dry_run=dry_run, trigger=trigger))
+                except UnknownProject:
+                    raise
+                except ReplicatorError as error:
+                    # One target down must not hold back the others: report it and go on.
+                    logger.warning("could not start %s -> %s: %s", project, target, error.message)
+                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message}))
         return starts
 
     def _observe(self, project: str, target: str) -> Observed:
