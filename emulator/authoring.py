@@ -86,8 +86,7 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
         return absolute(f"{PREFIX}{path}/{job.job_id}", job.api_version)
 
     def job_response(job: Job, **extra: Any) -> Response:
-        now = resource.now()
-        return jsonify({**extra, **job.state_body(now)}) if extra else jsonify(job.state_body(now))
+        return jsonify({**extra, **job.state_body(resource.now())})
 
     @blueprint.before_request
     def check_version() -> None:
@@ -218,8 +217,8 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
 
     @blueprint.post("/projects/<project>/train/jobs/<job_id>/:cancel")
     def cancel_training(project: str, job_id: str) -> Response:
-        version()
         job = resource.cancel_training(project, job_id)
+        # The cancel's operation-location is the training job itself, polled until `cancelled`.
         return accepted(absolute(f"{PREFIX}/projects/{project}/train/jobs/{job.job_id}", version()))
 
     # -- trained models --------------------------------------------------------------------------
