@@ -25,10 +25,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import requests
+from azure.core.exceptions import AzureError
 
 from shared.authoring import DEFAULT_PAGE_SIZE
 from shared.clock import Clock, parse_iso, utc_iso
 from shared.errors import ReplicatorError
+from shared.export_format import canonical_kind
 from shared.settings import Settings
 from shared.sync_record import DeploymentRecord, SyncRecord
 
@@ -257,7 +259,8 @@ def check_drift(
         primary_projects = {str(p["projectName"]): p for p in counted_primary.list_projects()}
     except (ReplicatorError, requests.RequestException) as error:
         reason = f"cannot list the primary's projects: {_describe(error)}"
-        names = list(projects or settings.replicated_projects)
+        # With REPLICATED_PROJECTS=* the names are unknown: one "*" entry keeps the failure visible.
+        names = list(projects or settings.replicated_projects) or ["*"]
         failed = [ProjectDrift(target.name, name, DriftState.ERROR, (reason,))
                   for name in names for target in settings.targets]
         return DriftReport(now, tuple(failed), _requests(counts), (*warnings, reason))
@@ -298,7 +301,8 @@ def check_drift(
             try:
                 entry = checker.check(target.name, name, metadata, listing.get(name),
                                       records.get(target.name, name))
-            except (ReplicatorError, requests.RequestException, OSError) as error:
+            except (ReplicatorError, requests.RequestException, AzureError, OSError) as error:
+                # One project's failure (e.g. its document storage unreachable) must not hide the others.
                 reason = f"check failed: {_describe(error)}"
                 entry = ProjectDrift(target.name, name, DriftState.ERROR, (reason,))
             age = entry.recovery_point_age
@@ -487,7 +491,9 @@ def _wanted_projects(settings: Settings, primary_projects: Mapping[str, Any],
     if projects:
         return list(dict.fromkeys(projects))
     if settings.replicate_all:
-        return sorted(primary_projects)
+        # Only the kinds we replicate: the list may hold other analyze-text project kinds.
+        return sorted(name for name, metadata in primary_projects.items()
+                      if canonical_kind(metadata.get("projectKind")) is not None)
     return list(settings.replicated_projects)
 
 

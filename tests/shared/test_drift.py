@@ -361,6 +361,45 @@ def test_an_unreachable_primary_makes_every_project_an_error_not_an_exception():
     assert "cannot list the primary's projects" in report.project("Loans").reasons[0]
 
 
+def test_an_unreachable_primary_with_every_project_replicated_is_still_an_error():
+    world = World()
+    world.primary.fail = ReplicatorError("HTTP 503 ServiceUnavailable")
+
+    report = world.check()
+
+    assert [(entry.project, entry.state) for entry in report.projects] == [("*", DriftState.ERROR)]
+    assert not report.in_sync and report.has_errors
+
+
+def test_only_replicable_kinds_are_checked_when_every_project_is_replicated():
+    world = World()
+    world.synced("Loans")
+    world.primary.add("Summaries", PRIMARY_MODIFIED)
+    world.primary.projects["Summaries"]["projectKind"] = "CustomAbstractiveSummarization"
+
+    assert [entry.project for entry in world.check().projects] == ["Loans"]
+
+
+def test_a_failing_document_listing_fails_that_project_only():
+    from azure.core.exceptions import ServiceRequestError
+
+    world = World()
+    world.synced("Loans")
+    world.synced("Tickets")
+
+    def fingerprint(project: str, container: str) -> str:
+        if project == "Loans":
+            raise ServiceRequestError("connection refused")
+        return world.fingerprints[project]
+
+    world.fingerprint = fingerprint  # type: ignore[method-assign]
+    report = world.check()
+
+    assert report.project("Loans").state is DriftState.ERROR
+    assert "connection refused" in report.project("Loans").reasons[0]
+    assert report.project("Tickets").state is DriftState.IN_SYNC
+
+
 def test_json_and_text_forms():
     world = World()
     world.synced("Loans")
