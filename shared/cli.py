@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+import requests
+from azure.core.exceptions import AzureError
+
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, load_settings
 
@@ -115,6 +118,11 @@ def main(
         return EXIT_USAGE
     except ReplicatorError as error:
         print(f"error: {error.message}", file=err)
+        return EXIT_FAILED
+    except (AzureError, requests.RequestException) as error:
+        # A service we depend on is unreachable or refused us: say which, without a traceback.
+        summary = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        print(f"error: {type(error).__name__}: {summary}", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: active runs keep their place in the step queue; run `python -m shared "

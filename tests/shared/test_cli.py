@@ -129,6 +129,20 @@ def test_replicate_without_the_host_storage_names_azurewebjobsstorage(monkeypatc
     assert err.startswith("error: AzureWebJobsStorage: is not set")
 
 
+def test_an_unreachable_service_is_one_error_line_not_a_traceback():
+    from azure.core.exceptions import ServiceRequestError
+
+    class Unreachable(ReportOnly):
+        def drift_report(self) -> DriftReport:
+            raise ServiceRequestError("<urllib3.connection.HTTPConnection>: Failed to establish a new connection")
+
+    code, _, err = run_cli("drift", environ=valid_values(), engine_factory=Unreachable)
+
+    assert code == 1
+    assert err == "error: ServiceRequestError: <urllib3.connection.HTTPConnection>: Failed to establish a new " \
+                  "connection\n"
+
+
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["replicate", "--bogus"], environ=valid_values())
