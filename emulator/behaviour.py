@@ -18,6 +18,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "importMissingContainer": ("job", "sync"),
     "deployMissingModelStatus": (404, 400),
     "runtimeMissingDeployment": ("reject", "fail-task"),
+    "trainingBlocksDataChanges": (False, True),
 }
 
 
@@ -36,6 +37,9 @@ class Behaviour:
     # Runtime job naming an unknown project/deployment: refused with 404 ("reject") or accepted with
     # the task failing ("fail-task"); applied by emulator/runtime.py.
     runtimeMissingDeployment: str = "reject"
+    # While a training job runs, import, :load-snapshot and project deletion are refused with 409
+    # ("nothing else can start meanwhile", read strictly). Default: only a second training is refused.
+    trainingBlocksDataChanges: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

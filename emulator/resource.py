@@ -268,6 +268,7 @@ class LanguageResource:
         with self.lock:
             self.settle()
             self._project(name)
+            self._refuse_while_training(name, "delete the project")
             return self._new_job("delete-project", name, api_version)
 
     # -- import and export -----------------------------------------------------------------------
@@ -283,6 +284,7 @@ class LanguageResource:
                 raise invalid(
                     f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
                 )
+            self._refuse_while_training(name, "import")
             if self.behaviour.importMissingContainer == "sync":
                 self._require_container(metadata["storageInputContainerName"])
             return self._new_job(
@@ -400,6 +402,17 @@ class LanguageResource:
                 "The training and testing split percentages must add up to 100.", "evaluationOptions"
             )
         return {"kind": "percentage", "trainingSplitPercentage": train, "testingSplitPercentage": test}
+
+    def _refuse_while_training(self, project: str, operation: str) -> None:
+        if not self.behaviour.trainingBlocksDataChanges:
+            return
+        active = self.active_training(project)
+        if active is not None:
+            raise ServiceError(
+                "Conflict",
+                f"Cannot {operation} while the training job '{active.job_id}' of project '{project}' runs.",
+                status=409,
+            )
 
     def active_training(self, project: str) -> Job | None:
         now = self.clock.now()
@@ -637,6 +650,7 @@ class LanguageResource:
         with self.lock:
             self.settle()
             self._model(name, label)
+            self._refuse_while_training(name, "load a snapshot")
             return self._new_job("load-snapshot", name, api_version, {"modelLabel": label})
 
     def _apply_load_snapshot(self, job: Job, moment: datetime) -> None:

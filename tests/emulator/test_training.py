@@ -323,3 +323,23 @@ def test_an_unexpected_failure_fails_the_job_and_leaves_the_resource_working(
     assert api.get(f"/projects/{project.name}").status_code == 200
     monkeypatch.undo()
     assert api.train(project.name)["status"] == "succeeded"
+
+
+def test_a_running_training_can_be_made_to_block_data_changes(api: Api) -> None:
+    project = api.ready_project(train=True)
+    start_training(api, project.name, modelLabel="model2")
+    assert api.post(f"/projects/{project.name}/:import", json=project.export).status_code == 202
+    api.control("/behaviour", {"trainingBlocksDataChanges": True})
+    for response in (
+        api.post(f"/projects/{project.name}/:import", json=project.export),
+        api.post(f"/projects/{project.name}/models/model1/:load-snapshot"),
+        api.call("DELETE", f"/projects/{project.name}"),
+    ):
+        assert response.status_code == 409
+        assert error_of(response)["code"] == "Conflict"
+    assert (
+        api.post(f"/projects/{project.name}/:export", query={"stringIndexType": "Utf16CodeUnit"}).status_code
+        == 202
+    )
+    api.clock.advance(3600)
+    assert api.post(f"/projects/{project.name}/:import", json=project.export).status_code == 202
