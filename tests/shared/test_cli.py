@@ -134,13 +134,12 @@ def test_an_unreachable_service_is_one_error_line_not_a_traceback():
 
     class Unreachable(ReportOnly):
         def drift_report(self) -> DriftReport:
-            raise ServiceRequestError("<urllib3.connection.HTTPConnection>: Failed to establish a new connection")
+            raise ServiceRequestError("HTTPConnection: Failed to establish a new connection")
 
     code, _, err = run_cli("drift", environ=valid_values(), engine_factory=Unreachable)
 
     assert code == 1
-    assert err == "error: ServiceRequestError: <urllib3.connection.HTTPConnection>: Failed to establish a new " \
-                  "connection\n"
+    assert err == "error: ServiceRequestError: HTTPConnection: Failed to establish a new connection\n"
 
 
 def test_usage_errors_exit_2(capsys):
