@@ -7,9 +7,8 @@ the SDK's own result objects.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from azure.ai.textanalytics import (
@@ -29,19 +28,16 @@ from shared.failover.circuit_breaker import (
     Clock,
     StateChangeListener,
 )
-from shared.failover.classification import Classification, Phase, Verdict, classify
 from shared.failover.poller import (
     ActiveJob,
     Attempt,
     Call,
     FailoverLROPoller,
     FailoverPollingMethod,
-    NoRegionAvailableError,
     decode_continuation_token,
 )
 from shared.failover.region import Region, RegionClientPolicy, RegionEndpoint
-
-_LOGGER = logging.getLogger("shared.failover")
+from shared.failover.router import RegionRouter
 
 Documents = list[str] | list[TextDocumentInput] | list[dict[str, str]]
 EntitiesPoller = FailoverLROPoller[ItemPaged[RecognizeCustomEntitiesResult | DocumentError]]
@@ -112,6 +108,7 @@ class FailoverTextAnalyticsClient:
             for index, endpoint in enumerate(endpoints)
         ]
         self._by_name = {region.name: region for region in self._regions}
+        self._router = RegionRouter(self._regions)
 
     @classmethod
     def from_settings(
@@ -269,50 +266,6 @@ class FailoverTextAnalyticsClient:
     def __repr__(self) -> str:
         return f"FailoverTextAnalyticsClient({self._regions!r})"
 
-    # -- Router: used by the polling method --
-
-    def submit(self, call: Call, *, exclude: set[str], attempts: list[Attempt]) -> ActiveJob:
-        """Submit `call` to the first region that accepts it; raise when none does."""
-        errors: list[tuple[str, BaseException]] = []
-        for region, admission in self._candidates(exclude):
-            try:
-                poller = call.submit_to(region)
-            except Exception as error:
-                classification = classify(error, phase=Phase.SUBMIT, is_primary=region.is_primary)
-                attempts.append(
-                    Attempt(region.name, Phase.SUBMIT, classification.verdict.value, classification.reason)
-                )
-                if classification.verdict is Verdict.CALLER_ERROR and admission is not Admission.PROBE:
-                    raise
-                _LOGGER.warning(
-                    "request to region %s failed (%s); trying the next region", region.name,
-                    classification.reason,
-                )
-                self.report(region, admission, classification)
-                errors.append((region.name, error))
-                continue
-            attempts.append(Attempt(region.name, Phase.SUBMIT, "accepted"))
-            return ActiveJob(region, admission, poller)
-        unusable = [
-            region.name for region in self._regions
-            if region.name not in exclude and region.breaker.state is CircuitState.UNUSABLE
-            and region.name not in {name for name, _ in errors}
-        ]
-        raise NoRegionAvailableError(errors, skipped=unusable)
-
-    def report(self, region: Region, admission: Admission, classification: Classification) -> None:
-        breaker = region.breaker
-        if classification.verdict is Verdict.REGION_FAILURE:
-            breaker.record_failure(admission, classification.reason)
-        elif classification.verdict is Verdict.REGION_UNUSABLE:
-            breaker.mark_unusable(classification.reason)
-        else:
-            # The caller's own error says nothing about the region, except that a probe proved nothing.
-            breaker.release(admission, classification.reason)
-
-    def report_success(self, region: Region, admission: Admission) -> None:
-        region.breaker.record_success(admission)
-
     # -- internals --
 
     def _begin(
@@ -336,10 +289,10 @@ class FailoverTextAnalyticsClient:
             # Resubmitting needs the documents; a caller resuming with none gets the region's error.
             resubmittable = bool(documents)
         else:
-            first = self.submit(call, exclude=set(), attempts=attempts)
+            first = self._router.submit(call, exclude=set(), attempts=attempts)
             resubmittable = True
         method_ = FailoverPollingMethod[Any](
-            self, call, first, attempts,
+            self._router, call, first, attempts,
             resubmittable=resubmittable, job_timeout=self.client_policy.job_timeout_seconds,
         )
         return FailoverLROPoller(method_)
@@ -356,23 +309,6 @@ class FailoverTextAnalyticsClient:
             )
         # Job URLs are absolute and belong to the resource that accepted the job: poll it there.
         return ActiveJob(region, Admission.NORMAL, call.submit_to(region, continuation_token=sdk_token))
-
-    def _candidates(self, exclude: set[str]) -> Iterator[tuple[Region, Admission]]:
-        """Regions to try, primary first: those in rotation, then as a last resort those cooling down."""
-        cooling: list[Region] = []
-        for region in self._regions:
-            if region.name in exclude:
-                continue
-            admission = region.breaker.acquire()
-            if admission is Admission.REJECTED:
-                if region.breaker.state is not CircuitState.UNUSABLE:
-                    cooling.append(region)
-                continue
-            yield region, admission
-        # Every healthy region failed: asking a region that is cooling down beats failing unasked.
-        for region in cooling:
-            _LOGGER.warning("no region in rotation could serve the request; trying %s anyway", region.name)
-            yield region, Admission.LAST_RESORT
 
 
 def _resources_from_values(values: Mapping[str, str]) -> tuple[

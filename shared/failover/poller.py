@@ -29,7 +29,6 @@ from shared.failover.region import Region
 _LOGGER = logging.getLogger("shared.failover")
 
 T = TypeVar("T")
-ItemT = TypeVar("ItemT")
 
 _TOKEN_PREFIX = "failover1."
 # The SDK poller's `details` keys, also readable as attributes (poller.id, poller.created_on, ...).
@@ -110,6 +109,8 @@ class Router(Protocol):
 
 
 class FailoverPollingMethod(PollingMethod[T]):
+    """Drives the region's SDK poller; on a region failure, resubmits and drives the next one."""
+
     def __init__(
         self,
         router: Router,

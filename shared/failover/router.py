@@ -1,0 +1,89 @@
+"""Which region gets a request, and what its outcome does to that region's breaker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+
+from shared.failover.circuit_breaker import Admission, CircuitState
+from shared.failover.classification import Classification, Phase, Verdict, classify
+from shared.failover.poller import ActiveJob, Attempt, Call, NoRegionAvailableError
+from shared.failover.region import Region
+
+_LOGGER = logging.getLogger("shared.failover")
+
+
+class RegionRouter:
+    """Submits calls to regions in priority order and feeds every outcome back to the breakers."""
+
+    def __init__(self, regions: Sequence[Region]) -> None:
+        self._regions = list(regions)
+
+    def submit(self, call: Call, *, exclude: set[str], attempts: list[Attempt]) -> ActiveJob:
+        """Submit `call` to the first region that accepts it; raise when none does.
+
+        The caller's own errors (4xx from a healthy region) are raised as the SDK raised them; region
+        failures move the call on to the next region.
+        """
+        errors: list[tuple[str, BaseException]] = []
+        for region, admission in self._candidates(exclude):
+            try:
+                poller = call.submit_to(region)
+            except Exception as error:
+                classification = classify(error, phase=Phase.SUBMIT, is_primary=region.is_primary)
+                attempts.append(
+                    Attempt(region.name, Phase.SUBMIT, classification.verdict.value, classification.reason)
+                )
+                # A probe answering with the caller's error proves nothing: the next region decides.
+                if classification.verdict is Verdict.CALLER_ERROR and admission is not Admission.PROBE:
+                    raise
+                _LOGGER.warning(
+                    "request to region %s failed (%s); trying the next region", region.name,
+                    classification.reason,
+                )
+                self.report(region, admission, classification)
+                errors.append((region.name, error))
+                continue
+            attempts.append(Attempt(region.name, Phase.SUBMIT, "accepted"))
+            return ActiveJob(region, admission, poller)
+        tried = {name for name, _ in errors}
+        unusable = [
+            region.name for region in self._regions
+            if region.name not in exclude and region.name not in tried
+            and region.breaker.state is CircuitState.UNUSABLE
+        ]
+        raise NoRegionAvailableError(errors, skipped=unusable)
+
+    def report(self, region: Region, admission: Admission, classification: Classification) -> None:
+        breaker = region.breaker
+        if classification.verdict is Verdict.REGION_FAILURE:
+            breaker.record_failure(admission, classification.reason)
+        elif classification.verdict is Verdict.REGION_UNUSABLE:
+            breaker.mark_unusable(classification.reason)
+        else:
+            # The caller's own error says nothing about the region, except that a probe proved nothing.
+            breaker.release(admission, classification.reason)
+
+    def report_success(self, region: Region, admission: Admission) -> None:
+        region.breaker.record_success(admission)
+
+    def _candidates(self, exclude: set[str]) -> Iterator[tuple[Region, Admission]]:
+        """Regions to try, primary first: those in rotation, then as a last resort those cooling down.
+
+        Admissions are taken lazily, one region at a time, so a probe slot is reserved only for a
+        region that is actually tried.
+        """
+        cooling: list[Region] = []
+        for region in self._regions:
+            if region.name in exclude:
+                continue
+            admission = region.breaker.acquire()
+            if admission is Admission.REJECTED:
+                if region.breaker.state is not CircuitState.UNUSABLE:
+                    cooling.append(region)
+                continue
+            yield region, admission
+        # Every region in rotation failed: asking one that is cooling down beats failing unasked.
+        for region in cooling:
+            _LOGGER.warning("no region in rotation could serve the request; trying %s anyway", region.name)
+            yield region, Admission.LAST_RESORT
