@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from emulator.behaviour import Behaviour
 from emulator.config import EmulatorConfig
@@ -106,7 +106,10 @@ def create_control_blueprint(
 
     @blueprint.get("/jobs")
     def jobs() -> Response:
-        return jsonify({"value": resource.inspect_jobs()})
+        # Optional filters, e.g. ?project=Loans&kind=train&status=running
+        wanted = {key: request.args[key] for key in ("project", "kind", "status") if key in request.args}
+        listed = [job for job in resource.inspect_jobs() if all(job[k] == v for k, v in wanted.items())]
+        return jsonify({"value": listed})
 
     @blueprint.get("/state")
     def state() -> Response:

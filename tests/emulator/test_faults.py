@@ -261,3 +261,17 @@ def test_refuse_requested_on_the_service_port_itself(serve) -> None:
         projects(served)
     control(served, "/faults/clear")
     assert projects(served).status_code == 200
+
+
+def test_job_inspection_filters(api: Api) -> None:
+    project = api.ready_project(train=True)
+    api.post(
+        f"/projects/{project.name}/:train", json={"modelLabel": "m2", "trainingConfigVersion": "2022-05-01"}
+    )
+    trainings = api.get("/_emulator/jobs", query={"project": project.name, "kind": "train"}).get_json()[
+        "value"
+    ]
+    assert [j["status"] for j in trainings] == ["succeeded", "notStarted"]
+    running = api.get("/_emulator/jobs", query={"kind": "train", "status": "notStarted"}).get_json()["value"]
+    assert [j["modelLabel"] for j in running] == ["m2"]
+    assert api.get("/_emulator/jobs", query={"project": "Other"}).get_json()["value"] == []
