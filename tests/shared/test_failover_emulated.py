@@ -478,3 +478,22 @@ def test_poller_waits_reports_status_cancels_and_calls_back(regions: Regions, az
         poller.add_done_callback(late.append)
         assert late == [poller.polling_method()]
         assert client.region_states()[regions.primary.region] is CircuitState.CLOSED
+
+
+def test_when_the_serving_secondary_dies_a_cooling_primary_is_tried_anyway(
+    regions: Regions, azurite: Azurite
+) -> None:
+    seed(azurite, *both(regions))
+    clock = ManualClock()
+    primary, secondary = regions.primary.region, regions.secondary.region
+    with make_client(regions, clock=clock, cooldown=300) as client:
+        regions.primary.kill()
+        for _ in range(THRESHOLD):
+            recognize(client)
+        regions.primary.start()
+        seed(azurite, (regions.primary, "primarydocs"))
+        regions.secondary.kill()  # the primary is still cooling down (no clock advance)
+        region, results = recognize(client)
+        assert region == primary and any(entities(results))
+        assert client.region_states()[primary] is CircuitState.CLOSED
+        assert client.region_states()[secondary] is CircuitState.CLOSED  # one failure, below the threshold
