@@ -295,8 +295,8 @@ def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | Non
         matching += same
         text = project.documents[location]
         shown = ", ".join(f"{entry[0]}={_span(text, entry)!r}" for entry in on_primary[:3])
-        say(f"{location}: {len(on_primary)} entities on the primary, {len(on_secondary)} on the secondary, "
-            f"{'identical' if same else 'DIFFERENT'} (e.g. {shown})")
+        say(f"{location}{_traits(text)}: {len(on_primary)} entities on the primary, {len(on_secondary)} on "
+            f"the secondary, {'identical' if same else 'DIFFERENT'} (e.g. {shown})")
     print(f"Predictions match on {matching} of {len(compared)} documents.", file=out)
 
     failover_scene_hook(env, engine, project, out)
@@ -314,6 +314,17 @@ def _sample_locations(project: SampleProject) -> list[str]:
               if "\r\n" in text or any(ord(character) > 0xFFFF for character in text)]
     plain = [location for location in project.documents if location not in tricky]
     return (tricky[:2] + plain)[:PREDICTION_SAMPLE]
+
+
+def _traits(text: str) -> str:
+    """What makes a document's offsets differ between UTF-16, code points and graphemes."""
+    checks = (
+        ("CRLF", "\r\n" in text),
+        ("emoji", any(ord(character) > 0xFFFF for character in text)),
+        ("non-ASCII", any(0x7F < ord(character) <= 0xFFFF for character in text)),
+    )
+    traits = [name for name, present in checks if present]
+    return f" ({', '.join(traits)})" if traits else ""
 
 
 def _span(text: str, entity: tuple[Any, ...]) -> str:

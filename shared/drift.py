@@ -161,7 +161,7 @@ class DriftReport:
 
     def to_text(self) -> str:
         """A table a person reads at a glance, then the reasons and risks project by project."""
-        lines = [f"Drift report at {utc_iso(self.checked_at)}"]
+        lines = [f"Drift report at {_to_second(self.checked_at)}"]
         if not self.projects:
             lines.append("No replicated project found on the primary.")
         else:
@@ -172,7 +172,7 @@ class DriftReport:
                     entry.target,
                     entry.state.value,
                     "-" if entry.recovery_point_age is None else format_age(entry.recovery_point_age),
-                    "never" if entry.last_synced_at is None else utc_iso(entry.last_synced_at),
+                    "never" if entry.last_synced_at is None else _to_second(entry.last_synced_at),
                 ))
             widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
             for row in rows:
@@ -188,6 +188,10 @@ class DriftReport:
         summary = ", ".join(f"{count} {state}" for state, count in self.counts().items() if count)
         lines.append(f"Summary: {summary or 'nothing to check'}")
         return "\n".join(lines)
+
+
+def _to_second(when: datetime) -> str:
+    return utc_iso(when.replace(microsecond=0))
 
 
 def format_age(age: timedelta) -> str:
