@@ -54,7 +54,7 @@ from shared.scheduler.messages import StepMessage
 from shared.scheduler.storage_queue import StorageQueueScheduler, step_queue_client_from_service
 from shared.settings import HOST_STORAGE_CONNECTION, LanguageResource, Settings
 from shared.snapshots import SnapshotStore
-from shared.steps import Side, StepFailed, StepMachine, StepOptions
+from shared.steps import Side, StepFailed, StepMachine, StepOptions, retire_job
 from shared.storage import (
     StorageCredentialFactory,
     blob_service_client,
@@ -562,8 +562,7 @@ class ReplicationEngine:
                 candidate.finished_at = None
                 if candidate.job_state in ("failed", "cancelled", "partiallyCompleted"):
                     # That job ended; a new one is needed (the reconcile rule still guards a lost one).
-                    candidate.job_url = candidate.job_state = None
-                    candidate.intent_at = None
+                    retire_job(candidate)
         now = self.clock.now()
         manifest.status = RUNNING
         manifest.error = None

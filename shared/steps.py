@@ -195,9 +195,7 @@ class StepMachine:
         retried = int(step.detail.get("retriedFailures", 0))
         if failure.retryable and retried < self.options.max_retryable_failures:
             step.detail["retriedFailures"] = retried + 1
-            step.intent_at = None
-            step.job_url = None
-            step.job_state = None
+            retire_job(step)
             return self.options.poll_initial
         first = failure.errors[0] if failure.errors else {"code": failure.status, "message": "no reason"}
         raise StepFailed(str(first.get("code", failure.status)),
@@ -364,7 +362,8 @@ class StepMachine:
                     raise StepFailed("TrainingCapReached", (
                         f"{step.name}: the cap of {self.trainings.per_day} trainings per project per day "
                         "is reached; the run resumes when re-driven tomorrow"))
-                step.detail["jobsBefore"] = sorted(self._training_jobs(project, label))
+                # Kept from the first attempt: a job that shows up late is then still recognised as ours.
+                step.detail.setdefault("jobsBefore", sorted(self._training_jobs(project, label)))
 
             def reconcile() -> str | None:
                 known = set(step.detail.get("jobsBefore", []))
@@ -527,6 +526,17 @@ class StepMachine:
         return sample
 
 
+def retire_job(step: StepRecord) -> None:
+    """Forget a step's ended job so the step can submit a new one; reconciling never adopts it again."""
+    if step.job_url:
+        job_id = step.job_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        known = set(step.detail.get("jobsBefore", []))
+        step.detail["jobsBefore"] = sorted(known | {job_id})
+    step.intent_at = None
+    step.job_url = None
+    step.job_state = None
+
+
 def _later(value: Any, before: Any) -> bool:
     if not value:
         return False
@@ -535,4 +545,4 @@ def _later(value: Any, before: Any) -> bool:
     return parse_iso(str(value)) > parse_iso(str(before))
 
 
-__all__ = ["Side", "SliceHandle", "StepFailed", "StepMachine", "StepOptions"]
+__all__ = ["Side", "SliceHandle", "StepFailed", "StepMachine", "StepOptions", "retire_job"]
