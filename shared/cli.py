@@ -230,6 +230,10 @@ def replicate_command(
             active_run = start.active_run_id or start.run_id
             print(f"{where}: resuming run {active_run}, which was already under way", file=out)
             if active_run:
+                if not dry_run:
+                    # Its message may be held invisible by an interrupted runner for minutes: hand the run
+                    # a fresh slice now (fenced, so the old message is dropped when it reappears).
+                    engine.resume_run(start.project, active_run)
                 followed.append(_Followed(start.project, start.target, active_run))
         elif start.status == "started" and start.run_id:
             print(f"{where}: run {start.run_id} started", file=out)

@@ -245,6 +245,24 @@ def test_replicate_resumes_a_run_already_under_way_and_cancel_stops_one(local):
     assert code == EXIT_USAGE
 
 
+def test_replicate_resumes_a_run_whose_message_an_interrupted_runner_still_holds(local, azurite):
+    from shared.scheduler.messages import QUEUE_NAME
+    from shared.scheduler.storage_queue import step_queue_client
+
+    local("drift")
+    engine = local.engines[-1]
+    [start] = engine.start_runs(trigger="cli")
+    # Ctrl-C in the middle of a slice: the message stays invisible for the runner's processing window.
+    queue = step_queue_client(azurite.connection_string(), QUEUE_NAME)
+    [held] = list(queue.receive_messages(max_messages=1, visibility_timeout=600))
+    assert json.loads(held.content)["run_id"] == start.run_id
+
+    code, out, err = local("replicate", "--timeout", "60")
+
+    assert code == EXIT_OK, out + err
+    assert f"resuming run {start.run_id}" in out and f"run {start.run_id} succeeded" in out
+
+
 def test_a_diverged_replica_is_left_alone_unless_forced(local, regions):
     project = local.project
     assert local("replicate")[0] == EXIT_OK
