@@ -17,7 +17,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, Serv
 
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import SampleProject, ner_project, single_label_project
-from localdev.services import Azurite, EmulatorRegion
+from localdev.services import Azurite, EmulatorRegion, free_port
 from shared.failover import (
     BreakerPolicy,
     CircuitState,
@@ -497,3 +497,22 @@ def test_when_the_serving_secondary_dies_a_cooling_primary_is_tried_anyway(
         assert region == primary and any(entities(results))
         assert client.region_states()[primary] is CircuitState.CLOSED
         assert client.region_states()[secondary] is CircuitState.CLOSED  # one failure, below the threshold
+
+
+def test_secondaries_are_tried_in_their_configured_order(regions: Regions, azurite: Azurite) -> None:
+    seed(azurite, *both(regions))
+    nowhere = RegionEndpoint("centralus", f"http://127.0.0.1:{free_port()}", AzureKeyCredential("k"))
+    client = FailoverTextAnalyticsClient(
+        endpoint_of(regions.primary), [nowhere, endpoint_of(regions.secondary)],
+        client_policy=RegionClientPolicy(retries=0, polling_interval=POLL),
+    )
+    with client:
+        regions.primary.kill()
+        poller = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        assert any(entities(list(poller.result())))
+    assert [(a.region, a.outcome) for a in poller.attempts] == [
+        (regions.primary.region, Verdict.REGION_FAILURE.value),
+        ("centralus", Verdict.REGION_FAILURE.value),
+        (regions.secondary.region, "accepted"),
+        (regions.secondary.region, "succeeded"),
+    ]
