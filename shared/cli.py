@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 import requests
 from azure.core.exceptions import AzureError
 
+from shared.backup_cli import BACKUP_COMMANDS, add_backup_commands, run_backup_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, load_settings
 
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="cancel an active run")
     cancel.add_argument("run_id", metavar="RUN", help="the run id, as `runs` prints it")
     cancel.add_argument("--project", metavar="P", help="the run's project (default: looked up)")
+    add_backup_commands(commands)
     return parser
 
 
@@ -103,6 +105,8 @@ def main(
     try:
         settings = _load(environ, args.settings)
         engine = (engine_factory or default_engine)(settings)
+        if args.command in BACKUP_COMMANDS:
+            return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
         if args.command == "drift":
             return drift_command(engine, as_json=args.json, out=out)
         if args.command == "replicate":
