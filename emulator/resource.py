@@ -39,6 +39,8 @@ log = logging.getLogger("emulator.resource")
 
 MAX_MODELS = 10
 MAX_DEPLOYMENTS = 10
+MAX_PROJECTS = 500
+MAX_DOCUMENT_CHARACTERS = 128_000
 PROJECT_FILE_VERSION = "2022-05-01"
 # Deployments outlive their training config by a year (concepts/model-lifecycle.md).
 DEPLOYMENT_GRACE = timedelta(days=365)
@@ -229,6 +231,7 @@ class LanguageResource:
             now = self.settle()
             existing = self.state.projects.get(name)
             if existing is None:
+                self._require_room_for_a_project()
                 if kind is None:
                     raise invalid("The property 'projectKind' is required.", "projectKind")
                 for key in ("storageInputContainerName", "language"):
@@ -253,6 +256,15 @@ class LanguageResource:
             existing.last_modified = now
             self._save()
             return existing, False
+
+    def _require_room_for_a_project(self) -> None:
+        if len(self.state.projects) >= MAX_PROJECTS:
+            raise ServiceError(
+                "InvalidRequest",
+                f"The resource already has the maximum of {MAX_PROJECTS} projects.",
+                inner_code="InvalidParameterValue",
+                target="projectName",
+            )
 
     def _require_container(self, container: str) -> None:
         if not self.storage.container_exists(container):
@@ -280,6 +292,8 @@ class LanguageResource:
         with self.lock:
             self.settle()
             existing = self.state.projects.get(name)
+            if existing is None:
+                self._require_room_for_a_project()
             if existing is not None and existing.kind != kind:
                 raise invalid(
                     f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
@@ -299,6 +313,7 @@ class LanguageResource:
         metadata.setdefault("description", "")
         project = self.state.projects.get(job.project)
         if project is None:
+            self._require_room_for_a_project()
             self.state.projects[job.project] = Project(
                 job.project, job.params["kind"], metadata, job.params["assets"], moment, moment
             )
@@ -563,6 +578,14 @@ class LanguageResource:
                 "InvalidRequest",
                 "Training failed: documents " + "; ".join(problems) + ".",
                 inner_code="MissingInputDocuments" if batch.missing else "InvalidDocument",
+            )
+        too_long = sorted(loc for loc, text in batch.texts.items() if len(text) > MAX_DOCUMENT_CHARACTERS)
+        if too_long:
+            raise ServiceError(
+                "InvalidRequest",
+                f"Training failed: documents longer than {MAX_DOCUMENT_CHARACTERS} characters: "
+                f"{', '.join(too_long)}.",
+                inner_code="InvalidDocument",
             )
         labelled = [
             self._labelled_document(project.kind, d, batch.texts[d["location"]], project) for d in documents

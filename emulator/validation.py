@@ -19,6 +19,9 @@ PROJECT_KINDS = (NER, SINGLE_LABEL, MULTI_LABEL)
 PROJECT_FILE_VERSIONS = ("2022-05-01", "2022-10-01-preview", "2023-04-01")
 STRING_INDEX_TYPE = "Utf16CodeUnit"
 DATASETS = ("Train", "Test")
+# service-limits.md: 1-200 entity types (or classes) per project, entities of at most 500 characters.
+MAX_CATEGORIES = 200
+MAX_ENTITY_LENGTH = 500
 # Names from the draft 2022-05-01 spec and the 2021-11-01-preview schema: never accepted by GA.
 DRAFT_KEYS = ("project-file-version", "extractors", "modelType", "multiLingual")
 
@@ -194,6 +197,8 @@ def _document(document: Any, index: int, kind: str, declared: list[str], seen: s
                 span = _non_negative_int(label.get("length"), f"{target}.length")
                 if span == 0 or (length and (offset < start or offset + span > start + length)):
                     raise invalid(f"{target} lies outside its region or is empty.", target)
+                if span > MAX_ENTITY_LENGTH:
+                    raise invalid(f"{target} is longer than {MAX_ENTITY_LENGTH} characters.", target)
     elif kind == SINGLE_LABEL:
         label = document.get("class")
         if label is not None:
@@ -243,6 +248,11 @@ def exported_project(
     _reject_draft_keys(assets_body, "assets")
     _assets_kind(assets_body.get("projectKind"), kind, strict_kind_case)
     declared = _categories(assets_body, "entities" if kind == NER else "classes")
+    if len(declared) > MAX_CATEGORIES:
+        raise invalid(
+            f"A project can have at most {MAX_CATEGORIES} entity types or classes.",
+            f"assets.{category_key(kind)}",
+        )
     documents = assets_body.get("documents", [])
     if not isinstance(documents, list):
         raise invalid("assets.documents must be an array.", "assets.documents")

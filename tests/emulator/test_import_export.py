@@ -120,6 +120,14 @@ def test_kind_case_is_ignored_by_default_and_enforced_in_strict_mode(api: Api) -
         lambda b: b["assets"]["documents"][0]["entities"][0]["labels"][0].update({"offset": -1}),
         lambda b: b["assets"]["documents"][0].update({"dataset": "Validation"}),
         lambda b: b["assets"]["documents"].append(dict(b["assets"]["documents"][0])),
+        lambda b: b["assets"].update({"entities": [{"category": f"C{i}"} for i in range(201)]}),
+        lambda b: b["assets"]["documents"][0]["entities"][0].update(
+            {
+                "regionOffset": 0,
+                "regionLength": 5000,
+                "labels": [{"category": "Date", "offset": 0, "length": 501}],
+            }
+        ),
     ],
     ids=[
         "draft-file-version",
@@ -135,6 +143,8 @@ def test_kind_case_is_ignored_by_default_and_enforced_in_strict_mode(api: Api) -
         "negative-offset",
         "bad-dataset",
         "duplicate-document",
+        "201-entity-types",
+        "501-character-entity",
     ],
 )
 def test_import_validation(api: Api, mutate: Any) -> None:

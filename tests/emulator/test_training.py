@@ -343,3 +343,25 @@ def test_a_running_training_can_be_made_to_block_data_changes(api: Api) -> None:
     )
     api.clock.advance(3600)
     assert api.post(f"/projects/{project.name}/:import", json=project.export).status_code == 202
+
+
+def test_documents_over_the_length_limit_fail_training(api: Api, monkeypatch) -> None:
+    from emulator import resource
+
+    project = api.ready_project()
+    longest = max(project.documents, key=lambda location: len(project.documents[location]))
+    monkeypatch.setattr(resource, "MAX_DOCUMENT_CHARACTERS", len(project.documents[longest]) - 1)
+    job = api.train(project.name)
+    assert job["status"] == "failed"
+    assert longest in job["errors"][0]["message"]
+
+
+def test_a_resource_holds_at_most_500_projects(api: Api, monkeypatch) -> None:
+    from emulator import resource
+
+    monkeypatch.setattr(resource, "MAX_PROJECTS", 1)
+    project = api.ready_project()
+    other = single_label_project()
+    refused = api.post(f"/projects/{other.name}/:import", json=other.export)
+    assert refused.status_code == 400 and "maximum" in error_of(refused)["message"]
+    assert api.import_project(project)["status"] == "succeeded"  # an existing project can be re-imported
