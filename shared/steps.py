@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import IO, Any, Protocol, cast
 
 from azure.storage.blob import ContainerClient
 
@@ -306,7 +306,7 @@ class StepMachine:
                 step.finished_at = self.clock.now()
                 return None
             snapshot, export = self._snapshot_of(slice_, step.label)
-            body = export.with_container(self.target.documents.container_name)
+            post = self._import_request(project, snapshot, export)
 
             def before() -> None:
                 current = client.get_project(project)
@@ -323,7 +323,7 @@ class StepMachine:
 
             step.detail["snapshot"] = snapshot
             step.detail["importedHash"] = export.content_hash()
-            return self._submit(slice_, step, lambda: client.start_import(project, body), reconcile, before)
+            return self._submit(slice_, step, post, reconcile, before)
         status, delay = self._poll(client, step)
         if status is None:
             return delay
@@ -336,6 +336,23 @@ class StepMachine:
         current = client.get_project(project)
         step.detail["modifiedAfter"] = current.get("lastModifiedDateTime") if current else None
         return None
+
+    def _import_request(self, project: str, snapshot: str, export: ExportedProject) -> Callable[[], str]:
+        """Stream the snapshot from blob into the import when it needs no rewrite, else send a rewrite."""
+        client = self.target.authoring
+        container = self.target.documents.container_name
+        raw = export.raw
+        as_is = (export.container == container and raw["metadata"]["projectKind"] == export.project_kind
+                 and raw["assets"]["projectKind"] == export.project_kind)
+        if not as_is:
+            body = export.with_container(container)
+            return lambda: client.start_import(project, body)
+
+        def stream() -> str:
+            with self.snapshots.open(snapshot) as reader:
+                return client.start_import(project, cast(IO[bytes], reader), content_length=len(reader))
+
+        return stream
 
     def _working_copy_current(self, slice_: SliceHandle) -> bool:
         context = self._context(slice_)
