@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 
 from emulator.timefmt import parse_date
@@ -52,15 +53,22 @@ def test_deploy_job_then_deployment_body(api: Api) -> None:
 def test_a_deployment_pins_its_model_until_redeployed(api: Api) -> None:
     project = api.ready_project(deploy="prod")
     pinned = api.get(f"/projects/{project.name}/deployments/prod").get_json()["modelId"]
+    served_before = api.context.resource.deployed_artifact(project.name, "prod")
+    fewer = copy.deepcopy(project.export)
+    fewer["assets"]["documents"] = fewer["assets"]["documents"][:8]
+    assert (
+        api.wait(api.accepted(api.post(f"/projects/{project.name}/:import", json=fewer)))["status"]
+        == "succeeded"
+    )
     assert api.train(project.name)["status"] == "succeeded"
     retrained = api.get(f"/projects/{project.name}/models/model1").get_json()["modelId"]
     assert retrained != pinned
     assert api.get(f"/projects/{project.name}/deployments/prod").get_json()["modelId"] == pinned
-    context = api.context
-    kind, _ = context.resource.deployed_artifact(project.name, "prod") or ("", {})
-    assert kind == "CustomEntityRecognition"
+    assert api.context.resource.deployed_artifact(project.name, "prod") == served_before
     assert api.deploy(project.name, "prod")["status"] == "succeeded"
     assert api.get(f"/projects/{project.name}/deployments/prod").get_json()["modelId"] == retrained
+    served_after = api.context.resource.deployed_artifact(project.name, "prod")
+    assert served_after is not None and served_after != served_before
 
 
 def test_deleting_a_deployed_model_keeps_the_deployment_serving(api: Api) -> None:
