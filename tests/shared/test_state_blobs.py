@@ -152,3 +152,14 @@ def test_sync_record_keeps_the_newest(blobs):
     assert store.get("westus2", "Loans").content_hash == "abc"
     assert store.all() == [record]
     assert store.get("westus2", "Other") is None
+
+
+def test_a_lock_whose_run_never_wrote_its_manifest_is_taken_over_after_the_stall_timeout(blobs):
+    clock = FakeClock()
+    lock = RunLock(blobs, ManifestStore(blobs), clock, timedelta(minutes=30))
+    lock.acquire("westus2", "Loans", "20260101T000000Z-0000dead")  # then the process died
+    with pytest.raises(RunConflict):
+        lock.acquire("westus2", "Loans", "20260101T000100Z-00000001")
+    clock.advance(timedelta(minutes=31))
+    taken = lock.acquire("westus2", "Loans", "20260101T003100Z-00000002")
+    assert taken.superseded_run_id == "20260101T000000Z-0000dead"
