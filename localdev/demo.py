@@ -15,20 +15,24 @@ with `--keep-running`; free ports otherwise (or with `--free-ports`).
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
 from azure.storage.blob import BlobServiceClient
 
+from localdev.failover_scene import failover_scene
 from localdev.sample_project import SampleProject, ner_project, upload_documents
 from localdev.services import DEV_ACCOUNT_KEY, Azurite, EmulatorRegion
 from shared.authoring import AuthoringClient
@@ -177,8 +181,12 @@ def started_services(ports: DemoPorts | None, time_scale: float, say: Callable[[
         azurite.start()
         say(f"Azurite      blob {azurite.blob_url()}  queue http://127.0.0.1:{azurite.queue_port}  "
             "(accounts devstoreaccount1, primarydocs, secondarydocs)")
+        # The primary keeps its state on disk so that, when the failover scene stops and restarts it,
+        # it comes back as a region does after an outage: with its projects and deployments.
+        state_dir = Path(tempfile.mkdtemp(prefix="demo-primary-state-"))
+        stack.callback(shutil.rmtree, state_dir, True)
         primary = EmulatorRegion(azurite.connection_string("primarydocs"), region="eastus", key=PRIMARY_KEY,
-                                 time_scale=time_scale, **regions["primary"])
+                                 time_scale=time_scale, state_dir=state_dir, **regions["primary"])
         stack.callback(primary.stop)
         primary.start()
         say(f"primary      {primary.endpoint}  (eastus, documents in primarydocs)")
@@ -250,14 +258,22 @@ def compare_predictions(env: DemoEnvironment, project: SampleProject, locations:
 
 
 def failover_scene_hook(env: DemoEnvironment, engine: ReplicationEngine, project: SampleProject,
-                        out: IO[str]) -> None:
-    """Hook for the demo's last scene (a later issue): the primary region goes down, callers fail over.
+                        out: IO[str]) -> int:
+    """The demo's last scene: the primary region goes down, callers fail over, then fail back.
 
     Called after the replica was shown in sync and answering like the primary, with every service still
-    up; `project` is deployed as DEMO_DEPLOYMENT in both regions. localdev.failover_scene.failover_scene
-    is the scene to play here; the primary emulator keeps no state across a restart, so its
-    `restore_primary` must seed the primary again (seed_primary).
+    up; `project` is deployed as DEMO_DEPLOYMENT in both regions, and the primary keeps its state on
+    disk, so it comes back from the restart with its deployment. Returns the errors callers saw.
     """
+    heading(out, "Failover: the primary region goes down, callers keep getting answers")
+
+    def say(text: str) -> None:
+        print(f"   {text}", file=out, flush=True)
+
+    documents = [project.documents[location] for location in _sample_locations(project)]
+    report = failover_scene(env.primary, env.secondary, project_name=project.name,
+                            deployment_name=DEMO_DEPLOYMENT, documents=documents, say=say)
+    return report.errors
 
 
 def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | None = None) -> int:
@@ -299,9 +315,9 @@ def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | Non
             f"the secondary, {'identical' if same else 'DIFFERENT'} (e.g. {shown})")
     print(f"Predictions match on {matching} of {len(compared)} documents.", file=out)
 
-    failover_scene_hook(env, engine, project, out)
+    failover_errors = failover_scene_hook(env, engine, project, out)
 
-    if after.in_sync and matching == len(compared):
+    if after.in_sync and matching == len(compared) and failover_errors == 0:
         print("\nDemo finished: the secondary is in sync and answers exactly like the primary.", file=out)
         return EXIT_OK
     print("\nDemo finished, but the replica is not in sync or answers differently (see above).", file=out)

@@ -37,6 +37,9 @@ def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_sto
     assert "Predictions match on 3 of 3 documents." in after
     assert after.count(", identical (e.g.") == 3
     assert "the secondary is in sync and answers exactly like the primary" in after
+    # The last scene: the primary stops, callers are answered by the secondary, then fail back.
+    assert re.search(r"9 requests, 0 errors \(healthy: eastus x3, primary down: westus2 x3, "
+                     r"fail-back: eastus x3\)", after)
     ports = [int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", text)]
     assert len(set(ports)) >= 4
     assert not [port for port in set(ports) if listening(port)], "the demo left a service running"
