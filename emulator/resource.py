@@ -513,16 +513,10 @@ class LanguageResource:
         training_ends = job.started + span * job_states.TRAINING_SHARE
         status = job.status(now)
 
+        # A cancelled job's phases stay as they were when it stopped.
+        at = job.settled_at if status == job_states.CANCELLED and job.settled_at else now
+
         def phase(begin: datetime, end: datetime) -> dict[str, Any]:
-            if status in (job_states.FAILED, job_states.CANCELLED, job_states.CANCELLING) and now < end:
-                state = status if now >= begin else job_states.NOT_STARTED
-                percent = (
-                    0 if now < begin else int(100 * (now - begin) / max(end - begin, timedelta.resolution))
-                )
-                sub: dict[str, Any] = {"percentComplete": min(percent, 99), "status": state}
-                if now >= begin:
-                    sub["startDateTime"] = format_datetime(begin)
-                return sub
             if status == job_states.FAILED:
                 return {
                     "percentComplete": 100,
@@ -530,20 +524,20 @@ class LanguageResource:
                     "endDateTime": format_datetime(end),
                     "status": job_states.FAILED,
                 }
-            if now < begin:
+            if at < begin:
                 return {"percentComplete": 0, "status": job_states.NOT_STARTED}
-            if now < end:
-                percent = int(100 * (now - begin) / max(end - begin, timedelta.resolution))
+            if at >= end:
                 return {
-                    "percentComplete": percent,
+                    "percentComplete": 100,
                     "startDateTime": format_datetime(begin),
-                    "status": job_states.RUNNING,
+                    "endDateTime": format_datetime(end),
+                    "status": job_states.SUCCEEDED,
                 }
+            interrupted = status in (job_states.CANCELLED, job_states.CANCELLING)
             return {
-                "percentComplete": 100,
+                "percentComplete": min(99, int(100 * (at - begin) / max(end - begin, timedelta.resolution))),
                 "startDateTime": format_datetime(begin),
-                "endDateTime": format_datetime(end),
-                "status": job_states.SUCCEEDED,
+                "status": status if interrupted else job_states.RUNNING,
             }
 
         return {

@@ -136,7 +136,11 @@ def test_cancel_moves_the_job_to_cancelled_and_makes_no_model(api: Api) -> None:
     api.clock.advance(10)
     assert api.get(location).get_json()["status"] == "cancelled"
     api.clock.advance(1000)
-    assert api.get(location).get_json()["status"] == "cancelled"
+    cancelled = api.get(location).get_json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["result"]["trainingStatus"]["status"] == "cancelled"
+    assert 0 < cancelled["result"]["trainingStatus"]["percentComplete"] < 100
+    assert cancelled["result"]["evaluationStatus"] == {"percentComplete": 0, "status": "notStarted"}
     assert api.get(f"/projects/{project.name}/models").get_json()["value"] == []
     assert api.post(f"/projects/{project.name}/train/jobs/{job_id}/:cancel").status_code == 400
     assert start_training(api, project.name)  # the project is free again
