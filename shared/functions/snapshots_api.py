@@ -1,0 +1,209 @@
+"""HTTP API for backup and recovery (function keys required): the snapshot catalogue, restore, retention
+and the expiry watch.
+
+- `GET snapshots/{project}`: the project's snapshots, newest first;
+- `GET snapshots/{project}/{snapshot}`: one (name after `project/`, a unique prefix of it, or `latest`),
+  its bytes verified;
+- `GET snapshot-diffs/{project}?old=...&new=...`: what changed between two of them;
+- `POST restores` `{"snapshot", "target", "project"?, "train"?, "modelLabel"?, "deployments"?,
+  "trainingConfigVersion"?}`: starts a restore run, 202 with `Location` to poll;
+- `GET restores/{project}/{runId}`: the run;
+- `POST retention?dryRun=true`: the retention sweep now; `GET expiry`: the expiry watch.
+
+Handlers take the request and an engine provider, so tests call exactly what the host calls.
+"""
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+import azure.functions as func
+
+from shared.errors import InvalidRequest
+from shared.functions.engine_provider import EngineProvider, engines
+from shared.functions.json_http import answer, error_response, json_response, read_json_object
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
+
+PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
+SNAPSHOT_PART = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
+RESTORE_FIELDS = ("snapshot", "target", "project", "train", "modelLabel", "deployments",
+                  "trainingConfigVersion")
+
+
+@bp.route(route="snapshots/{project}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def list_snapshots(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_list_snapshots(req, engines)
+
+
+@bp.route(route="snapshots/{project}/{snapshot}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def show_snapshot(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_show_snapshot(req, engines)
+
+
+@bp.route(route="snapshot-diffs/{project}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def diff_snapshots(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_diff_snapshots(req, engines)
+
+
+@bp.route(route="restores", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def start_restore(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_start_restore(req, engines)
+
+
+@bp.route(route="restores/{project}/{runId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_restore(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_get_restore(req, engines)
+
+
+@bp.route(route="retention", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def run_retention(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_retention(req, engines)
+
+
+@bp.route(route="expiry", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_expiry(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_expiry(req, engines)
+
+
+def handle_list_snapshots(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def list_them() -> func.HttpResponse:
+        from shared.snapshot_catalogue import SnapshotCatalogue
+
+        project = _route(req, "project", PROJECT_NAME)
+        infos = SnapshotCatalogue(provider.get().snapshots).list(project)
+        return json_response({"project": project, "snapshots": [info.to_json() for info in infos]})
+
+    return _answer(list_them)
+
+
+def handle_show_snapshot(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def show() -> func.HttpResponse:
+        from shared.snapshot_catalogue import SnapshotCatalogue
+
+        project = _route(req, "project", PROJECT_NAME)
+        part = _route(req, "snapshot", SNAPSHOT_PART)
+        reference = f"{project}@latest" if part == "latest" else f"{project}/{part}"
+        return json_response(SnapshotCatalogue(provider.get().snapshots).show(reference))
+
+    return _answer(show)
+
+
+def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def diff() -> func.HttpResponse:
+        from shared.snapshot_catalogue import SnapshotCatalogue
+
+        project = _route(req, "project", PROJECT_NAME)
+        references = []
+        for name in ("old", "new"):
+            part = req.params.get(name, "")
+            if not SNAPSHOT_PART.fullmatch(part):
+                raise InvalidRequest(f"query parameter {name!r} must name a snapshot of {project} "
+                                     "(the part after 'project/', a unique prefix of it, or latest)")
+            references.append(f"{project}@latest" if part == "latest" else f"{project}/{part}")
+        result = SnapshotCatalogue(provider.get().snapshots).diff(references[0], references[1])
+        return json_response(result.to_json())
+
+    return _answer(diff)
+
+
+def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def start() -> func.HttpResponse:
+        from shared.restore import RestoreRequest, RestoreService
+
+        body = read_json_object(req)
+        unknown = sorted(set(body) - set(RESTORE_FIELDS))
+        if unknown:
+            raise InvalidRequest(f"unknown field(s) {unknown}; the body accepts {list(RESTORE_FIELDS)}")
+        snapshot = _text(body, "snapshot", required=True)
+        assert snapshot is not None
+        deployments = body.get("deployments")
+        if deployments is not None and (not isinstance(deployments, list)
+                                        or not all(isinstance(d, str) for d in deployments)):
+            raise InvalidRequest("'deployments' must be a list of deployment names")
+        train = body.get("train", False)
+        if not isinstance(train, bool):
+            raise InvalidRequest("'train' must be true or false")
+        request = RestoreRequest(snapshot, target=_text(body, "target") or "primary",
+                                 project=_text(body, "project"), train=train,
+                                 model_label=_text(body, "modelLabel"), deployments=deployments,
+                                 training_config_version=_text(body, "trainingConfigVersion"))
+        started = RestoreService(provider.get()).start(request, trigger="http")
+        location = _base(req) + f"restores/{quote(started.project)}/{quote(started.run_id)}"
+        return json_response({**started.to_json(), "statusUrl": location}, 202, {"Location": location})
+
+    return _answer(start)
+
+
+def handle_get_restore(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def get() -> func.HttpResponse:
+        project = _route(req, "project", PROJECT_NAME)
+        run_id = _route(req, "runId", RUN_ID)
+        return json_response(provider.get().get_run(project, run_id).to_json())
+
+    return _answer(get)
+
+
+def handle_retention(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def sweep() -> func.HttpResponse:
+        from shared.maintenance import Maintenance
+
+        dry_run = req.params.get("dryRun", "false").lower()
+        if dry_run not in ("true", "false"):
+            raise InvalidRequest("dryRun must be true or false")
+        report = Maintenance(provider.get()).retention(dry_run=dry_run == "true")
+        return json_response(report.to_json())
+
+    return _answer(sweep)
+
+
+def handle_expiry(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    def expiry() -> func.HttpResponse:
+        from shared.maintenance import Maintenance
+
+        return json_response(Maintenance(provider.get()).expiry().to_json())
+
+    return _answer(expiry)
+
+
+def _answer(action: Any) -> func.HttpResponse:
+    def mapped() -> func.HttpResponse:
+        # Deferred like every storage-backed module: the host indexes this file before any setting is read.
+        from shared.snapshots import SnapshotCorrupt, SnapshotNotFound
+
+        try:
+            response: func.HttpResponse = action()
+            return response
+        except SnapshotNotFound as missing:
+            return error_response(404, missing.code, missing.message)
+        except SnapshotCorrupt as corrupt:
+            # The snapshot exists but must not be used: not the caller's syntax, not a dependency outage.
+            return error_response(422, corrupt.code, corrupt.message)
+
+    return answer(mapped)
+
+
+def _route(req: func.HttpRequest, name: str, pattern: re.Pattern[str]) -> str:
+    value = str(req.route_params.get(name, ""))
+    if not pattern.fullmatch(value):
+        raise InvalidRequest(f"{name} {value!r} is not valid")
+    return value
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"'{name}' is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest(f"'{name}' must be a non-empty string")
+    return value.strip()
+
+
+def _base(req: func.HttpRequest) -> str:
+    """The app's API root as the caller reached it (…/api/), for Location headers."""
+    url = str(req.url).split("?", 1)[0]
+    marker = "/api/"
+    return url[: url.index(marker) + len(marker)] if marker in url else url.rsplit("/", 1)[0] + "/"

@@ -1,0 +1,79 @@
+"""The backup-and-recovery HTTP functions, driven with the requests the host builds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localdev.sample_project import ner_project
+from shared.functions import snapshots_api as api
+from tests.shared.engine.support import harness, predict, seed
+from tests.shared.functions.host import http_request, json_body
+from tests.shared.functions.providers import provider_of, unreachable_engine
+
+
+def test_catalogue_and_restore_over_http(regions: Any, azurite: Any) -> None:
+    project = ner_project(documents=12)
+    seed(regions.primary, azurite.connection_string("primarydocs"), project)
+    h = harness(regions, azurite)
+    h.engine.start_runs()
+    h.run()
+    provider = provider_of(h.engine)
+
+    listed = api.handle_list_snapshots(
+        http_request("GET", f"snapshots/{project.name}", route_params={"project": project.name}), provider)
+    assert listed.status_code == 200
+    snapshots = json_body(listed)["snapshots"]
+    model = next(s["name"] for s in snapshots if s["reason"] == "model:v1")
+    working = next(s["name"] for s in snapshots if s["reason"] == "working-copy")
+
+    part = model.split("/", 1)[1]
+    shown = api.handle_show_snapshot(http_request(
+        "GET", f"snapshots/{project.name}/{part}", route_params={"project": project.name, "snapshot": part}),
+        provider)
+    assert shown.status_code == 200 and json_body(shown)["verified"] is True
+    latest = api.handle_show_snapshot(http_request(
+        "GET", f"snapshots/{project.name}/latest",
+        route_params={"project": project.name, "snapshot": "latest"}), provider)
+    assert json_body(latest)["name"] == snapshots[0]["name"]
+    missing = api.handle_show_snapshot(http_request(
+        "GET", "snapshots/Nope/latest", route_params={"project": "Nope", "snapshot": "latest"}), provider)
+    assert missing.status_code == 404 and json_body(missing)["error"]["code"] == "SnapshotNotFound"
+
+    diff = api.handle_diff_snapshots(http_request(
+        "GET", f"snapshot-diffs/{project.name}", route_params={"project": project.name},
+        params={"old": part, "new": working.split("/", 1)[1]}), provider)
+    assert diff.status_code == 200 and json_body(diff)["old"] == model
+
+    started = api.handle_start_restore(http_request(
+        "POST", "restores", body={"snapshot": model, "target": "secondary", "train": True}), provider)
+    assert started.status_code == 202, started.get_body()
+    body = json_body(started)
+    assert started.headers["Location"].endswith(f"/api/restores/{project.name}/{body['runId']}")
+    h.run()
+    run = api.handle_get_restore(http_request(
+        "GET", "restores/x", route_params={"project": project.name, "runId": body["runId"]}), provider)
+    assert json_body(run)["status"] == "succeeded"
+    texts = list(project.documents.values())[:3]
+    assert predict(regions.secondary, project.name, "prod", project.kind, texts) == predict(
+        regions.primary, project.name, "prod", project.kind, texts)
+
+    retention = api.handle_retention(http_request("POST", "retention", params={"dryRun": "true"}), provider)
+    assert retention.status_code == 200 and json_body(retention)["dryRun"] is True
+    expiry = api.handle_expiry(http_request("GET", "expiry"), provider)
+    assert expiry.status_code == 200 and json_body(expiry)["warnings"] == []
+
+
+def test_bad_input_is_a_4xx_before_any_engine_work() -> None:
+    provider = unreachable_engine()
+    for body in ({}, {"snapshot": ""}, {"snapshot": "P/x", "train": "yes"}, {"snapshot": "P/x", "extra": 1},
+                 {"snapshot": "P/x", "deployments": "prod"}, [1]):
+        response = api.handle_start_restore(http_request("POST", "restores", body=body), provider)
+        assert response.status_code == 400, body
+    bad_name = api.handle_list_snapshots(
+        http_request("GET", "snapshots/x", route_params={"project": "no spaces"}), provider)
+    assert bad_name.status_code == 400
+    bad_diff = api.handle_diff_snapshots(http_request(
+        "GET", "snapshot-diffs/P", route_params={"project": "P"}, params={"old": "a/b"}), provider)
+    assert bad_diff.status_code == 400
+    bad_flag = api.handle_retention(http_request("POST", "retention", params={"dryRun": "maybe"}), provider)
+    assert bad_flag.status_code == 400
