@@ -7,9 +7,9 @@ a clear error instead of "0 functions found".
 
 import azure.functions as func
 
-from shared.functions import health, http_api, steps_queue, timer
+from shared.functions import health, http_api, snapshots_api, steps_queue, timer
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (timer.bp, steps_queue.bp, http_api.bp, health.bp):
+for blueprint in (timer.bp, steps_queue.bp, http_api.bp, snapshots_api.bp, health.bp):
     app.register_functions(blueprint)

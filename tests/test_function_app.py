@@ -27,6 +27,13 @@ EXPECTED_HTTP_ROUTES = {
     "cancel_replication": ("replications/{project}/{runId}/cancel", ["POST"], "FUNCTION"),
     "get_drift": ("drift", ["GET"], "FUNCTION"),
     "get_health": ("health", ["GET"], "ANONYMOUS"),
+    "list_snapshots": ("snapshots/{project}", ["GET"], "FUNCTION"),
+    "show_snapshot": ("snapshots/{project}/{snapshot}", ["GET"], "FUNCTION"),
+    "diff_snapshots": ("snapshot-diffs/{project}", ["GET"], "FUNCTION"),
+    "start_restore": ("restores", ["POST"], "FUNCTION"),
+    "get_restore": ("restores/{project}/{runId}", ["GET"], "FUNCTION"),
+    "run_retention": ("retention", ["POST"], "FUNCTION"),
+    "get_expiry": ("expiry", ["GET"], "FUNCTION"),
 }
 # Modules that must wait for the first invocation: loading them at index time costs start-up time
 # (Flex Consumption allows 30 s) and, for the engine and settings, could fail the whole index.
@@ -136,7 +143,8 @@ def test_binding_names_match_the_handler_parameters(name: str) -> None:
 
 
 def test_route_parameters_are_spelled_as_the_handlers_read_them() -> None:
-    source = (REPO_ROOT / "shared" / "functions" / "http_api.py").read_text(encoding="utf-8")
+    source = "".join((REPO_ROOT / "shared" / "functions" / name).read_text(encoding="utf-8")
+                     for name in ("http_api.py", "snapshots_api.py"))
     for route, _, _ in EXPECTED_HTTP_ROUTES.values():
         for segment in route.split("/"):
             if segment.startswith("{"):
@@ -165,7 +173,7 @@ def test_function_app_imports_and_indexes_with_no_settings_at_all(tmp_path: Path
     )
     assert completed.returncode == 0, completed.stderr
     result = json.loads(completed.stdout)
-    assert len(result["names"]) == 10
+    assert len(result["names"]) == 3 + len(EXPECTED_HTTP_ROUTES)
     assert result["heavy"] == [], "imported at index time instead of on first use"
 
 
