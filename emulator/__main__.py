@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from emulator.app import create_app, emulator_context
+from emulator.behaviour import Behaviour
 from emulator.config import (
     DEFAULT_GET_PER_MINUTE,
     DEFAULT_POST_PER_MINUTE,
     DEFAULT_RUNTIME_PER_MINUTE,
     EmulatorConfig,
 )
+from emulator.errors import ServiceError
 from emulator.server import EmulatorServer
 
 
@@ -66,13 +70,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_RUNTIME_PER_MINUTE,
         help="runtime calls per minute (0: unlimited)",
     )
+    parser.add_argument(
+        "--behaviour",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="start with a FIDELITY.md switch set, e.g. importKeepsModels=false (repeatable)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
+    try:
+        args.behaviour = behaviour_switches(args.behaviour)
+    except ValueError as error:
+        parser.error(str(error))
     return args
+
+
+def behaviour_switches(pairs: list[str]) -> dict[str, Any]:
+    """`name=value` pairs; values are JSON (true, 400) or else plain strings (strict)."""
+    switches: dict[str, Any] = {}
+    for pair in pairs:
+        name, separator, raw = pair.partition("=")
+        if not separator or not name:
+            raise ValueError(f"--behaviour takes NAME=VALUE, not {pair!r}")
+        try:
+            switches[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            switches[name] = raw
+    try:
+        Behaviour().update(switches)
+    except ServiceError as error:
+        raise ValueError(error.message) from error
+    return switches
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         get_per_minute=args.get_per_minute,
         runtime_per_minute=args.runtime_per_minute,
         token_secret=args.token_secret,
+        behaviour=args.behaviour,
     )
     app = create_app(config)
     server = EmulatorServer(

@@ -100,6 +100,7 @@ def _register_runtime(app: Flask, context: EmulatorContext) -> None:
         )
 
     context.behaviour_hooks.append(apply_behaviour)
+    apply_behaviour()
 
 
 def create_app(
@@ -110,6 +111,7 @@ def create_app(
 ) -> Flask:
     clock = clock or SystemClock()
     behaviour = Behaviour()
+    behaviour.update(config.behaviour)
     faults = FaultState()
     limiter = RateLimiter(
         {"post": config.post_per_minute, "get": config.get_per_minute, "runtime": config.runtime_per_minute},

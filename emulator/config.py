@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 # Realistic durations of each kind of job on the real service, in seconds, before --time-scale.
 # Training is by far the longest; the rest take seconds to a minute.
@@ -39,6 +40,8 @@ class EmulatorConfig:
     get_per_minute: int = DEFAULT_GET_PER_MINUTE
     runtime_per_minute: int = DEFAULT_RUNTIME_PER_MINUTE
     token_secret: str | None = None
+    # FIDELITY.md switches this resource starts with (and returns to on /_emulator/reset).
+    behaviour: dict[str, Any] = field(default_factory=dict)
 
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k in (self.key, self.secondary_key) if k)

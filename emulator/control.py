@@ -98,7 +98,9 @@ def create_control_blueprint(
             window=config.throttle_window(),
             enabled=True,
         )
-        for name, value in Behaviour().to_json().items():
+        initial = Behaviour()
+        initial.update(config.behaviour)
+        for name, value in initial.to_json().items():
             setattr(behaviour, name, value)
         for hook in [*behaviour_hooks, *reset_hooks]:
             hook()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from azure.ai.textanalytics.authoring import TextAuthoringClient
@@ -75,5 +77,44 @@ def test_https_process_accepts_sdk_bearer_tokens_and_enforces_roles(
         )
         assert list(owner.list_training_config_versions(project_kind="CustomEntityRecognition"))
         assert credential.scopes_requested[0] == ("https://cognitiveservices.azure.com/.default",)
+    finally:
+        region.stop()
+
+
+def test_behaviour_flags_are_parsed_and_checked() -> None:
+    args = parse_args(
+        [
+            "--port",
+            "1",
+            "--key",
+            "k",
+            "--storage-connection-string",
+            "c",
+            "--behaviour",
+            "importKeepsModels=false",
+            "--behaviour",
+            "projectKindCase=strict",
+        ]
+    )
+    assert args.behaviour == {"importKeepsModels": False, "projectKindCase": "strict"}
+    for bad in ("importKeepsModels=maybe", "noSuchSwitch=1", "novalue"):
+        with pytest.raises(SystemExit):
+            parse_args(["--port", "1", "--key", "k", "--storage-connection-string", "c", "--behaviour", bad])
+
+
+def test_a_process_keeps_its_startup_behaviour_across_resets(azurite: Azurite) -> None:
+    region = EmulatorRegion(
+        azurite.connection_string("primarydocs"),
+        time_scale=0.001,
+        extra_args=["--behaviour", "trainingConflictStatus=400"],
+    )
+    try:
+        region.start()
+        region.control("/_emulator/behaviour", b'{"trainingConflictStatus": 409}')
+        region.reset()
+        behaviour = json.loads(
+            urllib.request.urlopen(f"{region.control_url}/_emulator/behaviour", timeout=5).read()
+        )
+        assert behaviour["trainingConflictStatus"] == 400
     finally:
         region.stop()
