@@ -16,7 +16,7 @@ from shared.functions.engine_provider import EngineProvider, EngineUnavailable, 
 from shared.functions.telemetry import report_recovery_point_ages
 
 if TYPE_CHECKING:
-    from shared.engine import TickReport
+    from shared.engine import ReplicationEngine, TickReport
 
 logger = logging.getLogger(__name__)
 
@@ -46,4 +46,17 @@ def on_drift_timer(timer: func.TimerRequest, provider: EngineProvider) -> "TickR
     if report.drift is not None:
         report_recovery_point_ages(report.drift)
     logger.info("drift check done: %s", json.dumps(report.to_json(), ensure_ascii=False))
+    _daily_upkeep(engine, report)
     return report
+
+
+def _daily_upkeep(engine: "ReplicationEngine", report: "TickReport") -> None:
+    """Retention, expiry watch, removed projects and notifications; a failure here never undoes the tick."""
+    from shared.maintenance import Maintenance  # deferred: storage and HTTP stacks load on first use
+
+    try:
+        upkeep = Maintenance(engine).run(report)
+    except Exception:
+        logger.exception("daily upkeep (retention, expiry, notifications) failed; the drift check stands")
+        return
+    logger.info("daily upkeep done: %s", json.dumps(upkeep.to_json(), ensure_ascii=False, default=str))
