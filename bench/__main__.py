@@ -1,0 +1,208 @@
+"""`./scripts/bench [--tiny]`: every benchmark figure in one run, printed as a table and written as
+bench/results/latest.json and bench/results/latest.md.
+
+Starts Azurite and emulated Language regions on 127.0.0.1 (stopped again however the run ends):
+one pair at the overhead figure's time scale, one pair at a small time scale for the set-up-heavy
+figures. `--tiny` runs every figure at a small size (what the test suite does, so the benchmark cannot
+rot); its numbers are not meant to be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import (
+    api_economy,
+    cold_start,
+    failover_overhead,
+    failover_switch,
+    large_project,
+    replication_overhead,
+)
+from bench.environment import started_environment
+from bench.report import markdown, rows, text_table
+from localdev.services import REPO_ROOT
+from shared.scheduler.local_runner import parse_timespan
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# Set-up-heavy figures run here: the emulated jobs and throttling windows are a thousandth of the service's.
+SETUP_TIME_SCALE = 0.001
+
+
+@dataclass(frozen=True)
+class Sizes:
+    time_scale: float               # figure 1: emulated job times = service times x this
+    overhead_documents: int
+    daily_check_projects: tuple[int, ...]
+    large_documents: int
+    failover_iterations: int
+    failover_warmup: int
+    healthy_calls: int
+    calls_after_kill: int
+    cold_start_repetitions: int
+
+
+FULL = Sizes(time_scale=0.1, overhead_documents=24, daily_check_projects=(1, 50, 500), large_documents=5000,
+             failover_iterations=200, failover_warmup=10, healthy_calls=5, calls_after_kill=15,
+             cold_start_repetitions=7)
+TINY = Sizes(time_scale=0.005, overhead_documents=12, daily_check_projects=(1, 3), large_documents=200,
+             failover_iterations=3, failover_warmup=1, healthy_calls=2, calls_after_kill=3,
+             cold_start_repetitions=2)
+
+METHODS = {
+    "overhead": (
+        "one full replication of a generated custom NER project (export, documents, import, train, deploy, "
+        "verify) by the product's engine through Azurite's step queue and the local runner, with the "
+        "emulated jobs at their service durations times the time scale and the engine's waits scaled alike. "
+        "Ratio = wall time from start_runs until the queue is idle / the sum of the emulator's job durations "
+        "(created -> finished in /_emulator/jobs of both regions; the verify step's two runtime jobs run "
+        "side by side and count once). Lag = when the step after a job's step started (or the run "
+        "finished) - when the job finished. 'At the service's real job times' adds the measured replicator "
+        "seconds "
+        "(wall - job time, unscaled) to the unscaled job durations."),
+    "apiEconomy": (
+        "requests counted by the emulated regions themselves (/_emulator/requests, every retry and page "
+        "included). Daily check = ReplicationEngine.timer_tick() over a resource holding exactly N in-sync "
+        "single-label projects (the first replicated by a real run, the others given the state such a run "
+        "leaves; the tick must find all N in sync). Per replication = figure 1's run. No content change = "
+        "the primary's project re-imported from its own export (its lastModifiedDateTime moves, nothing "
+        "else), "
+        "then the daily tick and whatever it starts; jobs counted from /_emulator/jobs."),
+    "scale": (
+        "drift check = the largest daily check above (wall time of timer_tick, requests). Large project = a "
+        "generated custom NER project of the stated size uploaded and imported on the primary, then one full "
+        "replication in a separate process running the engine and local runner; memory = that process's peak "
+        "resident set (VmHWM, reset just before the run) minus its resident set before the run (engine "
+        "built, modules imported); export size = the snapshot the run stored."),
+    "failover": (
+        "healthy path = bench/failover_overhead.py: the SDK's TextAnalyticsClient and "
+        "FailoverTextAnalyticsClient against the same healthy primary, interleaved calls of 5 documents, "
+        "runtime jobs instant; ratio of "
+        "medians. Primary dies = sequential calls through the failover client with the default breaker and "
+        "client policies; after a few healthy calls the primary emulator process is SIGKILLed; time from the "
+        "kill until a call answered by the secondary returns, and every call that raised to the caller."),
+    "coldStart": (
+        "fresh python processes, each timing one import with perf_counter (interpreter start-up excluded): "
+        "`import function_app` against `import azure.functions, azure.storage.blob`, alternating; ratio of "
+        "medians."),
+}
+
+
+def in_azure(overhead: dict[str, Any], cold: dict[str, Any]) -> dict[str, Any]:
+    """What the queue trigger's polling and scale-from-zero add in Azure, from host.json."""
+    host = json.loads((REPO_ROOT / "host.json").read_text(encoding="utf-8"))
+    polling = parse_timespan(host["extensions"]["queues"]["maxPollingInterval"]).total_seconds()
+    jobs = len(overhead["jobs"])
+    service = overhead["serviceJobSeconds"] / overhead["timeScale"]
+    replicator = max(0.0, overhead["wallSeconds"] - overhead["serviceJobSeconds"])
+    worst = (service + replicator + jobs * polling) / service
+    text = (
+        f"The local runner polls the step queue continuously; the Functions host does not. When it finds the "
+        f"queue empty it backs off, up to `maxPollingInterval` ({polling:.0f} s in host.json), so a step "
+        f"message that becomes visible (a poll due, the next step) can wait up to {polling:.0f} s before a "
+        f"slice starts. Only the slice that notices a job has ended adds to a run's length, so a run of "
+        f"{jobs} jobs gains at most {jobs} x {polling:.0f} s = {jobs * polling:.0f} s: on the "
+        f"{service:.0f} s of service job time of figure 1's run that is a worst-case ratio of {worst:.3f} "
+        f"(about half that "
+        f"excess on average). Scale from zero adds one cold start when a slice arrives at an app with no "
+        f"instance (the first slice after the daily timer, or after a long wait): the platform's instance "
+        f"allocation, which cannot be measured here, plus loading the app, of which importing function_app "
+        f"took {cold['functionAppMedianMs']:.0f} ms in figure 5.")
+    return {"maxPollingIntervalSeconds": polling, "jobs": jobs, "worstCaseRatio": round(worst, 4),
+            "text": text}
+
+
+def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str, Any]:
+    started = time.perf_counter()
+    figures: dict[str, Any] = {}
+
+    say("== 5. cold start")
+    figures["coldStart"] = cold_start.measure(sizes.cold_start_repetitions)
+
+    say(f"== 1. replication overhead (time scale {sizes.time_scale}) and 2. per-replication economy")
+    with started_environment(sizes.time_scale) as env:
+        replication = replication_overhead.measure(env, documents=sizes.overhead_documents)
+    overhead = replication["overhead"]
+    service = overhead["serviceJobSeconds"] / overhead["timeScale"]
+    replicator = overhead["wallSeconds"] - overhead["serviceJobSeconds"]
+    overhead["atServiceTimes"] = {"serviceJobSeconds": round(service, 1),
+                                  "replicatorSeconds": round(replicator, 3),
+                                  "ratio": round((service + replicator) / service, 4)}
+    figures["overhead"] = overhead
+
+    with started_environment(SETUP_TIME_SCALE) as env:
+        say(f"== 2. daily check of {', '.join(map(str, sizes.daily_check_projects))} in-sync projects")
+        daily = api_economy.measure(env, list(sizes.daily_check_projects))
+        figures["apiEconomy"] = {"dailyCheck": daily, "perReplication": replication["perReplication"],
+                                 "noContentChange": replication["noContentChange"]}
+        say(f"== 3. replication of a {sizes.large_documents}-document project (memory)")
+        largest = max(daily, key=lambda check: int(check["projects"]))
+        figures["scale"] = {"driftCheck": largest,
+                            "largeProject": large_project.measure(env, documents=sizes.large_documents)}
+        say("== 4. failover: healthy-path overhead, then the primary dies")
+        project, documents = failover_switch.deploy_both(env)
+        healthy = failover_overhead.measure(env.primary, env.secondary, project, documents,
+                                            iterations=sizes.failover_iterations,
+                                            warmup=sizes.failover_warmup)
+        dies = failover_switch.measure(env, project, documents, healthy_calls=sizes.healthy_calls,
+                                       calls_after=sizes.calls_after_kill)
+        figures["failover"] = {"healthyPath": healthy, "primaryDies": dies}
+
+    for name, method in METHODS.items():
+        figures[name]["method"] = method
+    overhead["inAzure"] = in_azure(overhead, figures["coldStart"])
+    result: dict[str, Any] = {
+        "benchmark": "language-dr-replicator",
+        "measuredAt": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tiny": tiny,
+        "sizes": sizes.__dict__,
+        "durationSeconds": round(time.perf_counter() - started, 1),
+        "environment": {"python": platform.python_version(), "platform": platform.platform(),
+                        "cpus": os.cpu_count()},
+        "figures": figures,
+    }
+    table = rows(figures)
+    result["table"] = [row.to_json() for row in table]
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "latest.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (output / "latest.md").write_text(markdown(result, table), encoding="utf-8")
+    say("")
+    say(text_table(table))
+    say(f"\n{overhead['inAzure']['text']}")
+    say(f"\nwritten to {output / 'latest.json'} and {output / 'latest.md'} "
+        f"({result['durationSeconds']:.0f} s)")
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./scripts/bench", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="every figure at a small size (about a minute)")
+    parser.add_argument("--time-scale", type=float, help="figure 1's time scale (full: 0.1, tiny: 0.005)")
+    parser.add_argument("--documents", type=int, help="documents of figure 3's large project (full: 5000)")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="directory for latest.json/.md")
+    args = parser.parse_args(argv)
+    sizes = TINY if args.tiny else FULL
+    if args.time_scale is not None:
+        if not 0 < args.time_scale <= 1:
+            parser.error("--time-scale must be in (0, 1]")
+        sizes = Sizes(**{**sizes.__dict__, "time_scale": args.time_scale})
+    if args.documents is not None:
+        if args.documents < 1:
+            parser.error("--documents must be positive")
+        sizes = Sizes(**{**sizes.__dict__, "large_documents": args.documents})
+    run(sizes, tiny=args.tiny, output=args.output, say=lambda text: print(text, flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

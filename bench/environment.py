@@ -1,0 +1,178 @@
+"""The stand-in for Azure every benchmark runs against: Azurite and two emulated Language regions.
+
+Also the replicator as the benchmarks drive it: the product's engine over Azurite's step queue and the
+local runner, with every wait the engine takes (poll intervals, reconcile back-off) and the request
+budget's minute windows shrunk by the regions' time scale, so a run has the same shape (the same
+number of polls per job) as in Azure, only shorter. Emulator timestamps and the engine's clock are
+both this machine's wall clock, so job times and step times can be compared directly.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from azure.storage.blob import BlobServiceClient
+
+from localdev.demo import ScaledClock
+from localdev.services import Azurite, EmulatorRegion
+from shared.authoring import AuthoringClient
+from shared.clock import parse_iso
+from shared.credentials import KeyAuth
+from shared.engine import EngineOptions, ReplicationEngine
+from shared.json_blobs import STATE_CONTAINER
+from shared.request_budget import BlobRequestBudget
+from shared.scheduler.local_runner import LocalRunner, QueueHostSettings
+from shared.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME
+from shared.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
+from shared.settings import Settings, settings_from_values
+from shared.steps import StepOptions
+
+PRIMARY_REGION = "eastus"
+SECONDARY_REGION = "westus2"
+
+
+@dataclass
+class Environment:
+    """Azurite plus a primary and a secondary region, all on 127.0.0.1, at one time scale."""
+
+    azurite: Azurite
+    primary: EmulatorRegion
+    secondary: EmulatorRegion
+
+    @property
+    def time_scale(self) -> float:
+        return self.primary.time_scale
+
+    @property
+    def regions(self) -> tuple[EmulatorRegion, EmulatorRegion]:
+        return self.primary, self.secondary
+
+    def settings_values(self, replicated_projects: str = "*", **extra: str) -> dict[str, str]:
+        host_storage = self.azurite.connection_string("devstoreaccount1")
+        return {
+            "AzureWebJobsStorage": host_storage,
+            "PRIMARY_LANGUAGE_ENDPOINT": self.primary.endpoint,
+            "PRIMARY_LANGUAGE_KEY": self.primary.key,
+            "PRIMARY_DOCUMENTS_STORAGE": self.azurite.connection_string("primarydocs"),
+            "SECONDARY_LANGUAGE_ENDPOINT": self.secondary.endpoint,
+            "SECONDARY_LANGUAGE_KEY": self.secondary.key,
+            "SECONDARY_DOCUMENTS_STORAGE": self.azurite.connection_string("secondarydocs"),
+            "SECONDARY_REGION": self.secondary.region,
+            "DOCUMENTS_SHARED": "false",
+            "REPLICATED_PROJECTS": replicated_projects,
+            "SNAPSHOT_STORAGE": host_storage,
+            "DRIFT_SCHEDULE": "0 0 2 * * *",
+            **extra,
+        }
+
+    def settings(self, replicated_projects: str = "*", **extra: str) -> Settings:
+        return settings_from_values(self.settings_values(replicated_projects, **extra))
+
+    def documents(self, account: str) -> BlobServiceClient:
+        return BlobServiceClient.from_connection_string(self.azurite.connection_string(account))
+
+    def authoring(self, region: EmulatorRegion) -> AuthoringClient:
+        return AuthoringClient(region.endpoint, KeyAuth(region.key))
+
+    def reset(self) -> None:
+        """Empty storage and both regions (state, jobs, request counters)."""
+        self.azurite.clear()
+        for region in self.regions:
+            region.reset()
+
+
+@contextmanager
+def started_environment(time_scale: float) -> Iterator[Environment]:
+    """Start Azurite and both regions; stop every process this started when the block ends."""
+    with ExitStack() as stack:
+        azurite = Azurite()
+        stack.callback(azurite.stop)
+        azurite.start()
+        regions = []
+        for name, account in ((PRIMARY_REGION, "primarydocs"), (SECONDARY_REGION, "secondarydocs")):
+            region = EmulatorRegion(azurite.connection_string(account), region=name, time_scale=time_scale)
+            stack.callback(region.stop)
+            region.start()
+            regions.append(region)
+        yield Environment(azurite, regions[0], regions[1])
+
+
+# -- the replicator as the benchmarks run it -------------------------------------------------------------
+
+
+def scaled_step_options(time_scale: float) -> StepOptions:
+    """The engine's default waits, times the time scale."""
+    defaults = StepOptions()
+    return StepOptions(poll_initial=defaults.poll_initial * time_scale,
+                       poll_max=defaults.poll_max * time_scale,
+                       reconcile_retry=defaults.reconcile_retry * time_scale)
+
+
+def engine_for(settings: Settings, time_scale: float) -> ReplicationEngine:
+    """The product's engine with the product's step queue and blob request budget, waits scaled."""
+    host_storage = settings.values["AzureWebJobsStorage"]
+    scheduler = StorageQueueScheduler(step_queue_client(host_storage, QUEUE_NAME))
+    state = BlobServiceClient.from_connection_string(host_storage).get_container_client(STATE_CONTAINER)
+    budget = BlobRequestBudget(state, ScaledClock(time_scale))
+    options = EngineOptions(steps=scaled_step_options(time_scale))
+    return ReplicationEngine.from_settings(settings, scheduler=scheduler, budget=budget, options=options)
+
+
+def runner_for(settings: Settings, engine: ReplicationEngine) -> LocalRunner:
+    """The local runner on the host's step queue; a failed slice comes back at once (host.json: a minute)."""
+    host_storage = settings.values["AzureWebJobsStorage"]
+    return LocalRunner(step_queue_client(host_storage, QUEUE_NAME), step_queue_client(host_storage,
+                       POISON_QUEUE_NAME), engine.advance, engine.fail_poisoned,
+                       settings=QueueHostSettings(visibility_timeout=timedelta(0)), idle_sleep=0.01)
+
+
+# -- what the emulated regions report -----------------------------------------------------------------
+
+
+def _control_get(region: EmulatorRegion, path: str) -> Any:
+    with urllib.request.urlopen(f"{region.control_url}{path}", timeout=30) as response:
+        return json.loads(response.read())
+
+
+def request_counts(region: EmulatorRegion) -> dict[str, dict[str, int]]:
+    """Requests the region received since its counters were last reset, by API and method."""
+    body = _control_get(region, "/_emulator/requests")
+    return {api: dict(body.get(api, {})) for api in ("authoring", "runtime")}
+
+
+def reset_request_counts(*regions: EmulatorRegion) -> None:
+    for region in regions:
+        region.control("/_emulator/requests/reset")
+
+
+def emulator_jobs(region: EmulatorRegion) -> list[dict[str, Any]]:
+    """Every authoring job the region knows: kind, created and finished times, configured duration."""
+    return list(_control_get(region, "/_emulator/jobs")["value"])
+
+
+def job_seconds(region: EmulatorRegion) -> dict[str, float]:
+    """The region's configured job durations in service seconds (before the time scale)."""
+    durations = json.loads(region.control("/_emulator/durations"))
+    return {str(kind): float(value) for kind, value in durations.items()}
+
+
+def job_times(job: dict[str, Any]) -> tuple[datetime, datetime | None]:
+    created = parse_iso(str(job["createdDateTime"]))
+    finished = job.get("finishedDateTime")
+    return created, parse_iso(str(finished)) if finished else None
+
+
+def combined_counts(*regions: EmulatorRegion) -> dict[str, dict[str, int]]:
+    """Request counts of several regions added up, by API and method."""
+    total: dict[str, dict[str, int]] = {"authoring": {}, "runtime": {}}
+    for region in regions:
+        for api, methods in request_counts(region).items():
+            for method, count in methods.items():
+                total[api][method] = total[api].get(method, 0) + count
+    return total
