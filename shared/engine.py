@@ -599,7 +599,9 @@ class ReplicationEngine:
         manifest = self.manifests.update(project, run_id, cancel, now)
         for job_url in running_jobs:
             try:
-                self.targets[manifest.target].authoring.cancel_training(job_url)
+                # A restore run may target the primary itself, which is no entry of self.targets.
+                clients = self.targets.get(manifest.target)
+                (clients.authoring if clients else self.primary).cancel_training(job_url)
             except ReplicatorError as error:
                 logger.warning("could not cancel training job of run %s: %s", run_id, error)
         if manifest.status == CANCELLED:
