@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +14,16 @@ from shared.manifest import FAILED, SUCCEEDED
 from shared.restore import PRIMARY, RestoreRequest, RestoreService
 from shared.snapshot_catalogue import SnapshotCatalogue
 from shared.snapshots import SnapshotCorrupt
-from tests.shared.engine.support import authoring, emulator_jobs, export_of, harness, predict, seed, wait_job
+from tests.shared.engine.support import (
+    authoring,
+    control,
+    emulator_jobs,
+    export_of,
+    harness,
+    predict,
+    seed,
+    wait_job,
+)
 
 
 def bad_edit(client, project: str) -> None:
@@ -123,3 +133,30 @@ def test_documents_missing_from_the_primary_fail_the_restore_with_what_to_do(reg
     assert run.status == FAILED and run.error["code"] == "DocumentsMissing"
     assert "re-drive" in run.error["message"]
     assert authoring(regions.primary).get_project(project.name) is None
+
+
+def test_a_restore_training_on_the_primary_can_be_cancelled(regions, azurite):
+    project = ner_project(documents=12)
+    seed(regions.primary, azurite.connection_string("primarydocs"), project, label="v1")
+    h = harness(regions, azurite)
+    info = h.engine.snapshots.save_bytes(project.name, json.dumps(project.export).encode(),
+                                         source_endpoint=regions.primary.endpoint, reason="model:v1",
+                                         trained_model_label="v1")
+    h.clock.advance(timedelta(seconds=1))   # the backup of the same content gets its own name
+    # A training long enough (60 s at the regions' time scale) to be caught running.
+    control(regions.primary, "/_emulator/durations", {"train": 60000})
+    start = RestoreService(h.engine).start(RestoreRequest(info.name, target=PRIMARY, train=True))
+    for _ in range(200):
+        run = h.engine.get_run(project.name, start.run_id)
+        if run.step("train:v1").job_url:
+            break
+        message, _count = h.scheduler.pop_next() or (None, 0)
+        if message is None:
+            h.clock.advance(timedelta(seconds=30))
+            continue
+        h.engine.advance(message)
+    assert run.step("train:v1").job_url
+    cancelled = h.engine.cancel_run(project.name, start.run_id)
+    assert cancelled.status == "cancelled"
+    trainings = [job for job in emulator_jobs(regions.primary) if job["kind"] == "train"]
+    assert trainings[-1]["status"] in ("cancelling", "cancelled")
