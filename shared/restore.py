@@ -236,10 +236,12 @@ class RestoreMachine(StepMachine):
     def _restore_documents(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         _, export = self._snapshot_of(slice_, RESTORE_LABEL)
         locations = export.document_locations()
-        if not self.restores_primary:
-            report = copy_documents(self.primary.documents, self.target.documents, locations)
-            step.detail.update(report.to_json())
         absent = missing_documents(self.target.documents, locations)
+        if absent and not self.restores_primary:
+            # Only what is missing is fetched: restoring a target must work while the primary is down.
+            report = copy_documents(self.primary.documents, self.target.documents, absent)
+            step.detail.update(report.to_json())
+            absent = missing_documents(self.target.documents, locations)
         step.detail["container"] = self.target.documents.container_name
         if absent:
             where = "the primary's" if self.restores_primary else "the primary's and the target's"

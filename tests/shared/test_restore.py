@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from azure.storage.blob import BlobServiceClient
 
 from localdev.sample_project import ner_project
 from shared.errors import InvalidRequest, RunConflict
@@ -160,3 +161,25 @@ def test_a_restore_training_on_the_primary_can_be_cancelled(regions, azurite):
     assert cancelled.status == "cancelled"
     trainings = [job for job in emulator_jobs(regions.primary) if job["kind"] == "train"]
     assert trainings[-1]["status"] in ("cancelling", "cancelled")
+
+
+def test_a_target_is_restored_while_the_primary_region_is_down(regions, azurite):
+    project = ner_project(documents=12)
+    seed(regions.primary, azurite.connection_string("primarydocs"), project, label="v1")
+    h = harness(regions, azurite)
+    [first] = h.engine.start_runs()
+    h.run()
+    snapshot = h.engine.get_run(project.name, first.run_id).step("export:v1").detail["snapshot"]
+    texts = list(project.documents.values())[:3]
+    before = predict(regions.secondary, project.name, "prod", project.kind, texts)
+    # The whole primary region is gone: its Language resource and its documents.
+    regions.primary.kill()
+    BlobServiceClient.from_connection_string(azurite.connection_string("primarydocs")).delete_container(
+        project.container)
+    h.clock.advance(timedelta(seconds=1))
+
+    start = RestoreService(h.engine).start(RestoreRequest(snapshot, target="secondary", train=True))
+    h.run()
+    run = h.engine.get_run(project.name, start.run_id)
+    assert run.status == SUCCEEDED, run.to_json()
+    assert predict(regions.secondary, project.name, "prod", project.kind, texts) == before
