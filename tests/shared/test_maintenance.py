@@ -3,8 +3,10 @@ reported and notified; drift that persists is notified; a project deleted on the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -12,7 +14,8 @@ from localdev.sample_project import ner_project, single_label_project
 from localdev.services import Azurite, EmulatorRegion
 from shared.maintenance import Maintenance
 from shared.manifest import SUCCEEDED
-from shared.notifications import DRIFT_PERSISTS, TARGET_UNREACHABLE, Notifier
+from shared.notifications import DRIFT_PERSISTS, RECOVERY_POINT_AGE, RUN_FAILED, TARGET_UNREACHABLE, Notifier
+from shared.restore import PRIMARY, RestoreRequest, RestoreService
 from shared.retry import DEFAULT_POLICY
 from tests.conftest import TEST_TIME_SCALE
 from tests.shared.engine.support import authoring, harness, predict, seed, wait_job
@@ -104,3 +107,33 @@ def test_all_projects_follows_new_ones_and_a_deleted_one_is_reported_not_deleted
     [deleted] = Maintenance(deleting.engine).run().removed_projects
     assert deleted["action"].startswith("deleted")
     assert Maintenance(deleting.engine).run().removed_projects == []   # forgotten once deleted
+
+
+def test_a_failed_run_is_notified_once_and_an_old_recovery_point_each_check(regions, azurite,
+                                                                           webhook: Receiver):
+    project = ner_project(documents=12)
+    seed(regions.primary, azurite.connection_string("primarydocs"), project)
+    h = harness(regions, azurite, RECOVERY_POINT_MAX_AGE_HOURS="1")
+    h.engine.start_runs()
+    h.run()
+    # A restore that must fail: the snapshot names documents the primary's container does not hold.
+    elsewhere = {**project.export, "metadata": {
+        **project.export["metadata"], "projectName": "Elsewhere", "storageInputContainerName": "gone"}}
+    info = h.engine.snapshots.save_bytes("Elsewhere", json.dumps(elsewhere).encode(),
+                                         source_endpoint=regions.primary.endpoint, reason="working-copy")
+    failed = RestoreService(h.engine).start(RestoreRequest(info.name, target=PRIMARY))
+    h.run()
+    assert h.engine.get_run("Elsewhere", failed.run_id).status == "failed"
+    h.clock.advance(timedelta(hours=2))
+
+    maintenance = Maintenance(h.engine, Notifier(webhook.url, "json"))
+    first = maintenance.run()
+    kinds = sorted(n.kind for n in first.notifications)
+    assert kinds == [RECOVERY_POINT_AGE, RUN_FAILED]
+    [run_note] = [n for n in first.notifications if n.kind == RUN_FAILED]
+    assert run_note.facts["run"] == failed.run_id and "DocumentsMissing" not in run_note.title
+    assert "documents:restore" in run_note.lines[0]
+    second = maintenance.run()
+    assert [n.kind for n in second.notifications] == [RECOVERY_POINT_AGE]   # the failed run is told once
+    assert sorted(body["kind"] for body in webhook.bodies) == [RECOVERY_POINT_AGE, RECOVERY_POINT_AGE,
+                                                               RUN_FAILED]
