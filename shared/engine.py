@@ -46,6 +46,7 @@ from shared.manifest import (
 )
 from shared.planner import DIVERGED, IN_SYNC, WORKING, Observed, Plan, observe, plan_run
 from shared.request_budget import BlobRequestBudget, RequestBudget
+from shared.retry import RetryLater
 from shared.run_kinds import run_kind
 from shared.run_lock import RunLock, stalled
 from shared.runtime_client import RuntimeClient
@@ -316,7 +317,12 @@ class ReplicationEngine:
         step = manifest.current_step()
         try:
             if step is None:
-                self._finish(slice_)
+                try:
+                    self._finish(slice_)
+                except RetryLater as later:
+                    # Throttled or out of request budget while closing the run: come back later
+                    # rather than failing every delivery of the last slice.
+                    self._next(slice_, timedelta(seconds=later.delay), manifest.steps[-1])
                 return
             delay = self._machine(manifest).run(slice_, step)
         except ClaimLost:
@@ -399,7 +405,6 @@ class ReplicationEngine:
         step.status = FAILED
         step.finished_at = self.clock.now()
         step.errors.append({"code": code, "message": message, **({"details": details} if details else {})})
-        logger.error("run %s failed at %s: %s", slice_.manifest.run_id, step.name, message)
         with contextlib.suppress(ClaimLost):
             self._fail(slice_.stored, code, message, step.name)
 
@@ -408,6 +413,9 @@ class ReplicationEngine:
         manifest.status = FAILED
         manifest.finished_at = self.clock.now()
         manifest.error = {"code": code, "message": message, **({"step": step} if step else {})}
+        # The failed-run alert (infra/app/alerts.bicep) matches this exact prefix in the logs.
+        logger.error("replication.run_failed project=%s target=%s run_id=%s step=%s code=%s: %s",
+                     manifest.project, manifest.target, manifest.run_id, step or "-", code, message)
         manifest.fence += 1
         manifest.claim_owner = manifest.claim_at = None
         try:

@@ -83,7 +83,22 @@ def test_a_transient_training_failure_is_retried_once(regions, seeded):
     assert [job["status"] for job in jobs] == ["failed", "succeeded"]
 
 
-def test_a_failed_training_job_fails_the_run_with_the_services_reason(regions, seeded):
+def test_throttling_while_a_run_closes_delays_it_instead_of_failing_it(regions, seeded):
+    project, h = seeded
+
+    def throttle_after_verify(point, step):
+        if point == "after-slice" and step.kind == "verify" and step.done:
+            # Longer than any in-call sleep: the engine must hand the wait back to the scheduler.
+            control(regions.secondary, "/_emulator/faults/throttle",
+                    {"method": "GET", "path": ".", "count": 8, "retryAfterSeconds": 120})
+            h.engine.crash_hook = None
+
+    h.engine.crash_hook = throttle_after_verify
+    run = replicate(h, project)
+    assert run.status == SUCCEEDED, run.to_json()
+
+
+def test_a_failed_training_job_fails_the_run_with_the_services_reason(regions, seeded, caplog):
     project, h = seeded
     control(regions.secondary, "/_emulator/faults/jobs", {
         "kind": "train", "count": 5, "code": "InvalidRequest", "message": "Too few labelled documents."})
@@ -92,5 +107,10 @@ def test_a_failed_training_job_fails_the_run_with_the_services_reason(regions, s
     assert run.error["code"] == "InvalidRequest"
     assert "Too few labelled documents." in run.error["message"]
     assert run.error["step"] == "train:v1"
+    # The failed-run alert in infra/app/alerts.bicep parses exactly this line.
+    messages = [record.getMessage() for record in caplog.records]
+    [alert_line] = [message for message in messages if message.startswith("replication.run_failed ")]
+    assert alert_line.startswith(f"replication.run_failed project={project.name} target=secondary "
+                                 f"run_id={run.run_id} ")
     assert len(training_jobs(regions.secondary, project.name)) == 1
     assert h.engine.lock.holder("secondary", project.name) is None
