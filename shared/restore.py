@@ -18,7 +18,6 @@ lastModifiedDateTime in its sync record, so our own restore is not reported as s
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -280,7 +279,7 @@ class RestoreMachine(StepMachine):
 
 def import_body(export: ExportedProject, project: str, container: str) -> bytes:
     """The snapshot as an import body for `project` whose documents live in `container`."""
-    body = copy.deepcopy(json.loads(export.with_container(container)))
+    body = json.loads(export.with_container(container))
     body["metadata"]["projectName"] = project
     return to_bytes(body)
 
@@ -292,7 +291,7 @@ class RestoreRun:
         return RestoreMachine(engine, manifest, str(manifest.context["sourceContainer"]))
 
     def finish(self, engine: ReplicationEngine, manifest: RunManifest) -> None:
-        backup = manifest.steps[1].detail.get("snapshot") if manifest.steps[1].kind == "backup" else None
+        backup = next((s.detail.get("snapshot") for s in manifest.steps if s.kind == "backup"), None)
         manifest.context["result"] = {"restored": manifest.context["restoreSnapshot"], "backup": backup,
                                       "trained": [s.label for s in manifest.steps if s.kind == "train"]}
         if manifest.target == PRIMARY:
