@@ -5,7 +5,9 @@
   [--deployment D ...]]`: starts a restore run and, unless `--no-wait`, drives it in the foreground
   over the same storage queue as the deployed app, printing each step;
 - `retention [--dry-run]`: the sweep the daily timer runs;
-- `expiry`: the expiry watch on every side.
+- `expiry`: the expiry watch on every side;
+- `upkeep`: the whole daily pass the timer runs after its drift check (retention, expiry, removed
+  projects, notifications to NOTIFY_WEBHOOK_URL).
 
 Each takes `--json`. Exit codes as the rest of the CLI: 0 ok, 1 failed, 2 usage, 3 expiry warnings
 found (`expiry`), 4 timed out.
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from shared.scheduler.local_runner import LocalRunner
     from shared.settings import Settings
 
-BACKUP_COMMANDS = frozenset({"snapshots", "restore", "retention", "expiry"})
+BACKUP_COMMANDS = frozenset({"snapshots", "restore", "retention", "expiry", "upkeep"})
 EXIT_OK, EXIT_FAILED, EXIT_WARNINGS, EXIT_TIMEOUT = 0, 1, 3, 4
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -66,6 +68,9 @@ def add_backup_commands(commands: Any) -> None:
     expiry = commands.add_parser("expiry", help="models, deployments and training configs expiring soon")
     expiry.add_argument("--json", action="store_true", help="print JSON")
 
+    upkeep = commands.add_parser("upkeep", help="the daily pass: retention, expiry, removed projects, notify")
+    upkeep.add_argument("--json", action="store_true", help="print JSON")
+
 
 def run_backup_command(args: argparse.Namespace, engine: ReplicationEngine, settings: Settings,
                        runner_factory: Callable[[Settings, ReplicationEngine], LocalRunner],
@@ -83,6 +88,10 @@ def run_backup_command(args: argparse.Namespace, engine: ReplicationEngine, sett
         return EXIT_FAILED if report.errors else EXIT_OK
     from shared.maintenance import Maintenance
 
+    if args.command == "upkeep":
+        upkeep = Maintenance(engine).run()
+        _print(out, args.json, upkeep.to_json(), upkeep.to_text())
+        return EXIT_FAILED if upkeep.delivery.failed or upkeep.retention.errors else EXIT_OK
     expiry = Maintenance(engine).expiry()
     _print(out, args.json, expiry.to_json(), expiry.to_text())
     if expiry.errors:

@@ -83,3 +83,8 @@ def test_catalogue_restore_retention_and_expiry_from_the_terminal(cli, regions):
             {"project": project.name, "deployment": "production", "inDays": 2})
     code, out, _ = cli("expiry")
     assert code == EXIT_WARNINGS and "secondary: " in out and "deployment production" in out
+
+    code, out, _ = cli("upkeep", "--json")
+    upkeep = json.loads(out)
+    assert code == EXIT_OK and upkeep["expiry"]["warnings"] and upkeep["retention"]["removed"] == []
+    assert [n["kind"] for n in upkeep["notifications"]] == ["expiry-warning"]
