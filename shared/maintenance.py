@@ -34,6 +34,7 @@ from shared.retention import RetentionPolicy, RetentionReport, RetentionSweep
 
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine, TickReport
+    from shared.manifest import RunManifest
 
 logger = logging.getLogger(__name__)
 
@@ -154,14 +155,8 @@ class Maintenance:
         seen_before = set(state.get("attention", []))
         notes: list[Notification] = []
 
-        failed_runs = self._failed_runs(set(told_runs))
-        for run in failed_runs:
-            error = run.error or {}
-            notes.append(Notification(
-                RUN_FAILED, f"{_kind(run.context)} run failed: {run.project} -> {run.target}",
-                (f"run {run.run_id} failed at {error.get('step', '?')}: {error.get('message', 'no reason')}",
-                 f"re-drive it: python -m shared runs --project {run.project} (then redrive the step)"),
-                "error", {"run": run.run_id, "project": run.project, "target": run.target}))
+        for run in self._failed_runs(set(told_runs)):
+            notes.append(run_failed_notification(run))
             told_runs.append(run.run_id)
 
         attention_now = set()
@@ -219,6 +214,37 @@ class Maintenance:
                 if run.status == FAILED and run.run_id not in told:
                     failed.append(run)
         return failed
+
+
+def run_failed_notification(run: RunManifest) -> Notification:
+    error = run.error or {}
+    return Notification(
+        RUN_FAILED, f"{_kind(run.context)} run failed: {run.project} -> {run.target}",
+        (f"run {run.run_id} failed at {error.get('step', '?')}: {error.get('message', 'no reason')}",
+         f"see python -m shared runs --project {run.project}; re-drive the failed step once its cause "
+         "is fixed (POST replications/{project}/{runId}/steps/{step})"),
+        "error", {"run": run.run_id, "project": run.project, "target": run.target})
+
+
+def notify_run_failed(engine: ReplicationEngine, run: RunManifest) -> None:
+    """Tell the webhook now that a run failed, and note it so the daily check does not tell it again."""
+    notifier = Notifier(engine.settings.notify_webhook_url, engine.settings.notify_format)
+    delivery = notifier.send([run_failed_notification(run)], engine.clock.now())
+    if not delivery.sent:
+        return   # the daily check tries again
+    state = JsonBlobs(engine.state_storage.get_container_client(STATE_CONTAINER))
+    for _ in range(5):
+        found = state.read(STATE_BLOB)
+        data: dict[str, Any] = dict(found.data) if found else {"attention": []}
+        data["notifiedRuns"] = [*data.get("notifiedRuns", []), run.run_id][-REMEMBERED_RUNS:]
+        try:
+            if found is None:
+                state.create(STATE_BLOB, data)
+            else:
+                state.replace(STATE_BLOB, data, found.etag)
+            return
+        except ConcurrentUpdate:
+            continue
 
 
 def _kind(context: dict[str, Any]) -> str:

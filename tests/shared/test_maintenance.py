@@ -137,3 +137,16 @@ def test_a_failed_run_is_notified_once_and_an_old_recovery_point_each_check(regi
     assert [n.kind for n in second.notifications] == [RECOVERY_POINT_AGE]   # the failed run is told once
     assert sorted(body["kind"] for body in webhook.bodies) == [RECOVERY_POINT_AGE, RECOVERY_POINT_AGE,
                                                                RUN_FAILED]
+
+
+def test_a_failed_run_is_notified_as_it_fails_and_not_again_by_the_daily_check(regions, azurite,
+                                                                               webhook: Receiver):
+    project = ner_project(documents=12)
+    h = harness(regions, azurite, NOTIFY_WEBHOOK_URL=webhook.url, NOTIFY_FORMAT="json")
+    info = h.engine.snapshots.save_bytes(project.name, json.dumps(project.export).encode(),
+                                         source_endpoint=regions.primary.endpoint, reason="working-copy")
+    failed = RestoreService(h.engine).start(RestoreRequest(info.name, target=PRIMARY))   # no documents
+    h.run()
+    assert [(body["kind"], body["facts"]["run"]) for body in webhook.bodies] == [(RUN_FAILED, failed.run_id)]
+    daily = Maintenance(h.engine).run()
+    assert RUN_FAILED not in [n.kind for n in daily.notifications]
