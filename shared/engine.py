@@ -150,6 +150,12 @@ class ReplicationEngine:
         self.state_storage = state_storage
         # Test seam: called at every step boundary; raising from it simulates a crash there.
         self.crash_hook: CrashHook | None = None
+        # Told of every run that fails (the webhook notifier); their errors never reach the run.
+        self.run_failed_listeners: list[Callable[[RunManifest], None]] = []
+        if settings.notify_webhook_url:
+            from shared.maintenance import notify_run_failed
+
+            self.run_failed_listeners.append(lambda manifest: notify_run_failed(self, manifest))
 
     # -- construction ----------------------------------------------------------------------------------
 
@@ -423,6 +429,11 @@ class ReplicationEngine:
         except ConcurrentUpdate as error:
             raise ClaimLost() from error
         self.lock.release(manifest.target, manifest.project, manifest.run_id)
+        for listener in self.run_failed_listeners:
+            try:
+                listener(manifest)
+            except Exception:  # a notification must never disturb the run's own bookkeeping
+                logger.exception("a run-failed listener failed for run %s", manifest.run_id)
 
     def _finish(self, slice_: _Slice) -> None:
         manifest = slice_.manifest
