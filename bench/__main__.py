@@ -67,17 +67,15 @@ METHODS = {
         "Ratio = wall time from start_runs until the queue is idle / the sum of the emulator's job durations "
         "(created -> finished in /_emulator/jobs of both regions; the verify step's two runtime jobs run "
         "side by side and count once). Lag = when the step after a job's step started (or the run "
-        "finished) - when the job finished. 'At the service's real job times' adds the measured replicator "
-        "seconds "
-        "(wall - job time, unscaled) to the unscaled job durations."),
+        "finished) - when the job finished. 'At the service's real job times' adds the measured "
+        "replicator seconds (wall - job time, unscaled) to the unscaled job durations."),
     "apiEconomy": (
         "requests counted by the emulated regions themselves (/_emulator/requests, every retry and page "
         "included). Daily check = ReplicationEngine.timer_tick() over a resource holding exactly N in-sync "
         "single-label projects (the first replicated by a real run, the others given the state such a run "
         "leaves; the tick must find all N in sync). Per replication = figure 1's run. No content change = "
         "the primary's project re-imported from its own export (its lastModifiedDateTime moves, nothing "
-        "else), "
-        "then the daily tick and whatever it starts; jobs counted from /_emulator/jobs."),
+        "else), then the daily tick and whatever it starts; jobs counted from /_emulator/jobs."),
     "scale": (
         "drift check = the largest daily check above (wall time of timer_tick, requests). Large project = a "
         "generated custom NER project of the stated size uploaded and imported on the primary, then one full "
@@ -87,10 +85,10 @@ METHODS = {
     "failover": (
         "healthy path = bench/failover_overhead.py: the SDK's TextAnalyticsClient and "
         "FailoverTextAnalyticsClient against the same healthy primary, interleaved calls of 5 documents, "
-        "runtime jobs instant; ratio of "
-        "medians. Primary dies = sequential calls through the failover client with the default breaker and "
-        "client policies; after a few healthy calls the primary emulator process is SIGKILLed; time from the "
-        "kill until a call answered by the secondary returns, and every call that raised to the caller."),
+        "runtime jobs instant; ratio of medians. Primary dies = sequential calls through the failover "
+        "client with the default breaker and client policies; after a few healthy calls the primary "
+        "emulator process is SIGKILLed; time from the kill until a call answered by the secondary "
+        "returns, and every call that raised to the caller."),
     "coldStart": (
         "fresh python processes, each timing one import with perf_counter (interpreter start-up excluded): "
         "`import function_app` against `import azure.functions, azure.storage.blob`, alternating; ratio of "
@@ -113,11 +111,10 @@ def in_azure(overhead: dict[str, Any], cold: dict[str, Any]) -> dict[str, Any]:
         f"slice starts. Only the slice that notices a job has ended adds to a run's length, so a run of "
         f"{jobs} jobs gains at most {jobs} x {polling:.0f} s = {jobs * polling:.0f} s: on the "
         f"{service:.0f} s of service job time of figure 1's run that is a worst-case ratio of {worst:.3f} "
-        f"(about half that "
-        f"excess on average). Scale from zero adds one cold start when a slice arrives at an app with no "
-        f"instance (the first slice after the daily timer, or after a long wait): the platform's instance "
-        f"allocation, which cannot be measured here, plus loading the app, of which importing function_app "
-        f"took {cold['functionAppMedianMs']:.0f} ms in figure 5.")
+        f"(about half that excess on average). Scale from zero adds one cold start when a slice arrives "
+        f"at an app with no instance (the first slice after the daily timer, or after a long wait): the "
+        f"platform's instance allocation, which cannot be measured here, plus loading the app, of which "
+        f"importing function_app took {cold['functionAppMedianMs']:.0f} ms in figure 5.")
     return {"maxPollingIntervalSeconds": polling, "jobs": jobs, "worstCaseRatio": round(worst, 4),
             "text": text}
 
@@ -140,15 +137,19 @@ def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str
                                   "ratio": round((service + replicator) / service, 4)}
     figures["overhead"] = overhead
 
+    # One pair of regions for the rest, emptied between figures: the daily check needs a resource holding
+    # exactly N projects (and the emulator, like the service, refuses a 501st).
     with started_environment(SETUP_TIME_SCALE) as env:
+        say(f"== 3. replication of a {sizes.large_documents}-document project (memory)")
+        large = large_project.measure(env, documents=sizes.large_documents)
+        env.reset()
         say(f"== 2. daily check of {', '.join(map(str, sizes.daily_check_projects))} in-sync projects")
         daily = api_economy.measure(env, list(sizes.daily_check_projects))
         figures["apiEconomy"] = {"dailyCheck": daily, "perReplication": replication["perReplication"],
                                  "noContentChange": replication["noContentChange"]}
-        say(f"== 3. replication of a {sizes.large_documents}-document project (memory)")
         largest = max(daily, key=lambda check: int(check["projects"]))
-        figures["scale"] = {"driftCheck": largest,
-                            "largeProject": large_project.measure(env, documents=sizes.large_documents)}
+        figures["scale"] = {"driftCheck": largest, "largeProject": large}
+        env.reset()
         say("== 4. failover: healthy-path overhead, then the primary dies")
         project, documents = failover_switch.deploy_both(env)
         healthy = failover_overhead.measure(env.primary, env.secondary, project, documents,
