@@ -84,6 +84,30 @@ def measure(env: Environment, *, documents: int, timeout: float = 1800.0) -> dic
     }
 
 
+def measure_growth(env: Environment, *, documents: int, service_maximum: int = 100_000) -> dict[str, Any]:
+    """Two runs (half the size, then the size) on an emptied environment each, and the memory per extra
+    document between them: the slope reads the service's maximum off runs this machine can afford."""
+    smaller = measure(env, documents=max(1, documents // 2))
+    env.reset()
+    larger = measure(env, documents=documents)
+    extra_documents = larger["documents"] - smaller["documents"]
+    extra_memory = larger["peakAboveBaselineBytes"] - smaller["peakAboveBaselineBytes"]
+    memory_slope = extra_memory / max(1, extra_documents)
+    export_slope = (larger["exportBytes"] - smaller["exportBytes"]) / max(1, extra_documents)
+    beyond = service_maximum - larger["documents"]
+    # Never below what was measured: a noisy smaller run must not make the estimate shrink.
+    peak = larger["peakAboveBaselineBytes"] + max(0.0, memory_slope) * beyond
+    export = larger["exportBytes"] + export_slope * beyond
+    return {
+        **larger,
+        "smaller": smaller,
+        "memoryPerExtraDocumentBytes": round(memory_slope),
+        "exportPerExtraDocumentBytes": round(export_slope),
+        "atServiceMaximum": {"documents": service_maximum, "peakAboveBaselineBytes": round(peak),
+                             "exportBytes": round(export), "ratio": round(peak / export, 3)},
+    }
+
+
 # -- the worker process ------------------------------------------------------------------------------------
 
 
