@@ -81,7 +81,8 @@ METHODS = {
         "generated custom NER project of the stated size uploaded and imported on the primary, then one full "
         "replication in a separate process running the engine and local runner; memory = that process's peak "
         "resident set (VmHWM, reset just before the run) minus its resident set before the run (engine "
-        "built, modules imported); export size = the snapshot the run stored."),
+        "built, modules imported); export size = the snapshot the run stored. Run at half the size too, "
+        "on emptied regions; the growth per document between the two gives the estimate at 100,000."),
     "failover": (
         "healthy path = bench/failover_overhead.py: the SDK's TextAnalyticsClient and "
         "FailoverTextAnalyticsClient against the same healthy primary, interleaved calls of 5 documents, "
