@@ -45,6 +45,7 @@ from shared.manifest import (
     new_run_id,
 )
 from shared.planner import DIVERGED, IN_SYNC, WORKING, Observed, Plan, observe, plan_run
+from shared.regions import target_region_problems
 from shared.request_budget import BlobRequestBudget, RequestBudget
 from shared.retry import RetryLater
 from shared.run_kinds import run_kind
@@ -646,8 +647,10 @@ class ReplicationEngine:
         except Exception as error:  # any failure means unusable; report its kind, not its details
             storage["usable"] = False
             storage["error"] = type(error).__name__
+        # A target whose region cannot author is named, not judged unhealthy: the app itself still works.
+        warnings = list(target_region_problems(self.settings).values())
         return {"version": VERSION, "time": utc_iso(self.clock.now()), "settings": self.settings.to_json(),
-                "stateStorage": storage, "healthy": bool(storage["usable"])}
+                "stateStorage": storage, "warnings": warnings, "healthy": bool(storage["usable"])}
 
 
 class _Slice:
