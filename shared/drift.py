@@ -31,6 +31,7 @@ from shared.authoring import DEFAULT_PAGE_SIZE
 from shared.clock import Clock, parse_iso, utc_iso
 from shared.errors import ReplicatorError
 from shared.export_format import canonical_kind
+from shared.regions import target_region_problems
 from shared.settings import Settings
 from shared.sync_record import DeploymentRecord, SyncRecord
 
@@ -259,6 +260,8 @@ def check_drift(
     counts: dict[str, Counter[str]] = {"primary": Counter()}
     counted_primary = _Counted(primary, counts["primary"])
     warnings = list(settings.warnings)
+    region_problems = target_region_problems(settings)
+    warnings.extend(region_problems.values())
     try:
         primary_projects = {str(p["projectName"]): p for p in counted_primary.list_projects()}
     except (ReplicatorError, requests.RequestException) as error:
@@ -314,6 +317,9 @@ def check_drift(
                 limit = int(settings.recovery_point_max_age.total_seconds() // 3600)
                 entry = _with_risk(entry, f"the recovery point is {format_age(age)} old, older than "
                                           f"RECOVERY_POINT_MAX_AGE_HOURS={limit}")
+            if target.name in region_problems:
+                entry = _with_risk(entry, f"the target's region {target.language.region!r} cannot author "
+                                          "custom NER or custom text classification (see the warnings)")
             if target.documents_shared:
                 entry = _with_risk(entry, "documents are shared with the primary (DOCUMENTS_SHARED=true): an "
                                           "outage of the primary's region also takes the target's documents")
