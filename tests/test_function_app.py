@@ -226,6 +226,22 @@ def test_funcignore_keeps_the_app_and_leaves_out_everything_else() -> None:
         assert kept not in patterns, kept
 
 
+def test_funcignore_leaves_out_bytecode_caches_at_every_depth() -> None:
+    from tests.infra.test_published_files import published  # Core Tools' own matching, replayed
+
+    caches = [
+        "__pycache__/function_app.cpython-311.pyc",
+        "shared/__pycache__/engine.cpython-311.pyc",
+        "shared/functions/__pycache__/timer.cpython-311.pyc",
+        "shared/scheduler/__pycache__/messages.cpython-311.pyc",
+        "shared/stray.pyc",
+    ]
+    assert published(caches) == []
+    assert published(["shared/engine.py", "shared/functions/timer.py"]) == [
+        "shared/engine.py", "shared/functions/timer.py"
+    ]
+
+
 def test_requirements_hold_what_the_app_imports_and_nothing_for_tests() -> None:
     requirements = (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8").lower()
     assert "azure-functions" in requirements
