@@ -1,20 +1,27 @@
 """The daily upkeep that runs with the drift timer: retention, expiry watch, removed projects, notifications.
 
 It reads what the tick learned (drift, runs started, errors) and adds what a person must hear about:
-runs that failed since the last check, drift or divergence still there on a second check in a row, a
-recovery point older than RECOVERY_POINT_MAX_AGE_HOURS, a target that could not be reached, expiry
-warnings. What was already said (failed runs) and what was seen last time (drift) is kept in one small
-state blob, so a persisting problem is told once per check and a failed run once.
+
+- a failed run: told once, ever (as it fails, or else at the next check; the first check after
+  deploying tells only runs that failed in the last day, not the whole history);
+- drift, divergence, a missing replica or an unreachable target still there at a second check in a
+  row (the first sighting is not told: the tick's own run may repair it; a drifted target the tick
+  just started a run for is being repaired, not stuck), told at every check while it persists;
+- a recovery point older than RECOVERY_POINT_MAX_AGE_HOURS and expiry warnings, at every check;
+- a target the tick could not start a run on, and a project deleted on the primary (once).
+
+What was told and what was seen is kept in one small state blob.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from shared.clock import parse_iso, utc_iso
 from shared.drift import DriftReport, DriftState, format_age
 from shared.errors import ConcurrentUpdate, ReplicatorError
 from shared.expiry import ExpiryReader, ExpiryReport, check_expiry
@@ -23,6 +30,7 @@ from shared.manifest import FAILED
 from shared.notifications import (
     DRIFT_PERSISTS,
     EXPIRY_WARNING,
+    PROJECT_REMOVED,
     RECOVERY_POINT_AGE,
     RUN_FAILED,
     TARGET_UNREACHABLE,
@@ -39,8 +47,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATE_BLOB = "maintenance/state.json"
-ATTENTION_STATES = frozenset({DriftState.DRIFTED, DriftState.DIVERGED, DriftState.MISSING, DriftState.ERROR})
-REMEMBERED_RUNS = 500
+STATE_WRITE_ATTEMPTS = 5
+ATTENTION_STATES = frozenset(state.value for state in (
+    DriftState.DRIFTED, DriftState.DIVERGED, DriftState.MISSING, DriftState.ERROR))
+REPAIRING_STARTS = frozenset({"started", "in_sync"})   # RunStart statuses: the tick handled that target
+FIRST_CHECK_LOOKBACK = timedelta(days=1)   # the daily check's period
+FAILED_RUN_WINDOW = timedelta(days=7)      # an undelivered failed run is retried this long
 
 
 @dataclass
@@ -140,32 +152,45 @@ class Maintenance:
         report = MaintenanceReport(retention, expiry, self.removed_projects())
         if drift is None and tick is None:
             drift = self.engine.drift_report()
-        drift_entries = _drift_entries(drift, tick)
-        report.notifications = self.notifications(drift_entries, tick, expiry, report.removed_projects)
-        report.delivery = self.notifier.send(report.notifications, self.engine.clock.now())
+        now = self.engine.clock.now()
+        found = self.state.read(STATE_BLOB)
+        check = self.notifications(_drift_entries(drift, tick), tick, expiry, report.removed_projects,
+                                   dict(found.data) if found else {})
+        report.notifications = check.notes
+        told_runs: dict[str, str] = {}
+        for note in check.notes:
+            delivery = self.notifier.send([note], now)
+            report.delivery.sent += delivery.sent
+            report.delivery.failed += delivery.failed
+            # Not configured: nobody to tell, and no backlog for when a URL is set. Undelivered: next check.
+            if note.kind == RUN_FAILED and (delivery.sent or not self.notifier.configured):
+                told_runs[note.facts["run"]] = utc_iso(now)
+        update_state(self.state, lambda data: check.saved(data, told_runs, now))
         logger.info("maintenance: %d snapshot(s) removed, %d expiry warning(s), %d notification(s)",
                     len(retention.removed), len(expiry.warnings), len(report.notifications))
         return report
 
     def notifications(self, drift: list[dict[str, Any]], tick: TickReport | None, expiry: ExpiryReport,
-                      removed: list[dict[str, Any]]) -> list[Notification]:
-        state_found = self.state.read(STATE_BLOB)
-        state: dict[str, Any] = dict(state_found.data) if state_found else {}
-        told_runs: list[str] = list(state.get("notifiedRuns", []))
-        seen_before = set(state.get("attention", []))
-        notes: list[Notification] = []
-
-        for run in self._failed_runs(set(told_runs)):
+                      removed: list[dict[str, Any]], state: dict[str, Any]) -> Check:
+        """What to tell now, given what the last check saw and told (`state`); nothing is saved here."""
+        now = self.engine.clock.now()
+        check = Check(failed_runs_since=_failed_runs_since(state, now))
+        notes = check.notes
+        told_runs = _told_runs(state)
+        for run in self._failed_runs(told_runs, check.failed_runs_since):
             notes.append(run_failed_notification(run))
-            told_runs.append(run.run_id)
 
-        attention_now = set()
+        # A drifted or missing target the tick just started a run for is being repaired, not stuck: a
+        # project edited every day is drifted at every check and must not be reported for it.
+        repairing = {f"{start.target}/{start.project}" for start in (tick.started if tick else [])
+                     if start.status in REPAIRING_STARTS}
+        seen_before = set(state.get("attention", []))
         limit = self.engine.settings.recovery_point_max_age
         for entry in drift:
             key = f"{entry['target']}/{entry['project']}"
             state_value = str(entry["state"])
-            if state_value in {s.value for s in ATTENTION_STATES}:
-                attention_now.add(key)
+            if state_value in ATTENTION_STATES and key not in repairing:
+                check.attention.add(key)
                 if key in seen_before:
                     notes.append(Notification(
                         DRIFT_PERSISTS, f"{entry['project']} on {entry['target']} is still {state_value}",
@@ -194,26 +219,73 @@ class Maintenance:
         if expiry.warnings:
             notes.append(Notification(EXPIRY_WARNING, f"{len(expiry.warnings)} expiry warning(s)",
                                       tuple(w.message for w in expiry.warnings), "warning"))
+        removed_before = set(state.get("removedProjects", []))
         for entry in removed:
-            notes.append(Notification(DRIFT_PERSISTS, f"{entry['project']} was deleted on the primary",
-                                      (f"{entry['target']}: {entry['action']}",), "warning"))
+            key = f"{entry['target']}/{entry['project']}"
+            check.removed.add(key)
+            if key not in removed_before:   # told once; the upkeep report lists it at every check
+                notes.append(Notification(PROJECT_REMOVED, f"{entry['project']} was deleted on the primary",
+                                          (f"{entry['target']}: {entry['action']}",), "warning",
+                                          {"project": entry["project"], "target": entry["target"]}))
+        return check
 
-        state = {"notifiedRuns": told_runs[-REMEMBERED_RUNS:], "attention": sorted(attention_now)}
-        with contextlib.suppress(ConcurrentUpdate):
-            if state_found is None:
-                self.state.create(STATE_BLOB, state)
-            else:
-                self.state.replace(STATE_BLOB, state, state_found.etag)
-        return notes
-
-    def _failed_runs(self, told: set[str]) -> list[Any]:
+    def _failed_runs(self, told: Mapping[str, str], since: datetime) -> list[RunManifest]:
         engine = self.engine
         failed = []
         for project in engine.manifests.projects():
             for run in engine.manifests.recent(project, limit=10):
-                if run.status == FAILED and run.run_id not in told:
+                failed_at = run.finished_at or run.updated_at
+                if run.status == FAILED and run.run_id not in told and failed_at >= since:
                     failed.append(run)
         return failed
+
+
+@dataclass
+class Check:
+    """What one daily check decided: the notes, and what the next check must remember."""
+    failed_runs_since: datetime
+    notes: list[Notification] = field(default_factory=list)
+    attention: set[str] = field(default_factory=set)     # target/project needing a person now
+    removed: set[str] = field(default_factory=set)       # target/project deleted on the primary
+
+    def saved(self, data: dict[str, Any], told_runs: Mapping[str, str], now: datetime) -> dict[str, Any]:
+        """The state blob after this check, over `data` as it is now (a run failing meanwhile may have
+        added itself to notifiedRuns)."""
+        told = {**_told_runs(data), **told_runs}
+        oldest = utc_iso(now - FAILED_RUN_WINDOW - timedelta(days=1))
+        return {**data, "failedRunsSince": utc_iso(self.failed_runs_since),
+                "notifiedRuns": {run: at for run, at in told.items() if at >= oldest},
+                "attention": sorted(self.attention), "removedProjects": sorted(self.removed)}
+
+
+def update_state(blobs: JsonBlobs, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Read-modify-write the state blob, again when another writer got in between."""
+    for _ in range(STATE_WRITE_ATTEMPTS):
+        found = blobs.read(STATE_BLOB)
+        data = change(dict(found.data) if found else {})
+        try:
+            if found is None:
+                blobs.create(STATE_BLOB, data)
+            else:
+                blobs.replace(STATE_BLOB, data, found.etag)
+            return
+        except ConcurrentUpdate:
+            continue
+    logger.warning("notification state not saved: %d concurrent writers in a row", STATE_WRITE_ATTEMPTS)
+
+
+def _told_runs(state: Mapping[str, Any]) -> dict[str, str]:
+    """Run id -> when it was told."""
+    told = state.get("notifiedRuns") or {}
+    return {str(run): str(at) for run, at in told.items()} if isinstance(told, dict) else {}
+
+
+def _failed_runs_since(state: Mapping[str, Any], now: datetime) -> datetime:
+    """Failed runs older than this are not told: those from before the first check after deploying
+    (the state is new), and those older than FAILED_RUN_WINDOW that could not be delivered."""
+    since = state.get("failedRunsSince")
+    baseline = parse_iso(str(since)) if since else now - FIRST_CHECK_LOOKBACK
+    return max(baseline, now - FAILED_RUN_WINDOW)
 
 
 def run_failed_notification(run: RunManifest) -> Notification:
@@ -229,22 +301,15 @@ def run_failed_notification(run: RunManifest) -> Notification:
 def notify_run_failed(engine: ReplicationEngine, run: RunManifest) -> None:
     """Tell the webhook now that a run failed, and note it so the daily check does not tell it again."""
     notifier = Notifier(engine.settings.notify_webhook_url, engine.settings.notify_format)
-    delivery = notifier.send([run_failed_notification(run)], engine.clock.now())
+    now = engine.clock.now()
+    delivery = notifier.send([run_failed_notification(run)], now)
     if not delivery.sent:
         return   # the daily check tries again
-    state = JsonBlobs(engine.state_storage.get_container_client(STATE_CONTAINER))
-    for _ in range(5):
-        found = state.read(STATE_BLOB)
-        data: dict[str, Any] = dict(found.data) if found else {"attention": []}
-        data["notifiedRuns"] = [*data.get("notifiedRuns", []), run.run_id][-REMEMBERED_RUNS:]
-        try:
-            if found is None:
-                state.create(STATE_BLOB, data)
-            else:
-                state.replace(STATE_BLOB, data, found.etag)
-            return
-        except ConcurrentUpdate:
-            continue
+
+    def told(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "notifiedRuns": {**_told_runs(data), run.run_id: utc_iso(now)}}
+
+    update_state(JsonBlobs(engine.state_storage.get_container_client(STATE_CONTAINER)), told)
 
 
 def _kind(context: dict[str, Any]) -> str:

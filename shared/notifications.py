@@ -1,4 +1,4 @@
-"""Webhook notifications: failed runs, drift that persists, an old recovery point, expiry warnings.
+"""Webhook notifications: failed runs, persisting drift, old recovery points, expiry, removed projects.
 
 `NOTIFY_FORMAT` shapes the body: `slack` ({"text": ...}, Slack incoming webhooks), `teams` (an Adaptive
 Card inside the message envelope that Teams workflow webhooks require) or `json` (our own shape, for
@@ -27,6 +27,7 @@ DRIFT_PERSISTS = "drift-persists"
 RECOVERY_POINT_AGE = "recovery-point-age"
 EXPIRY_WARNING = "expiry-warning"
 TARGET_UNREACHABLE = "target-unreachable"
+PROJECT_REMOVED = "project-removed"
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "language-dr-replicator"
 

@@ -1,5 +1,6 @@
 """Two secondaries (a third emulated region), one down: the other is brought in sync, the failure is
-reported and notified; drift that persists is notified; a project deleted on the primary is reported."""
+reported and notified; drift that persists is notified; a project deleted on the primary is reported;
+a failed run is told once, ever."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ import pytest
 
 from localdev.sample_project import ner_project, single_label_project
 from localdev.services import Azurite, EmulatorRegion
+from shared.engine import RunStart, TickReport
 from shared.maintenance import Maintenance
-from shared.manifest import SUCCEEDED
-from shared.notifications import DRIFT_PERSISTS, RECOVERY_POINT_AGE, RUN_FAILED, TARGET_UNREACHABLE, Notifier
+from shared.manifest import FAILED, SUCCEEDED
+from shared.notifications import (
+    DRIFT_PERSISTS,
+    PROJECT_REMOVED,
+    RECOVERY_POINT_AGE,
+    RUN_FAILED,
+    TARGET_UNREACHABLE,
+    Notifier,
+)
 from shared.restore import PRIMARY, RestoreRequest, RestoreService
 from shared.retry import DEFAULT_POLICY
 from tests.conftest import TEST_TIME_SCALE
@@ -102,11 +111,27 @@ def test_all_projects_follows_new_ones_and_a_deleted_one_is_reported_not_deleted
     assert (removed["project"], removed["target"]) == (loans.name, "secondary")
     assert removed["action"] == "kept (set DELETE_REMOVED_PROJECTS=true to delete it)"
     assert authoring(regions.secondary).get_project(loans.name) is not None
+    assert PROJECT_REMOVED in [n.kind for n in report.notifications]
+    again = Maintenance(h.engine).run()
+    assert again.removed_projects == [removed]                              # still reported
+    assert PROJECT_REMOVED not in [n.kind for n in again.notifications]     # but told once
 
     deleting = harness(regions, azurite, REPLICATED_PROJECTS="*", DELETE_REMOVED_PROJECTS="true")
     [deleted] = Maintenance(deleting.engine).run().removed_projects
     assert deleted["action"].startswith("deleted")
     assert Maintenance(deleting.engine).run().removed_projects == []   # forgotten once deleted
+
+
+def failing_restore(h, project) -> RunStart:
+    """A restore that must fail: the snapshot names documents the primary's container does not hold."""
+    elsewhere = {**project.export, "metadata": {
+        **project.export["metadata"], "projectName": "Elsewhere", "storageInputContainerName": "gone"}}
+    info = h.engine.snapshots.save_bytes("Elsewhere", json.dumps(elsewhere).encode(),
+                                         source_endpoint="https://primary.example", reason="working-copy")
+    failed = RestoreService(h.engine).start(RestoreRequest(info.name, target=PRIMARY))
+    h.run()
+    assert h.engine.get_run("Elsewhere", failed.run_id).status == FAILED
+    return failed
 
 
 def test_a_failed_run_is_notified_once_and_an_old_recovery_point_each_check(regions, azurite,
@@ -116,14 +141,7 @@ def test_a_failed_run_is_notified_once_and_an_old_recovery_point_each_check(regi
     h = harness(regions, azurite, RECOVERY_POINT_MAX_AGE_HOURS="1")
     h.engine.start_runs()
     h.run()
-    # A restore that must fail: the snapshot names documents the primary's container does not hold.
-    elsewhere = {**project.export, "metadata": {
-        **project.export["metadata"], "projectName": "Elsewhere", "storageInputContainerName": "gone"}}
-    info = h.engine.snapshots.save_bytes("Elsewhere", json.dumps(elsewhere).encode(),
-                                         source_endpoint=regions.primary.endpoint, reason="working-copy")
-    failed = RestoreService(h.engine).start(RestoreRequest(info.name, target=PRIMARY))
-    h.run()
-    assert h.engine.get_run("Elsewhere", failed.run_id).status == "failed"
+    failed = failing_restore(h, project)
     h.clock.advance(timedelta(hours=2))
 
     maintenance = Maintenance(h.engine, Notifier(webhook.url, "json"))
@@ -150,3 +168,57 @@ def test_a_failed_run_is_notified_as_it_fails_and_not_again_by_the_daily_check(r
     assert [(body["kind"], body["facts"]["run"]) for body in webhook.bodies] == [(RUN_FAILED, failed.run_id)]
     daily = Maintenance(h.engine).run()
     assert RUN_FAILED not in [n.kind for n in daily.notifications]
+
+
+def test_the_first_check_after_deploying_tells_recent_failures_only_and_each_failed_run_once_ever(
+        regions, azurite, webhook: Receiver):
+    h = harness(regions, azurite)     # no NOTIFY_WEBHOOK_URL: only the daily check tells failed runs
+    project = ner_project(documents=4)
+    before_deploying = failing_restore(h, project)
+    h.clock.advance(timedelta(days=3))
+    recent = failing_restore(h, project)
+    h.clock.advance(timedelta(hours=1))
+
+    webhook.status = 500   # the first delivery fails: the run stays to be told
+    first = Maintenance(h.engine, Notifier(webhook.url, "json")).run()
+    assert [n.facts["run"] for n in first.notifications if n.kind == RUN_FAILED] == [recent.run_id]
+    assert first.delivery.failed and not first.delivery.sent
+
+    webhook.status = 200
+    second = Maintenance(h.engine, Notifier(webhook.url, "json")).run()
+    assert [n.facts["run"] for n in second.notifications if n.kind == RUN_FAILED] == [recent.run_id]
+    told = [body["facts"]["run"] for body in webhook.bodies if body["kind"] == RUN_FAILED]
+    assert told == [recent.run_id, recent.run_id]      # the refused post, then the delivered one
+    assert before_deploying.run_id not in told         # history from before the first check stays quiet
+
+    # Another instance (state read from storage), days later: neither run is told again.
+    h.clock.advance(timedelta(days=2))
+    third = Maintenance(h.engine, Notifier(webhook.url, "json")).run()
+    assert RUN_FAILED not in [n.kind for n in third.notifications]
+
+
+def test_drift_is_told_when_it_persists_not_at_first_sight_nor_while_the_tick_repairs_it(
+        regions, azurite, webhook: Receiver):
+    h = harness(regions, azurite)
+    maintenance = Maintenance(h.engine, Notifier(webhook.url, "json"))
+
+    def check(entries: list[tuple[str, str]], starts: dict[str, str] | None = None) -> list[str]:
+        """(project, state) on the secondary; starts: project -> the tick's RunStart status."""
+        tick = TickReport(False, started=[RunStart(p, "secondary", None, status)
+                                          for p, status in (starts or {}).items()],
+                          drift={"projects": [{"project": p, "target": "secondary", "state": state,
+                                               "reasons": [f"{p} is {state}"]} for p, state in entries]})
+        return [n.facts["project"] for n in maintenance.run(tick).notifications if n.kind == DRIFT_PERSISTS]
+
+    # Edited on the primary every day: drifted at every check, and each time the tick starts its run.
+    assert check([("Loans", "drifted")], {"Loans": "started"}) == []
+    assert check([("Loans", "drifted")], {"Loans": "started"}) == []
+    # Diverged (the tick never overwrites it): quiet at first sight, told at every check it persists.
+    assert check([("Tickets", "diverged")]) == []
+    assert check([("Tickets", "diverged")]) == ["Tickets"]
+    assert check([("Tickets", "diverged")]) == ["Tickets"]
+    assert check([]) == []
+    assert check([("Tickets", "diverged")]) == []          # a new first sighting after it cleared
+    # Drifted while an earlier run still holds the lock: stuck, so told on the second check.
+    assert check([("Loans", "drifted")], {"Loans": "already_active"}) == []
+    assert check([("Loans", "drifted")], {"Loans": "already_active"}) == ["Loans"]
