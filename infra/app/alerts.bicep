@@ -4,6 +4,8 @@
 //   and target) or the equivalent log line "replication.recovery_point_age_hours project=P target=T hours=H"
 //   (traces); the newest value per (project, target) is aged by the time since it was reported, so a drift check
 //   that stopped running raises the alert too;
+// - the log lines are read with extract() and an explicit regular expression (not `parse`), so
+//   tests/infra/test_deployment.py runs the very same expressions over the lines the code logs;
 // - failed runs: the log line "replication.run_failed project=P target=T run_id=R ..." (traces) or a custom
 //   event named replication.run_failed (customEvents);
 // - silence: no recovery point age reported at all for two days (the timer or the whole app is down).
@@ -61,7 +63,7 @@ resource recoveryPointAgeAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
     criteria: {
       allOf: [
         {
-          query: 'let threshold = ${recoveryPointAgeThresholdHours}.0;\nlet fromMetrics = customMetrics | where name == "replication.recovery_point_age_hours" | project timestamp, hours = todouble(value), project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]);\nlet fromTraces = traces | where message startswith "replication.recovery_point_age_hours " | parse message with "replication.recovery_point_age_hours project=" project:string " target=" target:string " hours=" hours:double * | project timestamp, hours, project, target;\nunion fromMetrics, fromTraces\n| summarize arg_max(timestamp, hours) by project, target\n| extend age_hours = hours + (now() - timestamp) / 1h\n| where age_hours > threshold'
+          query: 'let threshold = ${recoveryPointAgeThresholdHours}.0;\nlet fromMetrics = customMetrics | where name == "replication.recovery_point_age_hours" | project timestamp, hours = todouble(value), project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]);\nlet ageLine = @"^replication\\.recovery_point_age_hours project=(\\S+) target=(\\S+) hours=(\\S+)$";\nlet fromTraces = traces | where message startswith "replication.recovery_point_age_hours " | extend project = extract(ageLine, 1, message), target = extract(ageLine, 2, message), hours = todouble(extract(ageLine, 3, message)) | where isnotempty(project) and isnotnull(hours) | project timestamp, hours, project, target;\nunion fromMetrics, fromTraces\n| summarize arg_max(timestamp, hours) by project, target\n| extend age_hours = hours + (now() - timestamp) / 1h\n| where age_hours > threshold'
           timeAggregation: 'Count'
           dimensions: [
             {
@@ -112,7 +114,7 @@ resource failedRunAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-previ
     criteria: {
       allOf: [
         {
-          query: 'union (traces | where message startswith "replication.run_failed " | parse message with "replication.run_failed project=" project:string " target=" target:string " run_id=" run_id:string " " *), (customEvents | where name == "replication.run_failed" | extend project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]), run_id = tostring(customDimensions["run_id"]))\n| project timestamp, project, target, run_id'
+          query: 'let failedLine = @"^replication\\.run_failed project=(\\S+) target=(\\S+) run_id=(\\S+) ";\nunion (traces | where message startswith "replication.run_failed " | extend project = extract(failedLine, 1, message), target = extract(failedLine, 2, message), run_id = extract(failedLine, 3, message) | where isnotempty(project)), (customEvents | where name == "replication.run_failed" | extend project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]), run_id = tostring(customDimensions["run_id"]))\n| project timestamp, project, target, run_id'
           timeAggregation: 'Count'
           dimensions: [
             {

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.infra.templates import INFRA, MAIN, REPO_ROOT, module_body, parse, render
@@ -87,6 +90,109 @@ def test_failed_runs_alert_on_the_log_marker_or_the_custom_event() -> None:
     assert f'message startswith "{RUN_FAILED} "' in criterion["query"]
     assert f'name == "{RUN_FAILED}"' in criterion["query"]
     assert criterion["operator"] == "GreaterThan" and criterion["threshold"] == 0
+
+
+# ---- the alert queries read the exact lines the code logs ------------------------------------------------
+
+# Escapes of a single-quoted Bicep string; any other backslash sequence fails to compile.
+_BICEP_ESCAPES = {"\\": "\\", "'": "'", "n": "\n", "r": "\r", "t": "\t", "$": "$"}
+
+
+def bicep_string_value(raw: str) -> str:
+    """The value Bicep gives a single-quoted string literal (pycep keeps the escapes as written)."""
+    value, index = [], 0
+    while index < len(raw):
+        if raw[index] == "\\":
+            escaped = raw[index + 1 : index + 2]
+            context = raw[max(index - 20, 0) : index + 20]
+            assert escaped in _BICEP_ESCAPES, f"Bicep rejects the escape \\{escaped} in {context!r}"
+            value.append(_BICEP_ESCAPES[escaped])
+            index += 2
+        else:
+            value.append(raw[index])
+            index += 1
+    return "".join(value)
+
+
+def _query(rule: str) -> str:
+    (criterion,) = _rules()[rule]["properties"]["criteria"]["allOf"]
+    return bicep_string_value(criterion["query"])
+
+
+def extract_columns(query: str, line: str) -> dict[str, str]:
+    """Apply the query's `let name = @"regex";` and `column = extract(name, group, message)` to one line.
+
+    KQL's extract() uses RE2; these expressions (anchors, \\S+, literal text) mean the same in Python's re.
+    """
+    lets = dict(re.findall(r'let (\w+) = @"([^"]*)";', query))
+    extracted = re.findall(r"(\w+) = (?:todouble\()?extract\((\w+), (\d), message\)", query)
+    assert extracted, "the query reads the log line with extract()"
+    columns = {}
+    for column, pattern_name, group in extracted:
+        match = re.search(lets[pattern_name], line)
+        assert match, f"{pattern_name} does not match the logged line {line!r}"
+        columns[column] = match.group(int(group))
+    return columns
+
+
+def test_the_recovery_point_age_query_reads_the_line_the_drift_adapters_log(caplog) -> None:
+    from shared.functions.telemetry import report_recovery_point_ages
+
+    entry = {"project": "Loan.Agreements_2", "target": "north-europe", "recoveryPointAgeSeconds": 45000}
+    drift = {"projects": [entry]}
+    with caplog.at_level(logging.INFO, logger="shared.functions.telemetry"):
+        assert report_recovery_point_ages(drift) == 1
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith(RECOVERY_POINT_AGE)]
+    query = _query("recoveryPointAgeAlert")
+    assert f'message startswith "{RECOVERY_POINT_AGE} "' in query
+    columns = extract_columns(query, line)
+    assert columns == {"project": "Loan.Agreements_2", "target": "north-europe", "hours": "12.5"}
+    float(columns["hours"])  # todouble() reads it
+    # A line of another shape is left out rather than misread.
+    assert not re.search(dict(re.findall(r'let (\w+) = @"([^"]*)";', query))["ageLine"],
+                         f"{RECOVERY_POINT_AGE} project=A hours=1.0")
+
+
+def test_the_failed_run_query_reads_the_line_the_engine_logs(azurite, caplog) -> None:
+    """A real run failed by the real engine (the poisoned-message path), on Azurite."""
+    from shared.clock import FakeClock
+    from shared.engine import ReplicationEngine
+    from shared.manifest import RUNNING, RunManifest, new_run_id
+    from shared.scheduler.messages import StepMessage
+    from shared.settings import settings_from_values
+
+    settings = settings_from_values({
+        "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.cognitiveservices.azure.com",
+        "PRIMARY_LANGUAGE_KEY": "primary-key",
+        "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.cognitiveservices.azure.com",
+        "SECONDARY_LANGUAGE_KEY": "secondary-key",
+        "PRIMARY_DOCUMENTS_STORAGE": azurite.connection_string("primarydocs"),
+        "SECONDARY_DOCUMENTS_STORAGE": azurite.connection_string("secondarydocs"),
+        "SNAPSHOT_STORAGE": azurite.connection_string(),
+        "AzureWebJobsStorage": azurite.connection_string(),
+        "REPLICATED_PROJECTS": "*",
+    })
+    now = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+    engine = ReplicationEngine.from_settings(settings, clock=FakeClock(now))
+    run = RunManifest(run_id=new_run_id(now), project="LoanAgreements", target="secondary", trigger="timer",
+                      force=False, created_at=now, updated_at=now, status=RUNNING)
+    engine.manifests.create(run)
+    with caplog.at_level(logging.ERROR):
+        poisoned = StepMessage(run.run_id, run.project, run.target, "train:v1", 0)
+        engine.fail_poisoned(poisoned, "dequeued 5 times")
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith(RUN_FAILED)]
+
+    query = _query("failedRunAlert")
+    assert f'message startswith "{RUN_FAILED} "' in query
+    assert extract_columns(query, line) == {
+        "project": "LoanAgreements", "target": "secondary", "run_id": run.run_id,
+    }
+
+
+@pytest.mark.parametrize("rule", ["recoveryPointAgeAlert", "failedRunAlert", "silenceAlert"])
+def test_every_alert_query_is_a_valid_bicep_string(rule: str) -> None:
+    query = _query(rule)
+    assert "\\\\" not in query  # a doubled backslash would reach KQL and change the regex
 
 
 def test_docs_name_the_exact_telemetry_the_alerts_query() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.regions import AUTHORING_REGIONS, REGION_SUPPORT_URL
 from tests.infra.templates import (
     INFRA,
     MAIN,
@@ -19,22 +20,6 @@ from tests.infra.templates import (
     resources_of_type,
 )
 
-# Authoring regions of both custom NER and custom text classification ("Azure Language region support",
-# learn.microsoft.com/azure/ai-services/language-service/concepts/regional-support).
-AUTHORING_REGIONS = {
-    "australiaeast",
-    "canadacentral",
-    "centralindia",
-    "eastus",
-    "eastus2",
-    "northeurope",
-    "southcentralus",
-    "switzerlandnorth",
-    "uksouth",
-    "westeurope",
-    "westus2",
-    "westus3",
-}
 # Regions that serve predictions but cannot import, train or deploy: a secondary there is useless for DR.
 PREDICTION_ONLY_REGIONS = {
     "swedencentral",
@@ -157,9 +142,12 @@ def test_the_app_and_its_snapshots_never_deploy_to_the_primary_region() -> None:
 def test_secondary_region_is_restricted_to_custom_text_authoring_regions() -> None:
     parameter = parse(MAIN)["parameters"]["secondaryLocation"]
     allowed = next(d["argument"] for d in parameter["decorators"] if d["type"] == "allowed")
+    # shared.regions is the one list: the app's health and drift checks use it too.
     assert set(allowed) == AUTHORING_REGIONS
     assert not set(allowed) & PREDICTION_ONLY_REGIONS
-    assert "regional-support" in MAIN.read_text(), "cite Microsoft's published list next to the @allowed list"
+    assert REGION_SUPPORT_URL.removeprefix("https://") in MAIN.read_text(), (
+        "cite Microsoft's published list next to the @allowed list"
+    )
     secondary = module_body(parse(MAIN)["modules"]["secondaryLanguage"])
     assert render(secondary["params"]["location"]) == "secondaryLocation"
     # Created where its role assignments are made.
