@@ -3,7 +3,9 @@
 Each token gets a BIO label (`O`, `B-<category>`, `I-<category>`) from the sum of per-feature
 log-likelihoods: the word itself, its shape and suffix, the two words either side, the first
 and last word of its line (which carries roles such as "(the Borrower)") and the label just
-given to the previous token. Training is counting, so it is fast and exactly reproducible;
+given to the previous token. A decoded span is reported only when one of its tokens is evidence
+of an entity (see `_has_entity_evidence`), so a leading emoji or a context word such as "Date"
+is never an entity of its own. Training is counting, so it is fast and exactly reproducible;
 the model is plain JSON (floats rounded) so a model persisted and reloaded predicts the same.
 """
 
@@ -136,7 +138,9 @@ def fit(
     labels = [OUTSIDE, *(f"{prefix}-{category}" for category in categories for prefix in ("B", "I"))]
     pair_counts: Counter[tuple[str, str]] = Counter()
     label_counts: Counter[str] = Counter()
+    symbol_categories: set[str] = set()
     for text, spans in documents:
+        symbol_categories.update(category for category, start, end in spans if not _has_word(text[start:end]))
         tokens = tokenize(text)
         gold = bio_labels(tokens, spans)
         features = static_features(text, tokens)
@@ -163,7 +167,14 @@ def fit(
     weights: dict[str, dict[str, float]] = {}
     for (feature, label), count in sorted(pair_counts.items()):
         weights.setdefault(feature, {})[label] = _round(math.log((count + _SMOOTHING) / _SMOOTHING))
-    return {"format": MODEL_FORMAT, "labels": labels, "prior": prior, "unseen": unseen, "weights": weights}
+    return {
+        "format": MODEL_FORMAT,
+        "labels": labels,
+        "prior": prior,
+        "unseen": unseen,
+        "weights": weights,
+        "symbolCategories": sorted(symbol_categories),
+    }
 
 
 def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
@@ -205,7 +216,44 @@ def tag(model: Mapping[str, Any], text: str) -> list[TaggedSpan]:
             total = sum(math.exp((score - top) / _CONFIDENCE_TEMPERATURE) for score in scores.values())
             decoded.append((best, 1.0 / total))
         previous = best
-    return [span for span in _spans(tokens, decoded) if span.confidence >= MINIMUM_CONFIDENCE]
+    starts = [token.start for token in tokens]
+    return [
+        span
+        for span in _spans(tokens, decoded)
+        if span.confidence >= MINIMUM_CONFIDENCE
+        and _has_entity_evidence(model, weights, tokens, starts, span)
+    ]
+
+
+def _has_word(text: str) -> bool:
+    return any(character.isalnum() for character in text)
+
+
+def _has_entity_evidence(
+    model: Mapping[str, Any],
+    weights: Mapping[str, Mapping[str, float]],
+    tokens: Sequence[Token],
+    starts: Sequence[int],
+    span: TaggedSpan,
+) -> bool:
+    """Whether some token of the span could be part of an entity, judging by the training labels.
+
+    A token is evidence when training saw it inside an entity, or when it is a word never seen at
+    all (a new name). Words training saw only outside entities ("Date" before a date) are not, nor
+    are unseen symbols, punctuation or emoji unless the category had labels made only of such
+    characters: a span of nothing else is context the tagger leaned on, not an entity.
+    """
+    symbol_categories = model.get("symbolCategories", ())
+    for token in tokens[_first_at_or_after(starts, span.start) :]:
+        if token.end > span.end:
+            break
+        seen_with = weights.get(f"w={token.text.lower()}")
+        if seen_with is None:
+            if _has_word(token.text) or span.category in symbol_categories:
+                return True
+        elif any(label != OUTSIDE for label in seen_with):
+            return True
+    return False
 
 
 def _spans(tokens: Sequence[Token], decoded: Sequence[tuple[str, float]]) -> list[TaggedSpan]:

@@ -42,6 +42,10 @@ def utf16_predictions(model, text: str) -> set[tuple[str, int, int]]:
     }
 
 
+def entity_texts(model, text: str) -> list[tuple[str, str]]:
+    return [(e.category, text[e.offset : e.offset + e.length]) for e in predict_entities(model, text)]
+
+
 def entity_recall(model, documents: list[LabelledDocument]) -> float:
     found = total = 0
     for document in documents:
@@ -117,6 +121,43 @@ def test_ner_generalises_to_unseen_generated_agreements() -> None:
     unseen = ner_project(documents=10, seed=99)
     documents = labelled_documents(unseen.export["assets"], unseen.documents)
     assert entity_recall(result.model, documents) >= 0.6
+
+
+def test_ner_predicts_nothing_beyond_the_labels_of_its_training_documents() -> None:
+    # Precision as well as recall: the leading emoji and the word "Date" before each date were
+    # once tagged as Date entities, stray predictions a viewer of the demo notices.
+    project = ner_project()
+    result = train_project(project, {"kind": "manual"})
+    for document in labelled_documents(project.export["assets"], project.documents):
+        if document.dataset == "Train":
+            assert utf16_predictions(result.model, document.text) == set(document.spans), document.location
+
+
+@pytest.mark.parametrize("header", ["📄", "👩\u200d💼", "🇺🇸", "🏠", "★"])
+def test_an_emoji_or_a_context_word_is_never_an_entity_of_its_own(header: str) -> None:
+    result = train_project(ner_project(), {"kind": "manual"})
+    text = f"{header} Date 4/5/2016\r\n\r\nThis is a Loan agreement between the two parties mentioned below."
+    assert entity_texts(result.model, text) == [("Date", "4/5/2016")]
+
+
+def test_symbol_only_entities_are_predicted_when_training_labelled_them() -> None:
+    def document(index: int, mark: str) -> LabelledDocument:
+        text = f"Status {mark} for ticket {index}"
+        return LabelledDocument(
+            f"doc-{index:02d}.txt", text, "en", "Test" if index % 5 == 4 else "Train",
+            spans=(("Mark", 7, len(mark)), ("Ticket", 7 + len(mark) + 12, len(str(index)))),
+        )  # fmt: skip
+
+    marks = ["✅", "❌", "⚠️"]
+    result = train(
+        "CustomEntityRecognition",
+        ["Mark", "Ticket"],
+        [document(index, marks[index % 3]) for index in range(15)],
+        {"kind": "manual"},
+        CONFIG,
+    )
+    text = "Status ⛔ for ticket 77"  # an emoji training never saw, where marks stand
+    assert ("Mark", "⛔") in entity_texts(result.model, text)
 
 
 def test_entity_predictions_are_code_point_spans_of_the_text() -> None:
