@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared.authoring import JobFailed
 from shared.documents import copy_documents, missing_documents
 from shared.errors import InvalidRequest
 from shared.export_format import ExportedProject, to_bytes
@@ -267,14 +266,8 @@ class RestoreMachine(StepMachine):
 
             step.detail["snapshot"] = snapshot
             return self._submit(slice_, step, lambda: client.start_import(project, body), reconcile, before)
-        status, delay = self._poll(client, step)
-        if status is None:
-            return delay
-        try:
-            status.raise_for_failure()
-        except JobFailed as failure:
-            return self._job_failed(step, failure)
-        return None
+        _, wait = self._succeeded_job(client, step)
+        return wait
 
 
 def import_body(export: ExportedProject, project: str, container: str) -> bytes:

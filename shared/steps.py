@@ -181,6 +181,19 @@ class StepMachine:
             return status, timedelta(0)
         return None, self._poll_delay(step, status)
 
+    def _succeeded_job(self, client: AuthoringClient, step: StepRecord
+                       ) -> tuple[JobStatus | None, timedelta | None]:
+        """Poll the step's job: (its status, None) once it succeeded; else (None, what the step returns:
+        when to poll again, or when to retry a retryable failure). A final failure raises StepFailed."""
+        status, delay = self._poll(client, step)
+        if status is None:
+            return None, delay
+        try:
+            status.raise_for_failure()
+        except JobFailed as failure:
+            return None, self._job_failed(step, failure)
+        return status, None
+
     def _poll_delay(self, step: StepRecord, status: JobStatus) -> timedelta:
         growing = self.options.poll_initial * (1.5 ** min(step.polls - 1, 10))
         delay = min(growing, self.options.poll_max)
@@ -230,13 +243,9 @@ class StepMachine:
             # Exports are not billed and change nothing: after a crash, simply export again.
             return self._submit(slice_, step, lambda: client.start_export(project, trained_model_label=label),
                                 reconcile=lambda: None)
-        status, delay = self._poll(client, step)
+        status, wait = self._succeeded_job(client, step)
         if status is None:
-            return delay
-        try:
-            status.raise_for_failure()
-        except JobFailed as failure:
-            return self._job_failed(step, failure)
+            return wait
         if not status.result_url:
             raise StepFailed("ExportWithoutResult", f"{step.name}: the export job named no result")
         source = self.target.authoring if backup else self.primary.authoring
@@ -324,13 +333,9 @@ class StepMachine:
             step.detail["snapshot"] = snapshot
             step.detail["importedHash"] = export.content_hash()
             return self._submit(slice_, step, post, reconcile, before)
-        status, delay = self._poll(client, step)
+        status, wait = self._succeeded_job(client, step)
         if status is None:
-            return delay
-        try:
-            status.raise_for_failure()
-        except JobFailed as failure:
-            return self._job_failed(step, failure)
+            return wait
         self._context(slice_)["importedAny"] = True
         # Remember the timestamp our import left, so a later plan does not mistake it for someone's edit.
         current = client.get_project(project)
@@ -394,13 +399,9 @@ class StepMachine:
             return self._submit(slice_, step, lambda: client.start_training(
                 project, model_label=label, training_config_version=str(step.detail["trainingConfigVersion"]),
                 evaluation_options=evaluation), reconcile, before)
-        status, delay = self._poll(client, step)
+        status, wait = self._succeeded_job(client, step)
         if status is None:
-            return delay
-        try:
-            status.raise_for_failure()
-        except JobFailed as failure:
-            return self._job_failed(step, failure)
+            return wait
         self._context(slice_).setdefault("trainedLabels", []).append(label)
         return None
 
@@ -463,13 +464,9 @@ class StepMachine:
 
             return self._submit(slice_, step, lambda: client.start_deployment(
                 project, name, trained_model_label=label), reconcile, before)
-        status, delay = self._poll(client, step)
+        status, wait = self._succeeded_job(client, step)
         if status is None:
-            return delay
-        try:
-            status.raise_for_failure()
-        except JobFailed as failure:
-            return self._job_failed(step, failure)
+            return wait
         return None
 
     def _serves(self, project: str, deployment: str, label: str) -> bool:
