@@ -4,16 +4,22 @@ Each function is a one-line shim over a `handle_*` function that takes the reque
 provider, so tests drive exactly what the host calls with real `func.HttpRequest` objects.
 """
 
-import json
-import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import azure.functions as func
 
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
+from shared.functions.routes import (
+    IDENTIFIER,
+    PROJECT_NAME,
+    api_url,
+    checked_name,
+    query_name,
+    quoted,
+    route_name,
+)
 from shared.functions.telemetry import report_recovery_point_ages
 
 if TYPE_CHECKING:
@@ -21,10 +27,6 @@ if TYPE_CHECKING:
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
 
-# Language resource project and deployment names (reference: names match [A-Za-z0-9_.-]{1,50}).
-PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
-# Run ids and step names are ours; checked only for a sane shape, the engine decides if they exist.
-IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 START_FIELDS = ("projects", "force", "dryRun")
 FINISHED_RUN_STATES = frozenset({"succeeded", "failed", "cancelled"})
 DEFAULT_RUN_LIMIT = 20
@@ -82,8 +84,8 @@ def handle_start_replications(req: func.HttpRequest, provider: EngineProvider) -
 
 def handle_list_replications(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def list_runs() -> func.HttpResponse:
-        project = _route_name(req, "project", PROJECT_NAME)
-        target = _optional_query_name(req, "target")
+        project = route_name(req, "project", PROJECT_NAME)
+        target = query_name(req, "target", PROJECT_NAME)
         limit = _limit(req)
         engine = provider.get()
         if target is not None and target not in engine.settings.target_names():
@@ -99,8 +101,8 @@ def handle_list_replications(req: func.HttpRequest, provider: EngineProvider) ->
 
 def handle_get_replication(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def get_run() -> func.HttpResponse:
-        project = _route_name(req, "project", PROJECT_NAME)
-        run_id = _route_name(req, "runId", IDENTIFIER)
+        project = route_name(req, "project", PROJECT_NAME)
+        run_id = route_name(req, "runId", IDENTIFIER)
         return json_response(provider.get().get_run(project, run_id).to_json())
 
     return answer(get_run)
@@ -110,9 +112,9 @@ def handle_redrive_step(req: func.HttpRequest, provider: EngineProvider) -> func
     """Re-drive one step; the engine makes it idempotent (a succeeded step is not redone)."""
 
     def redrive() -> func.HttpResponse:
-        project = _route_name(req, "project", PROJECT_NAME)
-        run_id = _route_name(req, "runId", IDENTIFIER)
-        step = _route_name(req, "step", IDENTIFIER)
+        project = route_name(req, "project", PROJECT_NAME)
+        run_id = route_name(req, "runId", IDENTIFIER)
+        step = route_name(req, "step", IDENTIFIER)
         manifest = provider.get().redrive_step(project, run_id, step)
         return json_response(manifest.to_json(), 202, {"Location": _run_url(req, project, run_id)})
 
@@ -123,8 +125,8 @@ def handle_cancel_replication(req: func.HttpRequest, provider: EngineProvider) -
     """Ask the run to stop; a job already submitted is cancelled by the run's next slice, so poll Location."""
 
     def cancel() -> func.HttpResponse:
-        project = _route_name(req, "project", PROJECT_NAME)
-        run_id = _route_name(req, "runId", IDENTIFIER)
+        project = route_name(req, "project", PROJECT_NAME)
+        run_id = route_name(req, "runId", IDENTIFIER)
         manifest = provider.get().cancel_run(project, run_id).to_json()
         if manifest.get("status") in FINISHED_RUN_STATES:
             return json_response(manifest, 200)
@@ -186,15 +188,7 @@ def _started_response(req: func.HttpRequest, starts: "list[RunStart]", dry_run: 
 
 
 def _run_url(req: func.HttpRequest, project: str, run_id: str) -> str:
-    """Absolute URL of a run's manifest, derived from the request so any host name and route prefix work.
-
-    The query string (it may carry `code=<function key>`) is never echoed back.
-    """
-    parts = urlsplit(str(req.url))
-    segments = parts.path.split("/")
-    base = "/".join(segments[: segments.index("replications")]) if "replications" in segments else "/api"
-    path = f"{base}/replications/{quote(project, safe='')}/{quote(run_id, safe='')}"
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return api_url(req, "replications", project, run_id)
 
 
 def _project_list(value: Any) -> list[str] | None:
@@ -203,29 +197,14 @@ def _project_list(value: Any) -> list[str] | None:
     if not isinstance(value, list) or not value:
         raise InvalidRequest("projects must be a non-empty list of project names; omit it for all projects")
     for name in value:
-        _check_name("project name", name, PROJECT_NAME)
+        checked_name("project name", name, PROJECT_NAME)
     return list(dict.fromkeys(value))
 
 
 def _flag(body: dict[str, Any], field: str) -> bool:
     value = body.get(field, False)
     if not isinstance(value, bool):
-        raise InvalidRequest(f"{field} must be true or false, not {_json_text(value)}")
-    return value
-
-
-def _route_name(req: func.HttpRequest, param: str, pattern: re.Pattern[str]) -> str:
-    return _check_name(param, req.route_params.get(param), pattern)
-
-
-def _optional_query_name(req: func.HttpRequest, param: str) -> str | None:
-    value = req.params.get(param)
-    return None if value is None else _check_name(param, value, PROJECT_NAME)
-
-
-def _check_name(what: str, value: Any, pattern: re.Pattern[str]) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidRequest(f"invalid {what} {_json_text(value)}: expected {pattern.pattern}")
+        raise InvalidRequest(f"{field} must be true or false, not {quoted(value)}")
     return value
 
 
@@ -237,8 +216,3 @@ def _limit(req: func.HttpRequest) -> int:
         raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_RUN_LIMIT}, not {raw!r}")
     return int(raw)
 
-
-def _json_text(value: Any) -> str:
-    """A caller's value quoted for an error message, truncated so a huge body cannot flood the log."""
-    text: str = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -39,6 +39,10 @@ STATUS_BY_ERROR: tuple[tuple[type[ReplicatorError], int], ...] = (
     (ConcurrentUpdate, 409),
     (BudgetExhausted, 429),
 )
+# Errors of modules loaded on first use (the snapshot store), matched by code so that this module, which
+# the host loads at index time, need not import them. A corrupt snapshot exists but must not be used:
+# neither the caller's syntax nor a dependency outage.
+STATUS_BY_CODE = {"SnapshotNotFound": 404, "SnapshotCorrupt": 422}
 # A product error nobody mapped comes from a dependency (Language service, storage): not the caller's.
 UNMAPPED_ERROR_STATUS = 502
 
@@ -86,7 +90,8 @@ def response_for_error(error: Exception) -> func.HttpResponse:
         if isinstance(error, RunConflict) and error.active_run_id is not None:
             extra["activeRunId"] = error.active_run_id
         status = next(
-            (status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)), UNMAPPED_ERROR_STATUS
+            (status for kind, status in STATUS_BY_ERROR if isinstance(error, kind)),
+            STATUS_BY_CODE.get(error.code, UNMAPPED_ERROR_STATUS),
         )
         return error_response(status, error.code, error.message, **extra)
     logger.exception("unexpected error in an HTTP function")

@@ -15,19 +15,18 @@ Handlers take the request and an engine provider, so tests call exactly what the
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 import azure.functions as func
 
 from shared.errors import InvalidRequest
 from shared.functions.engine_provider import EngineProvider, engines
-from shared.functions.json_http import answer, error_response, json_response, read_json_object
+from shared.functions.json_http import answer, json_response, read_json_object
+from shared.functions.routes import IDENTIFIER, PROJECT_NAME, api_url, route_name
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
 
-PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
+# The part of a snapshot's name after "project/", a unique prefix of it, or "latest".
 SNAPSHOT_PART = re.compile(r"[A-Za-z0-9_.-]{1,80}")
-RUN_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 RESTORE_FIELDS = ("snapshot", "target", "project", "train", "modelLabel", "deployments",
                   "trainingConfigVersion")
 
@@ -71,30 +70,30 @@ def handle_list_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
     def list_them() -> func.HttpResponse:
         from shared.snapshot_catalogue import SnapshotCatalogue
 
-        project = _route(req, "project", PROJECT_NAME)
+        project = route_name(req, "project", PROJECT_NAME)
         infos = SnapshotCatalogue(provider.get().snapshots).list(project)
         return json_response({"project": project, "snapshots": [info.to_json() for info in infos]})
 
-    return _answer(list_them)
+    return answer(list_them)
 
 
 def handle_show_snapshot(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def show() -> func.HttpResponse:
         from shared.snapshot_catalogue import SnapshotCatalogue
 
-        project = _route(req, "project", PROJECT_NAME)
-        part = _route(req, "snapshot", SNAPSHOT_PART)
+        project = route_name(req, "project", PROJECT_NAME)
+        part = route_name(req, "snapshot", SNAPSHOT_PART)
         reference = f"{project}@latest" if part == "latest" else f"{project}/{part}"
         return json_response(SnapshotCatalogue(provider.get().snapshots).show(reference))
 
-    return _answer(show)
+    return answer(show)
 
 
 def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def diff() -> func.HttpResponse:
         from shared.snapshot_catalogue import SnapshotCatalogue
 
-        project = _route(req, "project", PROJECT_NAME)
+        project = route_name(req, "project", PROJECT_NAME)
         references = []
         for name in ("old", "new"):
             part = req.params.get(name, "")
@@ -105,7 +104,7 @@ def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
         result = SnapshotCatalogue(provider.get().snapshots).diff(references[0], references[1])
         return json_response(result.to_json())
 
-    return _answer(diff)
+    return answer(diff)
 
 
 def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
@@ -130,19 +129,19 @@ def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> fun
                                  model_label=_text(body, "modelLabel"), deployments=deployments,
                                  training_config_version=_text(body, "trainingConfigVersion"))
         started = RestoreService(provider.get()).start(request, trigger="http")
-        location = _base(req) + f"restores/{quote(started.project)}/{quote(started.run_id)}"
+        location = api_url(req, "restores", started.project, started.run_id)
         return json_response({**started.to_json(), "statusUrl": location}, 202, {"Location": location})
 
-    return _answer(start)
+    return answer(start)
 
 
 def handle_get_restore(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def get() -> func.HttpResponse:
-        project = _route(req, "project", PROJECT_NAME)
-        run_id = _route(req, "runId", RUN_ID)
+        project = route_name(req, "project", PROJECT_NAME)
+        run_id = route_name(req, "runId", IDENTIFIER)
         return json_response(provider.get().get_run(project, run_id).to_json())
 
-    return _answer(get)
+    return answer(get)
 
 
 def handle_retention(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
@@ -155,7 +154,7 @@ def handle_retention(req: func.HttpRequest, provider: EngineProvider) -> func.Ht
         report = Maintenance(provider.get()).retention(dry_run=dry_run == "true")
         return json_response(report.to_json())
 
-    return _answer(sweep)
+    return answer(sweep)
 
 
 def handle_expiry(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
@@ -164,31 +163,7 @@ def handle_expiry(req: func.HttpRequest, provider: EngineProvider) -> func.HttpR
 
         return json_response(Maintenance(provider.get()).expiry().to_json())
 
-    return _answer(expiry)
-
-
-def _answer(action: Any) -> func.HttpResponse:
-    def mapped() -> func.HttpResponse:
-        # Deferred like every storage-backed module: the host indexes this file before any setting is read.
-        from shared.snapshots import SnapshotCorrupt, SnapshotNotFound
-
-        try:
-            response: func.HttpResponse = action()
-            return response
-        except SnapshotNotFound as missing:
-            return error_response(404, missing.code, missing.message)
-        except SnapshotCorrupt as corrupt:
-            # The snapshot exists but must not be used: not the caller's syntax, not a dependency outage.
-            return error_response(422, corrupt.code, corrupt.message)
-
-    return answer(mapped)
-
-
-def _route(req: func.HttpRequest, name: str, pattern: re.Pattern[str]) -> str:
-    value = str(req.route_params.get(name, ""))
-    if not pattern.fullmatch(value):
-        raise InvalidRequest(f"{name} {value!r} is not valid")
-    return value
+    return answer(expiry)
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
@@ -201,9 +176,3 @@ def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | N
         raise InvalidRequest(f"'{name}' must be a non-empty string")
     return value.strip()
 
-
-def _base(req: func.HttpRequest) -> str:
-    """The app's API root as the caller reached it (…/api/), for Location headers."""
-    url = str(req.url).split("?", 1)[0]
-    marker = "/api/"
-    return url[: url.index(marker) + len(marker)] if marker in url else url.rsplit("/", 1)[0] + "/"

@@ -8,10 +8,11 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from shared.errors import InvalidRequest, ReplicatorError, RunConflict, UnknownProject, UnknownRun
-from shared.functions import http_api
+from shared.functions import http_api, snapshots_api
 from shared.functions.engine_provider import EngineProvider
 from shared.functions.health import handle_health
 from shared.settings import SettingsError
+from shared.snapshots import SnapshotCorrupt, SnapshotNotFound
 from tests.shared.functions.host import http_request, json_body
 from tests.shared.functions.providers import unreachable_engine, unusable_settings
 
@@ -92,6 +93,25 @@ ROUTES = [
     ("cancel", "POST", "replications/P/r/cancel", {"project": "P", "runId": "r"}),
     ("drift", "GET", "drift", {}),
 ]
+SNAPSHOT_HANDLERS = {
+    "snapshots": snapshots_api.handle_list_snapshots,
+    "snapshot": snapshots_api.handle_show_snapshot,
+    "snapshot-diff": snapshots_api.handle_diff_snapshots,
+    "restore": snapshots_api.handle_start_restore,
+    "restore-run": snapshots_api.handle_get_restore,
+    "retention": snapshots_api.handle_retention,
+    "expiry": snapshots_api.handle_expiry,
+}
+SNAPSHOT_ROUTES = [
+    # handler, method, path, route params, query, body: each valid, so only the settings can refuse it
+    ("snapshots", "GET", "snapshots/P", {"project": "P"}, {}, None),
+    ("snapshot", "GET", "snapshots/P/latest", {"project": "P", "snapshot": "latest"}, {}, None),
+    ("snapshot-diff", "GET", "snapshot-diffs/P", {"project": "P"}, {"old": "a", "new": "latest"}, None),
+    ("restore", "POST", "restores", {}, {}, {"snapshot": "P@latest", "target": "secondary"}),
+    ("restore-run", "GET", "restores/P/r", {"project": "P", "runId": "r"}, {}, None),
+    ("retention", "POST", "retention", {}, {"dryRun": "true"}, None),
+    ("expiry", "GET", "expiry", {}, {}, None),
+]
 
 
 @pytest.mark.parametrize(("handler", "method", "path", "route_params"), ROUTES)
@@ -101,6 +121,54 @@ def test_unusable_settings_are_a_503_naming_the_setting(
     request = http_request(method, path, route_params=route_params)
     response = HANDLERS[handler](request, unusable_settings("SNAPSHOT_STORAGE"))
     assert_error(response, 503, "ConfigurationError", "SNAPSHOT_STORAGE")
+
+
+@pytest.mark.parametrize(("handler", "method", "path", "route_params", "params", "body"), SNAPSHOT_ROUTES)
+def test_the_backup_routes_also_answer_unusable_settings_with_a_503_naming_the_setting(
+    handler: str, method: str, path: str, route_params: dict[str, str], params: dict[str, str], body: Any
+) -> None:
+    request = http_request(method, path, route_params=route_params, params=params, body=body)
+    response = SNAPSHOT_HANDLERS[handler](request, unusable_settings("SNAPSHOT_STORAGE"))
+    assert_error(response, 503, "ConfigurationError", "SNAPSHOT_STORAGE")
+
+
+@pytest.mark.parametrize(
+    ("handler", "method", "path", "route_params", "params", "body", "message"),
+    [
+        ("snapshots", "GET", "snapshots/x", {"project": "no spaces"}, {}, None, "invalid project"),
+        ("snapshot", "GET", "snapshots/P/a b", {"project": "P", "snapshot": "a b"}, {}, None,
+         "invalid snapshot"),
+        ("snapshot-diff", "GET", "snapshot-diffs/P", {"project": "P"}, {"old": "a/b", "new": "latest"}, None,
+         "'old'"),
+        ("snapshot-diff", "GET", "snapshot-diffs/P", {"project": "P"}, {"old": "a"}, None, "'new'"),
+        ("restore", "POST", "restores", {}, {}, b"{not json", "not valid JSON"),
+        ("restore", "POST", "restores", {}, {}, [1], "must be a JSON object"),
+        ("restore", "POST", "restores", {}, {}, {}, "'snapshot' is required"),
+        ("restore", "POST", "restores", {}, {}, {"snapshot": ""}, "non-empty string"),
+        ("restore", "POST", "restores", {}, {}, {"snapshot": "P/x", "train": "yes"}, "'train'"),
+        ("restore", "POST", "restores", {}, {}, {"snapshot": "P/x", "extra": 1}, "unknown field(s)"),
+        ("restore", "POST", "restores", {}, {}, {"snapshot": "P/x", "deployments": "prod"}, "'deployments'"),
+        ("restore-run", "GET", "restores/P/r r", {"project": "P", "runId": "r r"}, {}, None, "invalid runId"),
+        ("retention", "POST", "retention", {}, {"dryRun": "maybe"}, None, "dryRun"),
+    ],
+)
+def test_a_bad_backup_request_is_a_400_before_any_engine_work(
+    handler: str, method: str, path: str, route_params: dict[str, str], params: dict[str, str], body: Any,
+    message: str,
+) -> None:
+    request = http_request(method, path, route_params=route_params, params=params, body=body)
+    response = SNAPSHOT_HANDLERS[handler](request, unreachable_engine())
+    assert_error(response, 400, "InvalidRequest", message)
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [(SnapshotNotFound("P/x.json"), 404), (SnapshotCorrupt("P/x.json", "sha256 mismatch"), 422)],
+)
+def test_a_missing_snapshot_is_a_404_and_a_corrupt_one_a_422(error: ReplicatorError, status: int) -> None:
+    provider = EngineProvider(factory=lambda: FailingEngine(error))
+    response = http_api.handle_drift(http_request("GET", "drift"), provider)
+    assert_error(response, status, error.code, "P/x.json")
 
 
 class FailingEngine:
