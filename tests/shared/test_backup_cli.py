@@ -12,7 +12,7 @@ from localdev.sample_project import ner_project
 from shared.backup_cli import EXIT_WARNINGS
 from shared.cli import EXIT_OK, EXIT_USAGE, main
 from shared.settings import Settings
-from tests.shared.engine.support import control, predict, seed
+from tests.shared.engine.support import control, predict, seed, settings_values
 
 TIME_SCALE = 0.001  # the regions fixture's
 
@@ -22,18 +22,7 @@ def cli(regions, azurite):
     project = ner_project(documents=12)
     seed(regions.primary, azurite.connection_string("primarydocs"), project, label="model1",
          deployment="production")
-    values = {
-        "AzureWebJobsStorage": azurite.connection_string(),
-        "PRIMARY_LANGUAGE_ENDPOINT": regions.primary.endpoint,
-        "PRIMARY_LANGUAGE_KEY": regions.primary.key,
-        "PRIMARY_DOCUMENTS_STORAGE": azurite.connection_string("primarydocs"),
-        "SECONDARY_LANGUAGE_ENDPOINT": regions.secondary.endpoint,
-        "SECONDARY_LANGUAGE_KEY": regions.secondary.key,
-        "SECONDARY_DOCUMENTS_STORAGE": azurite.connection_string("secondarydocs"),
-        "SNAPSHOT_STORAGE": "AzureWebJobsStorage",
-        "REPLICATED_PROJECTS": "*",
-        "SNAPSHOT_RETENTION_COUNT": "1",
-    }
+    values = settings_values(regions, azurite, project="*", SNAPSHOT_RETENTION_COUNT="1")
 
     def engine_factory(settings: Settings):
         return scaled_engine(settings, TIME_SCALE)
