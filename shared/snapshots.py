@@ -1,16 +1,20 @@
 """Write-once snapshots of exported projects in blob storage.
 
 A snapshot is named `{project}/{YYYYMMDDTHHMMSSZ}-{hash12}.json` (UTC time, content hash) and
-committed with `If-None-Match: *`, so nothing ever overwrites one. The export is streamed through: it
-is spooled (bounded memory, then a temporary file) while its sha256 is computed, parsed and validated,
-then staged to blob in blocks. Reading a snapshot back checks the sha256 before handing over the last
-bytes, so a damaged snapshot can never be imported whole.
+committed with `If-None-Match: *`, so nothing ever overwrites one. Two exports of the same content with
+different bytes in the same second (the service's export carries volatile fields) would share that name,
+so the second one gets the bytes' sha256 appended: `{...}-{hash12}-{sha12}.json`.
+
+The export is streamed through: it is spooled (bounded memory, then a temporary file) while its sha256
+is computed, parsed and validated, then staged to blob in blocks. Reading a snapshot back checks the
+sha256 before handing over the last bytes, so a damaged snapshot can never be imported whole.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import io
 import tempfile
@@ -54,7 +58,7 @@ class SnapshotCorrupt(ReplicatorError):
 
 
 class SnapshotExists(ReplicatorError):
-    """A snapshot with this name exists with different bytes (write-once refused the write)."""
+    """Both names for these bytes are taken by other bytes (write-once refused the write)."""
 
     code = "SnapshotExists"
 
@@ -149,7 +153,8 @@ class SnapshotStore:
         """Validate and store one export; raises `UnsafeExport` (nothing stored) for a bad one.
 
         Saving the same bytes twice in the same second returns the existing snapshot (a redelivered
-        step is harmless); anything else under an existing name raises `SnapshotExists`.
+        step is harmless); other bytes of the same content in the same second are stored under a name
+        that adds their sha256.
         """
         validate_project_name(project, "project")
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
@@ -162,13 +167,15 @@ class SnapshotStore:
             spool.seek(0)
             export = parse_export(spool)  # UnsafeExport propagates: unsafe bytes are never stored
             content_hash = export.content_hash()
+            sha256 = digest.hexdigest()
             created = self._clock.now().astimezone(UTC).replace(microsecond=0)
+            stem = f"{project}/{created.strftime(TIME_FORMAT)}-{content_hash[:12]}"
             info = SnapshotInfo(
-                name=f"{project}/{created.strftime(TIME_FORMAT)}-{content_hash[:12]}.json",
+                name=f"{stem}.json",
                 project=project,
                 created=created,
                 content_hash=content_hash,
-                sha256=digest.hexdigest(),
+                sha256=sha256,
                 size=size,
                 project_kind=export.project_kind,
                 source_endpoint=source_endpoint,
@@ -178,14 +185,18 @@ class SnapshotStore:
                 documents=export.document_count,
                 labels=export.label_count,
             )
-            spool.seek(0)
-            self._write_once(info, spool)
-        return info
+            for name in (info.name, f"{stem}-{sha256[:12]}.json"):
+                info = dataclasses.replace(info, name=name)
+                spool.seek(0)
+                if self._write_once(info, spool):
+                    return info
+        raise SnapshotExists(f"snapshot {info.name!r} already exists with other bytes")
 
     def save_bytes(self, project: str, data: bytes, **kwargs: Any) -> SnapshotInfo:
         return self.save_stream(project, io.BytesIO(data), **kwargs)
 
-    def _write_once(self, info: SnapshotInfo, spool: IO[bytes]) -> None:
+    def _write_once(self, info: SnapshotInfo, spool: IO[bytes]) -> bool:
+        """Commit under `info.name` unless it exists; True when the blob now holds these bytes."""
         self._ensure_container()
         blob = self._container.get_blob_client(info.name)
         blocks: list[BlobBlock] = []
@@ -202,9 +213,8 @@ class SnapshotStore:
                 match_condition=MatchConditions.IfMissing,  # If-None-Match: *
             )
         except (ResourceExistsError, ResourceModifiedError):
-            existing = self.get(info.name)
-            if existing.sha256 != info.sha256:
-                raise SnapshotExists(f"snapshot {info.name!r} already exists with other bytes") from None
+            return self.get(info.name).sha256 == info.sha256
+        return True
 
     def get(self, name: str) -> SnapshotInfo:
         try:

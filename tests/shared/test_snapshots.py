@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +45,6 @@ def test_save_names_and_describes_the_snapshot(container: ContainerClient, clock
     assert info.name.startswith("LoanAgreements/20260304T050607Z-")
     assert info.name == f"LoanAgreements/20260304T050607Z-{info.content_hash[:12]}.json"
     assert info.size == len(data)
-    import hashlib
-
     assert info.sha256 == hashlib.sha256(data).hexdigest()
     assert store.get(info.name) == info
     stored = container.get_blob_client(info.name).get_blob_properties()
@@ -67,12 +66,51 @@ def test_snapshots_are_write_once(container: ContainerClient, clock: FakeClock) 
         "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
     )
     assert again.name == info.name
-    # Same name, other bytes (same content, other formatting): refused, the original kept.
+    assert store.read_bytes(info.name) == export_bytes()
+    assert len(store.list("LoanAgreements")) == 1
+
+
+def test_same_content_other_bytes_in_the_same_second_gets_its_own_snapshot(
+    container: ContainerClient, clock: FakeClock
+) -> None:
+    # A restore backs up the target right after exporting the same content from the primary: the
+    # service's bytes differ (volatile fields), the content hash and the second do not.
+    store = SnapshotStore(container, clock)
+    info = store.save_bytes(
+        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
+    )
     reformatted = json.dumps(ner_project(documents=4).export, indent=2).encode()
+    other = store.save_bytes(
+        "LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="secondary-backup"
+    )
+    assert other.content_hash == info.content_hash
+    assert other.name == f"{info.name.removesuffix('.json')}-{other.sha256[:12]}.json"
+    # Both kept byte for byte (write-once), and a redelivery of either returns its own snapshot.
+    assert store.read_bytes(info.name) == export_bytes()
+    assert store.read_bytes(other.name) == reformatted
+    again = store.save_bytes(
+        "LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="secondary-backup"
+    )
+    assert again == other
+    assert len(store.list("LoanAgreements")) == 2
+    assert store.latest("LoanAgreements", reason="secondary-backup") == other
+
+
+def test_a_name_taken_by_other_bytes_is_never_overwritten(
+    container: ContainerClient, clock: FakeClock
+) -> None:
+    store = SnapshotStore(container, clock)
+    info = store.save_bytes(
+        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
+    )
+    reformatted = json.dumps(ner_project(documents=4).export, indent=2).encode()
+    sha12 = hashlib.sha256(reformatted).hexdigest()[:12]
+    # Something else already sits under the fallback name too: refused, nothing overwritten.
+    container.upload_blob(f"{info.name.removesuffix('.json')}-{sha12}.json", b"{}", metadata=dict(
+        store.get(info.name).metadata(), sha256="0" * 64))  # fmt: skip
     with pytest.raises(SnapshotExists):
         store.save_bytes("LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="primary-export")
     assert store.read_bytes(info.name) == export_bytes()
-    assert len(store.list("LoanAgreements")) == 1
 
 
 def test_list_is_newest_first_per_project(container: ContainerClient, clock: FakeClock) -> None:
