@@ -142,8 +142,12 @@ param notifyFormat string = 'json'
 @description('DELETE_REMOVED_PROJECTS: delete a replica when its project is deleted on the primary (default: report only).')
 param deleteRemovedProjects bool = false
 
-@description('SECONDARY_TARGETS: extra targets (each configured with SECONDARY__<NAME>__* settings); empty for none.')
+@description('SECONDARY_TARGETS: comma-separated names of further targets beside the secondary; empty for none. Each needs its settings in secondaryTargetSettings and its role assignments (docs/deploy.md, "More targets").')
 param secondaryTargets string = ''
+
+@description('The SECONDARY__<NAME>__* app settings of the targets in secondaryTargets (LANGUAGE_ENDPOINT, DOCUMENTS_STORAGE, REGION; optional LANGUAGE_KEY, DOCUMENTS_CONTAINER). Secure: it may carry keys.')
+@secure()
+param secondaryTargetSettings object = {}
 
 // ---- names ----------------------------------------------------------------------------------------------------
 
@@ -284,7 +288,8 @@ module functionApp 'app/function-app.bicep' = {
     identityId: appIdentity.id
     identityClientId: appIdentity.properties.clientId
     applicationInsightsConnectionString: monitoring.outputs.connectionString
-    productSettings: productSettings
+    // Kept in the template's parameters, so a redeployment never drops a further target's settings.
+    productSettings: union(productSettings, secondaryTargetSettings)
     maximumInstanceCount: maximumInstanceCount
   }
   dependsOn: [
@@ -430,6 +435,8 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SERVICE_API_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_CLIENT_ID string = appIdentity.properties.clientId
+// The app identity's object ID: grant it the roles on further targets (docs/deploy.md, "More targets").
+output AZURE_PRINCIPAL_ID string = appIdentity.properties.principalId
 output PRIMARY_LANGUAGE_ENDPOINT string = primaryLanguageEndpoint
 output SECONDARY_LANGUAGE_ENDPOINT string = secondaryLanguageEndpoint
 output SECONDARY_LANGUAGE_NAME string = effectiveSecondaryLanguageName

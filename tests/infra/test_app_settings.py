@@ -62,10 +62,15 @@ def test_the_app_receives_host_settings_and_product_settings_and_nothing_else() 
         == "items(union(hostSettings, productSettings))"
     )
     function_app = module_body(parse(MAIN)["modules"]["functionApp"])
-    assert render(function_app["params"]["productSettings"]) == "productSettings"
-    # They may carry Language keys: the module parameter is secure, so deployments do not echo them.
-    parameter = parse(FUNCTION_APP)["parameters"]["productSettings"]
-    assert {"type": "secure"} in [{"type": d["type"]} for d in parameter["decorators"]]
+    # The further targets' SECONDARY__<NAME>__* settings come in as a parameter, so a redeployment keeps them.
+    passed = render(function_app["params"]["productSettings"])
+    assert passed == "union(productSettings, secondaryTargetSettings)"
+    # They may carry Language keys: both parameters are secure, so deployments do not echo them.
+    for template, name in ((FUNCTION_APP, "productSettings"), (MAIN, "secondaryTargetSettings")):
+        parameter = parse(template)["parameters"][name]
+        assert parameter["type"] == "object", name
+        assert "secure" in [d["type"] for d in parameter["decorators"]], name
+    assert parse(MAIN)["parameters"]["secondaryTargetSettings"]["default"] == {}
 
 
 def test_every_setting_the_code_reads_is_set_by_the_bicep() -> None:
@@ -158,11 +163,13 @@ def evaluate(value: Any, *, use_keys: bool = False) -> str:
     return re.sub(r"\$\{([^}]+)\}", interpolate, value)
 
 
-def deployed_environment(*, use_keys: bool = False) -> dict[str, str]:
+def deployed_environment(*, use_keys: bool = False, secondary_target_settings: dict[str, str] | None = None
+                         ) -> dict[str, str]:
     environ = {name.strip("'"): evaluate(v, use_keys=use_keys) for name, v in host_settings().items()}
     environ.update(
         {name.strip("'"): evaluate(v, use_keys=use_keys) for name, v in product_settings().items()}
     )
+    environ.update(secondary_target_settings or {})  # union(productSettings, secondaryTargetSettings)
     return environ
 
 
@@ -181,6 +188,39 @@ def test_the_deployed_settings_load_in_the_code(use_keys: bool) -> None:
     assert target.documents_shared is False
     assert settings.replicate_all
     assert not settings.warnings
+
+
+def test_the_parameter_defaults_load_as_no_limit_no_webhook_and_no_further_target() -> None:
+    known_settings()
+    from shared.settings import settings_from_values
+
+    environ = deployed_environment()
+    for name, parameter in (("SNAPSHOT_RETENTION_COUNT", "snapshotRetentionCount"),
+                            ("SNAPSHOT_RETENTION_DAYS", "snapshotRetentionDays"),
+                            ("NOTIFY_WEBHOOK_URL", "notifyWebhookUrl"),
+                            ("SECONDARY_TARGETS", "secondaryTargets")):
+        environ[name] = parse(MAIN)["parameters"][parameter]["default"]
+    settings = settings_from_values(environ)
+    assert (settings.snapshot_retention_count, settings.snapshot_retention_days) == (None, None)
+    assert settings.notify_webhook_url is None
+    assert settings.target_names() == ["secondary"]
+    assert settings.recovery_point_max_age.total_seconds() == 36 * 3600  # the alert's threshold too
+
+
+def test_further_targets_load_from_secondary_targets_and_their_settings_parameter() -> None:
+    known_settings()
+    from shared.settings import settings_from_values
+
+    environ = deployed_environment(secondary_target_settings={
+        "SECONDARY__NORTH_EUROPE__LANGUAGE_ENDPOINT": "https://lang-dr-neu.cognitiveservices.azure.com/",
+        "SECONDARY__NORTH_EUROPE__DOCUMENTS_STORAGE": "https://stdocsneu.blob.core.windows.net/",
+        "SECONDARY__NORTH_EUROPE__REGION": "northeurope",
+    })
+    environ["SECONDARY_TARGETS"] = "north-europe"
+    settings = settings_from_values(environ)
+    assert settings.target_names() == ["secondary", "north-europe"]
+    further = settings.target("north-europe")
+    assert further.language.region == "northeurope" and further.language.key is None  # Entra ID
 
 
 def test_the_snapshot_connection_resolves_to_the_apps_storage_with_its_identity() -> None:

@@ -195,6 +195,14 @@ def test_every_alert_query_is_a_valid_bicep_string(rule: str) -> None:
     assert "\\\\" not in query  # a doubled backslash would reach KQL and change the regex
 
 
+def test_docs_name_every_parameter_of_main_bicep() -> None:
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    undocumented = [
+        name for name in parse(MAIN)["parameters"] if f"`{name}`" not in guide and f"{name}=" not in guide
+    ]
+    assert not undocumented, f"parameters docs/deploy.md does not mention: {undocumented}"
+
+
 def test_docs_name_the_exact_telemetry_the_alerts_query() -> None:
     guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
     for marker in (
