@@ -28,6 +28,7 @@ from emulator.errors import ServiceError
 from emulator.faults import FaultState
 from emulator.request_counts import RequestCounter, create_request_counts_blueprint
 from emulator.resource import LanguageResource
+from emulator.runtime import RESULT_RETENTION, DeployedModel, RuntimeService
 from emulator.state import StateFile
 from emulator.throttling import RateLimiter, throttled
 from emulator.tokens import DEFAULT_TOKEN_SECRET
@@ -47,7 +48,7 @@ class EmulatorContext:
     limiter: RateLimiter
     behaviour: Behaviour
     authenticator: Authenticator
-    runtime: Any = None
+    runtime: RuntimeService | None = None
     reset_hooks: list[Any] = field(default_factory=list)
     behaviour_hooks: list[Any] = field(default_factory=list)
     requests: RequestCounter = field(default_factory=RequestCounter)
@@ -56,14 +57,15 @@ class EmulatorContext:
 class _RuntimeBackend:
     """What the runtime routes (emulator/runtime.py) need from this resource."""
 
-    def __init__(self, resource: LanguageResource, config: EmulatorConfig, clock: Clock) -> None:
+    def __init__(
+        self, resource: LanguageResource, config: EmulatorConfig, clock: Clock, faults: FaultState
+    ) -> None:
         self._resource = resource
         self._config = config
         self._clock = clock
+        self._faults = faults
 
-    def deployed_model(self, project_name: str, deployment_name: str) -> Any:
-        from emulator.runtime import DeployedModel
-
+    def deployed_model(self, project_name: str, deployment_name: str) -> DeployedModel | None:
         served = self._resource.deployed_artifact(project_name, deployment_name)
         if served is None:
             return None
@@ -76,6 +78,9 @@ class _RuntimeBackend:
     def runtime_job_duration(self) -> timedelta:
         return self._config.job_duration("runtime")
 
+    def take_runtime_job_failure(self) -> dict[str, Any] | None:
+        return self._faults.take_job_failure("runtime")
+
 
 def _bucket(method: str, path: str) -> str:
     if path.startswith(AUTHORING_PREFIX):
@@ -84,12 +89,11 @@ def _bucket(method: str, path: str) -> str:
 
 
 def _register_runtime(app: Flask, context: EmulatorContext) -> None:
-    try:
-        from emulator.runtime import RuntimeService
-    except ImportError:  # the runtime routes are built separately; the authoring API works without them
-        log.warning("emulator.runtime is not available: runtime routes are not served")
-        return
-    runtime = RuntimeService(_RuntimeBackend(context.resource, context.config, context.clock))
+    runtime = RuntimeService(
+        _RuntimeBackend(context.resource, context.config, context.clock, context.faults),
+        # Scaled like job durations, so tests can see results expire.
+        result_retention=RESULT_RETENTION * context.config.time_scale,
+    )
     context.runtime = runtime
     app.register_blueprint(runtime.blueprint)
     context.reset_hooks.append(runtime.reset)

@@ -26,6 +26,7 @@ JOB_KINDS = (
     "swap",
     "delete-project",
     "load-snapshot",
+    "runtime",
     "any",
 )
 

@@ -518,10 +518,14 @@ class LanguageResource:
 
         def phase(begin: datetime, end: datetime) -> dict[str, Any]:
             if status == job_states.FAILED:
+                # Every failure (documents, labels, split, injected) is one of training, so
+                # evaluation never starts.
+                if begin > job.started:
+                    return {"percentComplete": 0, "status": job_states.NOT_STARTED}
                 return {
                     "percentComplete": 100,
                     "startDateTime": format_datetime(begin),
-                    "endDateTime": format_datetime(end),
+                    "endDateTime": format_datetime(job.ends),
                     "status": job_states.FAILED,
                 }
             if at < begin:

@@ -181,6 +181,7 @@ def test_failing_jobs_fail_with_the_given_error(api: Api) -> None:
         {"code": "Unspecified", "message": "Something happened. Please retry after some time."}
     ]
     assert job["result"]["trainingStatus"]["status"] == "failed"
+    assert job["result"]["evaluationStatus"] == {"percentComplete": 0, "status": "notStarted"}
     assert api.get(f"/projects/{project.name}/models").get_json()["value"] == []
     assert api.train(project.name)["status"] == "succeeded"
 
@@ -275,3 +276,41 @@ def test_job_inspection_filters(api: Api) -> None:
     running = api.get("/_emulator/jobs", query={"kind": "train", "status": "notStarted"}).get_json()["value"]
     assert [j["modelLabel"] for j in running] == ["m2"]
     assert api.get("/_emulator/jobs", query={"project": "Other"}).get_json()["value"] == []
+
+
+def test_runtime_jobs_can_be_made_to_fail_and_their_results_expire_scaled(make_api) -> None:
+    api: Api = make_api(time_scale=0.001)
+    project = api.ready_project(deploy="prod")
+    text = project.documents["agreement-001.txt"]
+    body = {
+        "analysisInput": {"documents": [{"id": "1", "language": "en", "text": text}]},
+        "tasks": [
+            {
+                "kind": "CustomEntityRecognition",
+                "parameters": {"projectName": project.name, "deploymentName": "prod"},
+            }
+        ],
+    }
+
+    def run() -> tuple[str, dict]:
+        location = api.accepted(
+            api.client.post(
+                "/language/analyze-text/jobs?api-version=2023-04-01", json=body, headers=api.headers
+            )
+        )
+        return location, api.wait(location, step=1.0)
+
+    api.control("/faults/jobs", {"kind": "runtime", "code": "InternalServerError", "message": "Injected."})
+    _, failed = run()
+    assert failed["status"] == "failed"
+    assert failed["errors"] == [
+        {"code": "InternalServerError", "message": "Injected.", "target": "#/tasks/items/0"}
+    ]
+    location, succeeded = run()  # the fault was for one job only
+    assert succeeded["status"] == "succeeded"
+    assert succeeded["tasks"]["items"][0]["results"]["documents"][0]["entities"]
+    # Results are kept 24 hours times --time-scale: 86.4 s here.
+    api.clock.advance(80)
+    assert api.get(location).status_code == 200
+    api.clock.advance(10)
+    assert api.get(location).status_code == 404
