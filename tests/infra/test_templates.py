@@ -189,3 +189,21 @@ def test_custom_subdomain_endpoints_are_output_and_wired_into_the_settings() -> 
     ):
         assert render(settings[name]) == variable
         assert render(outputs[name]["value"]) == variable
+
+
+def test_telemetry_goes_to_workspace_based_application_insights_with_entra_id_only() -> None:
+    path = INFRA / "app" / "monitoring.bicep"
+    workspace = only_resource(path, "Microsoft.OperationalInsights/workspaces")
+    components = only_resource(path, "Microsoft.Insights/components")
+    assert render(components["properties"]["WorkspaceResourceId"]) == "logAnalytics.id"
+    assert components["properties"]["DisableLocalAuth"] is True  # no instrumentation-key ingestion
+    assert workspace["properties"]["retentionInDays"] == "retentionInDays"
+    # The app sends as its user-assigned identity: connection string plus Entra ID authentication string.
+    main = parse(MAIN)
+    params = module_body(main["modules"]["functionApp"])["params"]
+    assert render(params["applicationInsightsConnectionString"]) == "monitoring.outputs.connectionString"
+    assert render(params["identityClientId"]) == "appIdentity.properties.clientId"
+    host = parse(INFRA / "app" / "function-app.bicep")["variables"]["hostSettings"]["value"]
+    authentication = host["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    assert authentication == "ClientId=${identityClientId};Authorization=AAD"
+    assert main["resources"]["appIdentity"]["type"] == "Microsoft.ManagedIdentity/userAssignedIdentities"
