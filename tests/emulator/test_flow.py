@@ -14,16 +14,18 @@ import pytest
 import requests
 from azure.storage.blob import BlobServiceClient
 
-from localdev.sample_project import SampleProject, multi_label_project, ner_project, upload_documents
+from localdev.sample_project import (
+    SampleProject,
+    multi_label_project,
+    ner_project,
+    single_label_project,
+    upload_documents,
+)
 from localdev.services import Azurite, EmulatorRegion
 from tests.conftest import Regions
 
 AUTHORING = "/language/authoring/analyze-text"
 VERSION = {"api-version": "2023-04-01"}
-TASK_KIND = {
-    "CustomEntityRecognition": "CustomEntityRecognition",
-    "CustomMultiLabelClassification": "CustomMultiLabelClassification",
-}
 
 
 class Region:
@@ -58,7 +60,7 @@ class Region:
             "analysisInput": {
                 "documents": [{"id": str(i), "language": "en", "text": t} for i, t in enumerate(texts)]
             },
-            "tasks": [{"kind": TASK_KIND[kind], "parameters": parameters}],
+            "tasks": [{"kind": kind, "parameters": parameters}],
         }
         result = self.job("POST", "/language/analyze-text/jobs", json=body)
         return list(result["tasks"]["items"][0]["results"]["documents"])
@@ -74,7 +76,11 @@ def copy_documents(azurite: Azurite, project: SampleProject, exported: dict[str,
         container.upload_blob(document["location"], data)
 
 
-@pytest.mark.parametrize("make", [ner_project, multi_label_project], ids=["ner", "multi-label"])
+@pytest.mark.parametrize(
+    "make",
+    [ner_project, single_label_project, multi_label_project],
+    ids=["ner", "single-label", "multi-label"],
+)
 def test_a_replica_trained_from_the_export_predicts_exactly_like_the_primary(
     regions: Regions, azurite: Azurite, make: Any
 ) -> None:
