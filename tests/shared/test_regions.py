@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from shared.clock import FakeClock
-from shared.drift import check_drift
 from shared.engine import ReplicationEngine
 from shared.regions import (
     AUTHORING_REGIONS,
@@ -18,22 +16,9 @@ from shared.regions import (
     normalize_region,
     target_region_problems,
 )
-from shared.settings import Settings, settings_from_values
+from tests.shared.test_drift import World, make_settings
 
 PREDICTION_ONLY = "francecentral"
-
-
-def values(**overrides: str) -> dict[str, str]:
-    base = {
-        "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.cognitiveservices.azure.com",
-        "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.cognitiveservices.azure.com",
-        "PRIMARY_DOCUMENTS_STORAGE": "https://primarydocs.blob.core.windows.net",
-        "SECONDARY_DOCUMENTS_STORAGE": "https://secondarydocs.blob.core.windows.net",
-        "SNAPSHOT_STORAGE": "UseDevelopmentStorage=true",
-        "REPLICATED_PROJECTS": "*",
-    }
-    base.update(overrides)
-    return {name: value for name, value in base.items() if value}
 
 
 def test_region_names_are_compared_in_their_programmatic_form() -> None:
@@ -55,7 +40,7 @@ def test_only_a_known_non_authoring_region_is_a_problem() -> None:
 
 
 def test_each_target_is_checked_by_its_own_region_setting() -> None:
-    settings = settings_from_values(values(
+    settings = make_settings(
         SECONDARY_REGION="westus2",
         SECONDARY_TARGETS="north-europe,dr-paris",
         SECONDARY__NORTH_EUROPE__LANGUAGE_ENDPOINT="https://dr-ne.cognitiveservices.azure.com",
@@ -64,7 +49,7 @@ def test_each_target_is_checked_by_its_own_region_setting() -> None:
         SECONDARY__DR_PARIS__LANGUAGE_ENDPOINT="https://dr-paris.cognitiveservices.azure.com",
         SECONDARY__DR_PARIS__DOCUMENTS_STORAGE="https://drparisdocs.blob.core.windows.net",
         SECONDARY__DR_PARIS__REGION=PREDICTION_ONLY,
-    ))
+    )
     problems = target_region_problems(settings)
     assert list(problems) == ["dr-paris"]
     assert PREDICTION_ONLY in problems["dr-paris"]
@@ -73,54 +58,24 @@ def test_each_target_is_checked_by_its_own_region_setting() -> None:
 # ---- the drift report ----------------------------------------------------------------------------------
 
 
-class Resource:
-    """One project on the primary, nothing on the target: enough for a report entry per target."""
-
-    def __init__(self, projects: list[str]) -> None:
-        self.projects = projects
-
-    def list_projects(self) -> Iterator[dict[str, Any]]:
-        return iter([{"projectName": name, "projectKind": "CustomEntityRecognition",
-                      "lastModifiedDateTime": "2026-03-01T10:00:00Z", "storageInputContainerName": "loans"}
-                     for name in self.projects])
-
-    def list_deployments(self, project: str) -> list[dict[str, Any]]:
-        return []
-
-    def list_models(self, project: str) -> list[dict[str, Any]]:
-        return []
-
-    def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]:
-        return []
-
-
-class NoRecords:
-    def get(self, target: str, project: str) -> None:
-        return None
-
-
-def drift(settings: Settings, primary_projects: list[str]) -> Any:
-    return check_drift(
-        settings, Resource(primary_projects), {"secondary": Resource([])}, NoRecords(),
-        lambda project, container: "docs", lambda project: "hash",
-        FakeClock(datetime(2026, 3, 2, tzinfo=UTC)),
-    )
-
-
 def test_the_drift_report_names_a_target_whose_region_cannot_author() -> None:
-    report = drift(settings_from_values(values(SECONDARY_REGION=PREDICTION_ONLY)), ["Loans"])
+    world = World(make_settings(SECONDARY_REGION=PREDICTION_ONLY))
+    world.synced()
+    report = world.check()
     entry = report.project("Loans", "secondary")
     assert any(PREDICTION_ONLY in risk and "cannot author" in risk for risk in entry.risks)
     assert any("target 'secondary'" in warning and PREDICTION_ONLY in warning for warning in report.warnings)
     assert "target 'secondary' is in region 'francecentral'" in report.to_text()
     # With nothing to replicate yet, the warning still names it.
-    empty = drift(settings_from_values(values(SECONDARY_REGION=PREDICTION_ONLY)), [])
+    empty = World(make_settings(SECONDARY_REGION=PREDICTION_ONLY)).check()
     assert any("target 'secondary'" in warning for warning in empty.to_json()["warnings"])
 
 
 @pytest.mark.parametrize("region", ["westus2", ""], ids=["authoring", "not-configured"])
 def test_an_authoring_or_unknown_region_adds_nothing_to_the_drift_report(region: str) -> None:
-    report = drift(settings_from_values(values(SECONDARY_REGION=region)), ["Loans"])
+    world = World(make_settings(SECONDARY_REGION=region))
+    world.synced()
+    report = world.check()
     assert not any("cannot author" in risk for risk in report.project("Loans").risks)
     assert not report.warnings
 
@@ -129,7 +84,7 @@ def test_an_authoring_or_unknown_region_adds_nothing_to_the_drift_report(region:
 
 
 def engine_with_region(azurite: Any, region: str) -> ReplicationEngine:
-    settings = settings_from_values(values(
+    settings = make_settings(
         SECONDARY_REGION=region,
         PRIMARY_LANGUAGE_KEY="primary-key",
         SECONDARY_LANGUAGE_KEY="secondary-key",
@@ -137,7 +92,7 @@ def engine_with_region(azurite: Any, region: str) -> ReplicationEngine:
         SECONDARY_DOCUMENTS_STORAGE=azurite.connection_string("secondarydocs"),
         SNAPSHOT_STORAGE=azurite.connection_string(),
         AzureWebJobsStorage=azurite.connection_string(),
-    ))
+    )
     return ReplicationEngine.from_settings(settings, clock=FakeClock(datetime(2026, 3, 2, tzinfo=UTC)))
 
 
