@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from shared.authoring import AuthoringClient
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.credentials import CredentialFactory, RequestAuth, auth_for, default_credential_factory
 from shared.documents import container_fingerprint
-from shared.drift import DriftReport, check_drift, export_content_hash
+from shared.drift import DriftReport, DriftState, check_drift, export_content_hash
 from shared.errors import ConcurrentUpdate, InvalidRequest, ReplicatorError, RunConflict, UnknownProject
 from shared.export_format import PROJECT_KINDS
 from shared.json_blobs import STATE_CONTAINER, JsonBlobs
@@ -228,10 +228,13 @@ class ReplicationEngine:
         return names
 
     def start_runs(self, projects: Sequence[str] | None = None, *, force: bool = False, dry_run: bool = False,
-                   trigger: str = "manual") -> list[RunStart]:
+                   trigger: str = "manual", targets: Collection[str] | None = None) -> list[RunStart]:
+        """A run per project and target (`targets`: only those, in configuration order)."""
         starts = []
         for project in self._projects(projects):
             for target in self.targets:
+                if targets is not None and target not in targets:
+                    continue
                 try:
                     starts.append(self._start(project, target, force=force, dry_run=dry_run, trigger=trigger))
                 except UnknownProject:
@@ -502,8 +505,16 @@ class ReplicationEngine:
         report.diverged = [f"{e.project} -> {e.target}" for e in drift.projects if e.state.value == DIVERGED]
         wanted = sorted({entry.project for entry in drift.needing_replication()})
         for project in wanted:
+            entries = [entry for entry in drift.projects if entry.project == project]
+            # Only the targets the check found behind: an in-sync one needs no planning calls, and one the
+            # check could not reach is reported from the check, not retried once per project (a target
+            # that is down must not hold back the others' starts).
+            report.started += [RunStart(project, e.target, None, "error", None,
+                                        {"error": "; ".join(e.reasons)})
+                               for e in entries if e.state is DriftState.ERROR]
             try:
-                report.started += self.start_runs([project], trigger="timer")
+                report.started += self.start_runs([project], trigger="timer",
+                                                  targets={e.target for e in entries if e.needs_replication})
             except ReplicatorError as error:
                 report.errors.append({"project": project, **error.to_json()})
         return report

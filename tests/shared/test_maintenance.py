@@ -63,12 +63,16 @@ def test_one_secondary_down_the_other_is_synced_and_the_failure_notified(regions
     assert h.engine.settings.target_names() == ["secondary", THIRD]
     regions.secondary.kill()
     # The dead region refuses connections; retry without the real back-off sleeps (seconds per call).
-    h.engine.targets["secondary"].authoring._retry = replace(DEFAULT_POLICY, sleep=lambda seconds: None)
+    waits: list[float] = []
+    h.engine.targets["secondary"].authoring._retry = replace(DEFAULT_POLICY, sleep=waits.append)
 
     tick = h.engine.timer_tick()
     starts = {start.target: start for start in tick.started}
     assert starts[THIRD].status == "started"
     assert starts["secondary"].status == "error"
+    assert "cannot list the target's projects" in starts["secondary"].plan["error"]
+    # One listing of the dead target was retried; its start is reported from that, not tried again.
+    assert len(waits) == DEFAULT_POLICY.attempts - 1
     h.run()
     assert h.engine.get_run(project.name, starts[THIRD].run_id).status == SUCCEEDED
     texts = list(project.documents.values())[:4]
