@@ -39,6 +39,7 @@ from emulator.runtime_requests import (
     parse_task,
 )
 from emulator.text_offsets import OffsetMap, grapheme_count
+from emulator.versions import require_api_version
 
 RUNTIME_API_VERSIONS = ("2022-05-01", "2023-04-01", "2024-11-01")
 RESULT_RETENTION = timedelta(hours=24)
@@ -403,23 +404,7 @@ def _request_statistics(documents: Sequence[InputDocument], page_ids: set[str]) 
 
 
 def _api_version() -> str:
-    value = flask.request.args.get("api-version")
-    if not value:
-        raise ServiceError(
-            "InvalidRequest",
-            "The api-version query parameter is required.",
-            inner_code="InvalidParameterValue",
-            target="api-version",
-        )
-    if value not in RUNTIME_API_VERSIONS:
-        raise ServiceError(
-            "InvalidRequest",
-            f"The api-version '{value}' is not supported for this operation. "
-            f"Supported versions: {', '.join(RUNTIME_API_VERSIONS)}.",
-            inner_code="InvalidParameterValue",
-            target="api-version",
-        )
-    return value
+    return require_api_version(flask.request.args.get("api-version"), RUNTIME_API_VERSIONS)
 
 
 def _json_body() -> Any:
