@@ -31,6 +31,9 @@ STEP_QUEUE = "replication-steps"
 # The host moves a message that failed maxDequeueCount times to "<queue>-poison", i.e. this queue.
 POISON_QUEUE = f"{STEP_QUEUE}-poison"
 QUEUE_CONNECTION = "AzureWebJobsStorage"
+# The host treats the poison queue as any other: a message its function fails on goes here, and no
+# function reads it (it is kept for the operator; the run itself is resumed by the drift timer).
+DEAD_LETTER_QUEUE = f"{POISON_QUEUE}-poison"
 # Mirrors extensions.queues.maxDequeueCount in host.json (a test keeps the two equal).
 MAX_DEQUEUE_COUNT = 5
 
@@ -54,11 +57,21 @@ def on_step_message(msg: func.QueueMessage, provider: EngineProvider) -> None:
         "run %s of %s → %s: step %s (delivery %s)",
         step.run_id, step.project, step.target, step.step, msg.dequeue_count,
     )
-    _engine(provider, "step not advanced; the host will deliver the message again").advance(step)
+    consequence = (
+        f"run {step.run_id} of {step.project} → {step.target}: step {step.step!r} not advanced on delivery "
+        f"{msg.dequeue_count or '?'} of {MAX_DEQUEUE_COUNT} (then the host moves it to {POISON_QUEUE})"
+    )
+    _engine(provider, consequence).advance(step)
 
 
 def on_poisoned_step_message(msg: func.QueueMessage, provider: EngineProvider) -> None:
-    """A slice failed on every delivery: fail its run with the reason instead of leaving it hanging."""
+    """A slice failed on every delivery: fail its run with the reason instead of leaving it hanging.
+
+    When the engine itself cannot be built (unusable settings, the usual reason every delivery failed),
+    the run cannot be marked failed either. Nothing is lost: the run's state is in storage, this message
+    is retried and then kept by the host in DEAD_LETTER_QUEUE, and once the settings are fixed the drift
+    timer resumes the run as stalled.
+    """
     step = read_step_message(msg)
     if step is None:
         return
@@ -66,8 +79,16 @@ def on_poisoned_step_message(msg: func.QueueMessage, provider: EngineProvider) -
         f"step {step.step!r} failed on each of its {MAX_DEQUEUE_COUNT} deliveries and the host moved it "
         f"to the {POISON_QUEUE} queue; the function log has each attempt's error (queue message id {msg.id})"
     )
+    consequence = (
+        f"run {step.run_id} of {step.project} → {step.target}: step {step.step!r} was poisoned but the run "
+        f"cannot be marked failed (delivery {msg.dequeue_count or '?'} of {MAX_DEQUEUE_COUNT}, then the host "
+        f"keeps the message in {DEAD_LETTER_QUEUE}). Nothing is lost: the run stays as stored, and once the "
+        "setting is fixed the drift timer resumes it after RUN_STALL_TIMEOUT_MINUTES without progress "
+        "(run the timer by hand to resume it at once)"
+    )
+    engine = _engine(provider, consequence)
     logger.error("run %s of %s → %s failed: %s", step.run_id, step.project, step.target, reason)
-    _engine(provider, "run not marked failed").fail_poisoned(step, reason)
+    engine.fail_poisoned(step, reason)
 
 
 def read_step_message(msg: func.QueueMessage) -> "StepMessage | None":

@@ -13,7 +13,7 @@ from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.engine import EngineOptions, ReplicationEngine
 from shared.functions.engine_provider import engines
 from shared.request_budget import BudgetLimits, InMemoryRequestBudget
@@ -24,9 +24,9 @@ from tests.shared.engine.support import FAST_STEPS, settings_values
 from tests.shared.functions.host import QueueHost, raw_queue_client, registered
 
 
-def engine_for(regions: Any, azurite: Any, **extra: str) -> ReplicationEngine:
+def engine_for(regions: Any, azurite: Any, *, clock: Clock | None = None, **extra: str) -> ReplicationEngine:
     """One app instance's engine: its step queue is the host's storage (AzureWebJobsStorage) on Azurite."""
-    clock = SystemClock()
+    clock = clock or SystemClock()
     settings = settings_from_values(settings_values(regions, azurite, **extra))
     return ReplicationEngine.from_settings(
         settings,
@@ -39,12 +39,17 @@ def engine_for(regions: Any, azurite: Any, **extra: str) -> ReplicationEngine:
     )
 
 
+# Where the host moves a message the poison queue's own function failed on; no function reads it.
+DEAD_LETTER_QUEUE = f"{POISON_QUEUE_NAME}-poison"
+
+
 def queue_host(azurite: Any, **options: Any) -> QueueHost:
-    """The host's queue listener for our two queue functions (it creates both queues, as the host does)."""
+    """The host's queue listener for our two queue functions (it creates the queues, as the host does)."""
     connection = azurite.connection_string()
-    step_queue = raw_queue_client(connection, QUEUE_NAME)
-    poison_queue = raw_queue_client(connection, POISON_QUEUE_NAME)
-    for queue in (step_queue, poison_queue):
+    step_queue, poison_queue, dead_letter_queue = (
+        raw_queue_client(connection, name) for name in (QUEUE_NAME, POISON_QUEUE_NAME, DEAD_LETTER_QUEUE)
+    )
+    for queue in (step_queue, poison_queue, dead_letter_queue):
         with contextlib.suppress(ResourceExistsError):
             queue.create_queue()
     return QueueHost(
@@ -52,6 +57,7 @@ def queue_host(azurite: Any, **options: Any) -> QueueHost:
         poison_queue,
         step_function=registered("replication_step"),
         poison_function=registered("replication_step_poison"),
+        dead_letter_queue=dead_letter_queue,
         **options,
     )
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from localdev.sample_project import ner_project
-from shared.functions.engine_provider import EngineProvider, EngineUnavailable
+from shared.clock import SystemClock
+from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
 from shared.functions.steps_queue import on_step_message, read_step_message
 from shared.functions.timer import on_drift_timer
 from shared.scheduler import QUEUE_NAME
 from tests.shared.engine.support import authoring, emulator_jobs, export_of, seed, settings_values
-from tests.shared.functions.app_under_test import engine_for, queue_host, serving
+from tests.shared.functions.app_under_test import DEAD_LETTER_QUEUE, engine_for, queue_host, serving
 from tests.shared.functions.host import (
     FUNCTIONS_BASE_URL,
     as_host_delivers,
@@ -326,3 +328,45 @@ def test_missing_settings_fail_the_timer_with_a_logged_error_naming_the_setting(
     with caplog.at_level(logging.ERROR), pytest.raises(EngineUnavailable, match="PRIMARY_LANGUAGE_ENDPOINT"):
         on_drift_timer(timer_request(), EngineProvider())
     assert "PRIMARY_LANGUAGE_ENDPOINT" in caplog.text
+
+
+class LaterClock(SystemClock):
+    """The wall clock, `ahead` later: the day after, as far as the engine can tell."""
+
+    def __init__(self, ahead: timedelta) -> None:
+        self.ahead = ahead
+
+    def now(self) -> datetime:
+        return super().now() + self.ahead
+
+
+def test_with_settings_missing_a_step_outlives_both_queues_and_the_fixed_app_resumes_its_run(
+    regions: Any, azurite: Any, seeded: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    run_id = engine_for(regions, azurite).start_runs([PROJECT.name])[0].run_id
+    assert run_id is not None
+
+    # The app restarts with a setting missing: every delivery of the step, then of its poison copy,
+    # fails to build the engine, and the host ends up keeping the message where no function reads it.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PRIMARY_LANGUAGE_ENDPOINT", raising=False)
+    engines.clear()
+    host = queue_host(azurite)
+    with caplog.at_level(logging.ERROR, logger="shared.functions.steps_queue"):
+        host.drain()
+    assert len(host.failures) == 10
+    assert all(isinstance(error, EngineUnavailable) for error in host.failures)
+    [kept] = raw_queue_client(azurite.connection_string(), DEAD_LETTER_QUEUE).receive_messages()
+    assert read_step_message(as_host_delivers(kept)) is not None
+    errors = [record.getMessage() for record in caplog.records]
+    assert len(errors) == 10 and all("PRIMARY_LANGUAGE_ENDPOINT" in error for error in errors)
+    assert "Nothing is lost" in errors[-1] and DEAD_LETTER_QUEUE in errors[-1]
+
+    # Settings fixed; the next daily timer finds the run stalled, resumes it, and it finishes.
+    with serving(engine_for(regions, azurite, clock=LaterClock(timedelta(days=1)))):
+        assert json_body(get_run(PROJECT.name, run_id))["status"] in ("pending", "running")
+        registered("drift_timer")(timer_request())
+        host.drain()
+        assert json_body(get_run(PROJECT.name, run_id))["status"] == "succeeded"
+        assert [run["runId"] for run in runs_of(PROJECT.name)] == [run_id]

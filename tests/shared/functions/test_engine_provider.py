@@ -89,3 +89,46 @@ def test_the_step_queue_also_resolves_the_identity_based_host_connection(regions
     queue = engine.scheduler.queue  # type: ignore[attr-defined]
     assert queue.url == "https://appstate.queue.core.windows.net/replication-steps"
     assert queue.credential is credential
+
+
+def test_identity_based_host_storage_alone_serves_the_step_queue_snapshots_and_run_state(
+    regions: Any, azurite: Any
+) -> None:
+    """No key: AzureWebJobsStorage__*ServiceUri with a managed identity, and SNAPSHOT_STORAGE naming it."""
+    values = settings_values(regions, azurite)
+    del values["AzureWebJobsStorage"]
+    values.update({
+        "SNAPSHOT_STORAGE": "AzureWebJobsStorage",
+        "AzureWebJobsStorage__blobServiceUri": "https://appstate.blob.core.windows.net",
+        "AzureWebJobsStorage__queueServiceUri": "https://appstate.queue.core.windows.net",
+        "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": "00000000-0000-0000-0000-000000000001",
+    })
+    credential = StaticCredential()
+    engine = ReplicationEngine.from_settings(settings_from_values(values), credential=credential)
+    queue = engine.scheduler.queue  # type: ignore[attr-defined]
+    assert queue.url == "https://appstate.queue.core.windows.net/replication-steps"
+    assert engine.state_storage.url == "https://appstate.blob.core.windows.net/"
+    assert engine.state_storage.credential is credential and queue.credential is credential
+
+
+def test_identity_based_host_storage_asks_for_the_user_assigned_identity_it_names() -> None:
+    from shared.storage import resolve_connection
+
+    environ = {
+        "AzureWebJobsStorage__queueServiceUri": "https://appstate.queue.core.windows.net",
+        "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": "client-1",
+    }
+    resolved = resolve_connection("AzureWebJobsStorage", environ, "queue")
+    assert resolved.service_url == "https://appstate.queue.core.windows.net"
+    assert resolved.credential is not None
+    assert (resolved.credential.kind, resolved.credential.client_id) == ("managedidentity", "client-1")
+
+
+def test_identity_based_host_storage_without_the_queue_uri_names_the_missing_setting() -> None:
+    from shared.storage import resolve_connection
+
+    environ = {"AzureWebJobsStorage__blobServiceUri": "https://appstate.blob.core.windows.net"}
+    with pytest.raises(SettingsError, match="AzureWebJobsStorage__queueServiceUri"):
+        resolve_connection("AzureWebJobsStorage", environ, "queue")

@@ -77,7 +77,20 @@ def test_unusable_settings_fail_the_delivery_so_the_host_keeps_the_message(
 ) -> None:
     with caplog.at_level(logging.ERROR), pytest.raises(EngineUnavailable, match="PRIMARY_LANGUAGE_ENDPOINT"):
         on_step_message(func.QueueMessage(id="m1", body=MESSAGE.to_text()), unusable_settings())
-    assert "PRIMARY_LANGUAGE_ENDPOINT" in caplog.text
+    [error] = caplog.records
+    assert "PRIMARY_LANGUAGE_ENDPOINT" in error.getMessage()
+    assert "run-1 of LoanAgreements → secondary: step 'export' not advanced" in error.getMessage()
+
+
+def test_unusable_settings_fail_a_poisoned_delivery_too_and_say_why_nothing_is_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR), pytest.raises(EngineUnavailable, match="PRIMARY_LANGUAGE_ENDPOINT"):
+        on_poisoned_step_message(func.QueueMessage(id="m1", body=MESSAGE.to_text()), unusable_settings())
+    [error] = caplog.records
+    text = error.getMessage()
+    assert "PRIMARY_LANGUAGE_ENDPOINT" in text and "cannot be marked failed" in text
+    assert "replication-steps-poison-poison" in text and "drift timer resumes it" in text
 
 
 def test_a_poisoned_message_fails_its_run_with_a_reason_naming_the_step_and_the_poison_queue() -> None:
