@@ -9,6 +9,8 @@ import pytest
 
 from shared.clock import FakeClock
 from shared.engine import ReplicationEngine
+from shared.functions.engine_provider import EngineProvider
+from shared.functions.health import handle_health
 from shared.regions import (
     AUTHORING_REGIONS,
     authoring_region_problem,
@@ -16,6 +18,7 @@ from shared.regions import (
     normalize_region,
     target_region_problems,
 )
+from tests.shared.functions.host import http_request, json_body
 from tests.shared.test_drift import World, make_settings
 
 PREDICTION_ONLY = "francecentral"
@@ -97,9 +100,14 @@ def engine_with_region(azurite: Any, region: str) -> ReplicationEngine:
 
 
 def test_health_names_a_target_whose_region_cannot_author(azurite: Any) -> None:
-    health = engine_with_region(azurite, PREDICTION_ONLY).health()
+    engine = engine_with_region(azurite, PREDICTION_ONLY)
+    health = engine.health()
     assert health["healthy"] is True  # the app works; the target is named so an operator fixes it
     (warning,) = health["warnings"]
     assert "target 'secondary' is in region 'francecentral'" in warning
+    # The anonymous GET /api/health answers with it.
+    response = handle_health(http_request("GET", "health"), EngineProvider(factory=lambda: engine))
+    assert response.status_code == 200
+    assert json_body(response)["warnings"] == [warning]
 
     assert engine_with_region(azurite, "westus2").health()["warnings"] == []
