@@ -98,6 +98,7 @@ def test_a_full_replication_runs_through_the_timer_and_queue_functions_alone(
         assert drift.status_code == 200
         [entry] = json_body(drift)["projects"]
         assert (entry["project"], entry["state"]) == (PROJECT.name, "in_sync")
+        assert entry["recoveryPointAgeSeconds"] is not None and entry["recoveryPointAge"]
 
 
 def test_two_timers_firing_at_once_on_two_instances_start_one_run(
@@ -236,6 +237,16 @@ def test_unknown_projects_and_runs_are_404_and_malformed_run_ids_400(
 
         malformed = get_run(PROJECT.name, "latest")
         assert malformed.status_code == 400
+
+        ids = {"project": PROJECT.name, "runId": "20260101T000000Z-deadbeef"}
+        for function, path in [("cancel_replication", "cancel"),
+                               ("redrive_replication_step", "steps/export")]:
+            params = {**ids, "step": "export"} if path.startswith("steps") else ids
+            request = http_request("POST", f"replications/{PROJECT.name}/{ids['runId']}/{path}",
+                                   route_params=params)
+            response = registered(function)(request)
+            assert response.status_code == 404, (function, response.get_body())
+            assert json_body(response)["error"]["code"] == "UnknownRun"
 
         unknown_target = registered("list_replications")(
             http_request("GET", f"replications/{PROJECT.name}", route_params={"project": PROJECT.name},
