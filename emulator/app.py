@@ -147,7 +147,7 @@ def create_app(
     context.reset_hooks.append(restore_durations)
     context.reset_hooks.append(context.requests.clear)
 
-    app = Flask("emulator")
+    app = Flask("emulator", static_folder=None)  # no /static route on the resource
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
     app.register_blueprint(create_authoring_blueprint(resource))

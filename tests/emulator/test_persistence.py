@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import requests
@@ -34,6 +35,14 @@ def test_state_is_reloaded_and_jobs_in_flight_complete_after_restart(make_api, t
         "model2",
     }
     assert second.context.resource.deployed_artifact(project.name, "prod") is not None
+
+
+def test_the_state_route_shows_what_is_persisted(make_api, tmp_path: Path) -> None:
+    api: Api = make_api(state_dir=tmp_path)
+    project = api.ready_project()
+    state = api.get("/_emulator/state").get_json()
+    assert state == json.loads((tmp_path / "resource-state.json").read_text(encoding="utf-8"))
+    assert project.name in json.dumps(state)
 
 
 def test_without_state_dir_nothing_survives(make_api) -> None:

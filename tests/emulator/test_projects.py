@@ -168,3 +168,10 @@ def test_malformed_json_is_a_400_never_a_500(api: Api) -> None:
     assert error_of(empty)["innererror"]["code"] == "EmptyRequest"
     not_object = api.post("/projects/X/:import", json=[1, 2])
     assert not_object.status_code == 400
+
+
+def test_supported_languages_are_listed_in_a_page(api: Api) -> None:
+    body = api.get("/projects/global/languages").get_json()
+    assert body["nextLink"] is None
+    assert {"languageName": "English", "languageCode": "en"} in body["value"]
+    assert api.get("/projects/global/languages", api_version="2021-01-01").status_code == 400

@@ -17,8 +17,12 @@ def test_counts_requests_by_api_and_method_including_refused_ones(api: Api) -> N
     api.get("/projects")
     api.post("/projects/Nope/:train", json={"modelLabel": "m", "trainingConfigVersion": "2022-05-01"})
     api.get("/projects", headers={"Ocp-Apim-Subscription-Key": "wrong"})
-    api.client.post("/language/analyze-text/jobs", json={}, headers=api.headers,
-                    query_string={"api-version": "2023-04-01"})
+    api.client.post(
+        "/language/analyze-text/jobs",
+        json={},
+        headers=api.headers,
+        query_string={"api-version": "2023-04-01"},
+    )
     assert counts(api) == {
         "authoring": {"GET": 3, "POST": 1},
         "runtime": {"POST": 1},
@@ -39,9 +43,12 @@ def test_control_routes_are_not_counted_and_both_resets_zero_the_counters(api: A
 
 def test_job_list_gives_finish_time_and_configured_duration(api: Api) -> None:
     project = api.ready_project()
-    location = api.accepted(api.post(
-        f"/projects/{project.name}/:train",
-        json={"modelLabel": "m1", "trainingConfigVersion": "2022-05-01"}))
+    location = api.accepted(
+        api.post(
+            f"/projects/{project.name}/:train",
+            json={"modelLabel": "m1", "trainingConfigVersion": "2022-05-01"},
+        )
+    )
     running = [j for j in api.get("/_emulator/jobs").get_json()["value"] if j["kind"] == "train"]
     assert running[0]["finishedDateTime"] is None
     assert running[0]["durationSeconds"] == 600.0
