@@ -9,6 +9,8 @@
 // - failed runs: the log line "replication.run_failed project=P target=T run_id=R ..." (traces) or a custom
 //   event named replication.run_failed (customEvents);
 // - silence: no recovery point age reported at all for two days (the timer or the whole app is down).
+// Result columns are projectName, targetName and runId: `project` is a KQL keyword (the operator), which would need
+// quoting as a column name.
 
 param location string
 param tags object = {}
@@ -63,18 +65,18 @@ resource recoveryPointAgeAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-1
     criteria: {
       allOf: [
         {
-          query: 'let threshold = ${recoveryPointAgeThresholdHours}.0;\nlet fromMetrics = customMetrics | where name == "replication.recovery_point_age_hours" | project timestamp, hours = todouble(value), project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]);\nlet ageLine = @"^replication\\.recovery_point_age_hours project=(\\S+) target=(\\S+) hours=(\\S+)$";\nlet fromTraces = traces | where message startswith "replication.recovery_point_age_hours " | extend project = extract(ageLine, 1, message), target = extract(ageLine, 2, message), hours = todouble(extract(ageLine, 3, message)) | where isnotempty(project) and isnotnull(hours) | project timestamp, hours, project, target;\nunion fromMetrics, fromTraces\n| summarize arg_max(timestamp, hours) by project, target\n| extend age_hours = hours + (now() - timestamp) / 1h\n| where age_hours > threshold'
+          query: 'let threshold = ${recoveryPointAgeThresholdHours}.0;\nlet fromMetrics = customMetrics | where name == "replication.recovery_point_age_hours" | project timestamp, hours = todouble(value), projectName = tostring(customDimensions["project"]), targetName = tostring(customDimensions["target"]);\nlet ageLine = @"^replication\\.recovery_point_age_hours project=(\\S+) target=(\\S+) hours=(\\S+)$";\nlet fromTraces = traces | where message startswith "replication.recovery_point_age_hours " | extend projectName = extract(ageLine, 1, message), targetName = extract(ageLine, 2, message), hours = todouble(extract(ageLine, 3, message)) | where isnotempty(projectName) and isnotnull(hours) | project timestamp, hours, projectName, targetName;\nunion fromMetrics, fromTraces\n| summarize arg_max(timestamp, hours) by projectName, targetName\n| extend age_hours = hours + (now() - timestamp) / 1h\n| where age_hours > threshold'
           timeAggregation: 'Count'
           dimensions: [
             {
-              name: 'project'
+              name: 'projectName'
               operator: 'Include'
               values: [
                 '*'
               ]
             }
             {
-              name: 'target'
+              name: 'targetName'
               operator: 'Include'
               values: [
                 '*'
@@ -114,11 +116,11 @@ resource failedRunAlert 'Microsoft.Insights/scheduledQueryRules@2023-03-15-previ
     criteria: {
       allOf: [
         {
-          query: 'let failedLine = @"^replication\\.run_failed project=(\\S+) target=(\\S+) run_id=(\\S+) ";\nunion (traces | where message startswith "replication.run_failed " | extend project = extract(failedLine, 1, message), target = extract(failedLine, 2, message), run_id = extract(failedLine, 3, message) | where isnotempty(project)), (customEvents | where name == "replication.run_failed" | extend project = tostring(customDimensions["project"]), target = tostring(customDimensions["target"]), run_id = tostring(customDimensions["run_id"]))\n| project timestamp, project, target, run_id'
+          query: 'let failedLine = @"^replication\\.run_failed project=(\\S+) target=(\\S+) run_id=(\\S+) ";\nunion (traces | where message startswith "replication.run_failed " | extend projectName = extract(failedLine, 1, message), targetName = extract(failedLine, 2, message), runId = extract(failedLine, 3, message) | where isnotempty(projectName)), (customEvents | where name == "replication.run_failed" | extend projectName = tostring(customDimensions["project"]), targetName = tostring(customDimensions["target"]), runId = tostring(customDimensions["run_id"]))\n| project timestamp, projectName, targetName, runId'
           timeAggregation: 'Count'
           dimensions: [
             {
-              name: 'project'
+              name: 'projectName'
               operator: 'Include'
               values: [
                 '*'

@@ -146,7 +146,7 @@ def test_the_recovery_point_age_query_reads_the_line_the_drift_adapters_log(capl
     query = _query("recoveryPointAgeAlert")
     assert f'message startswith "{RECOVERY_POINT_AGE} "' in query
     columns = extract_columns(query, line)
-    assert columns == {"project": "Loan.Agreements_2", "target": "north-europe", "hours": "12.5"}
+    assert columns == {"projectName": "Loan.Agreements_2", "targetName": "north-europe", "hours": "12.5"}
     float(columns["hours"])  # todouble() reads it
     # A line of another shape is left out rather than misread.
     assert not re.search(dict(re.findall(r'let (\w+) = @"([^"]*)";', query))["ageLine"],
@@ -185,14 +185,24 @@ def test_the_failed_run_query_reads_the_line_the_engine_logs(azurite, caplog) ->
     query = _query("failedRunAlert")
     assert f'message startswith "{RUN_FAILED} "' in query
     assert extract_columns(query, line) == {
-        "project": "LoanAgreements", "target": "secondary", "run_id": run.run_id,
+        "projectName": "LoanAgreements", "targetName": "secondary", "runId": run.run_id,
     }
 
 
+# KQL operator names are keywords: as column names they would need quoting (['project']).
+KQL_OPERATORS = {"project", "where", "extend", "summarize", "parse", "union", "join", "count", "take", "top",
+                 "sort", "order", "range", "print", "render", "search", "find", "distinct", "limit", "as"}
+
+
 @pytest.mark.parametrize("rule", ["recoveryPointAgeAlert", "failedRunAlert", "silenceAlert"])
-def test_every_alert_query_is_a_valid_bicep_string(rule: str) -> None:
+def test_every_alert_query_is_a_valid_bicep_string_and_splits_by_columns_it_outputs(rule: str) -> None:
     query = _query(rule)
     assert "\\\\" not in query  # a doubled backslash would reach KQL and change the regex
+    assigned = set(re.findall(r"(?:extend|project|,) +(\w+) = ", query))
+    assert not assigned & KQL_OPERATORS, f"columns named like KQL keywords: {assigned & KQL_OPERATORS}"
+    (criterion,) = _rules()[rule]["properties"]["criteria"]["allOf"]
+    for dimension in criterion.get("dimensions", []):
+        assert dimension["name"] in assigned, f"{rule}: no column {dimension['name']} to split by"
 
 
 def test_docs_name_every_parameter_of_main_bicep() -> None:
