@@ -79,6 +79,14 @@ def test_one_secondary_down_the_other_is_synced_and_the_failure_notified(regions
     assert predict(third_region, project.name, "prod", project.kind, texts) == predict(
         regions.primary, project.name, "prod", project.kind, texts)
 
+    # Any target can be restored (here under another name), into its own document container.
+    [model] = [info.name for info in h.engine.snapshots.list(project.name) if info.reason == "model:v1"]
+    restore = RestoreService(h.engine).start(RestoreRequest(model, target=THIRD, project="LoansCopy"))
+    h.run()
+    assert h.engine.get_run("LoansCopy", restore.run_id).status == SUCCEEDED
+    copy = authoring(third_region).get_project("LoansCopy")
+    assert copy is not None and copy["storageInputContainerName"] == "loans-ne"
+
     maintenance = Maintenance(h.engine, Notifier(webhook.url, "slack"))
     first = maintenance.run(tick)
     kinds = [n.kind for n in first.notifications]
