@@ -18,7 +18,7 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
 from shared.functions.routes import IDENTIFIER, PROJECT_NAME, api_url, route_name
@@ -71,7 +71,11 @@ def handle_list_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
         from shared.snapshot_catalogue import SnapshotCatalogue
 
         project = route_name(req, "project", PROJECT_NAME)
-        infos = SnapshotCatalogue(provider.get().snapshots).list(project)
+        engine = provider.get()
+        infos = SnapshotCatalogue(engine.snapshots).list(project)
+        # As for runs: snapshots of a project no longer replicated stay listed; a name we never knew is a 404.
+        if not infos and not engine.settings.is_replicated(project):
+            raise UnknownProject(project)
         return json_response({"project": project, "snapshots": [info.to_json() for info in infos]})
 
     return answer(list_them)
@@ -115,8 +119,11 @@ def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> fun
         unknown = sorted(set(body) - set(RESTORE_FIELDS))
         if unknown:
             raise InvalidRequest(f"unknown field(s) {unknown}; the body accepts {list(RESTORE_FIELDS)}")
-        snapshot = _text(body, "snapshot", required=True)
-        assert snapshot is not None
+        snapshot = _text(body, "snapshot")
+        if snapshot is None:
+            raise InvalidRequest(
+                "'snapshot' is required: a snapshot name, a unique prefix of it, or Project@latest"
+            )
         deployments = body.get("deployments")
         if deployments is not None and (not isinstance(deployments, list)
                                         or not all(isinstance(d, str) for d in deployments)):
@@ -166,11 +173,9 @@ def handle_expiry(req: func.HttpRequest, provider: EngineProvider) -> func.HttpR
     return answer(expiry)
 
 
-def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None:
-        if required:
-            raise InvalidRequest(f"'{name}' is required")
         return None
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest(f"'{name}' must be a non-empty string")

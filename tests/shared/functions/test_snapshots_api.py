@@ -35,6 +35,9 @@ def test_catalogue_and_restore_over_http(regions: Any, azurite: Any) -> None:
         "GET", f"snapshots/{project.name}/latest",
         route_params={"project": project.name, "snapshot": "latest"}), provider)
     assert json_body(latest)["name"] == snapshots[0]["name"]
+    never_known = api.handle_list_snapshots(
+        http_request("GET", "snapshots/Nope", route_params={"project": "Nope"}), provider)
+    assert never_known.status_code == 404 and json_body(never_known)["error"]["code"] == "UnknownProject"
     missing = api.handle_show_snapshot(http_request(
         "GET", "snapshots/Nope/latest", route_params={"project": "Nope", "snapshot": "latest"}), provider)
     assert missing.status_code == 404 and json_body(missing)["error"]["code"] == "SnapshotNotFound"
