@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,6 +172,30 @@ def number_in_words(number: int) -> str:
     return " ".join(parts)
 
 
+def _project(
+    name: str,
+    container: str,
+    kind: str,
+    description: str,
+    categories: Sequence[str],
+    documents: list[dict[str, Any]],
+    texts: dict[str, str],
+) -> SampleProject:
+    """The export body of a generated project (entities for NER, classes otherwise) and its texts."""
+    category_key = "entities" if kind == "CustomEntityRecognition" else "classes"
+    export = {
+        "projectFileVersion": PROJECT_FILE_VERSION,
+        "stringIndexType": STRING_INDEX_TYPE,
+        "metadata": _metadata(name, container, kind, description),
+        "assets": {
+            "projectKind": kind,
+            category_key: [{"category": category} for category in categories],
+            "documents": documents,
+        },
+    }
+    return SampleProject(export=export, documents=texts)
+
+
 def _ner_document(rng: random.Random, index: int) -> tuple[str, list[dict[str, Any]]]:
     newline = "\r\n" if index % 3 != 1 else "\n"
     doc = _LabelledText()
@@ -256,17 +281,15 @@ def ner_project(
                 "entities": [{"regionOffset": 0, "regionLength": utf16_length(text), "labels": labels}],
             }
         )
-    export = {
-        "projectFileVersion": PROJECT_FILE_VERSION,
-        "stringIndexType": STRING_INDEX_TYPE,
-        "metadata": _metadata(name, container, "CustomEntityRecognition", "Generated loan agreements"),
-        "assets": {
-            "projectKind": "CustomEntityRecognition",
-            "entities": [{"category": category} for category in NER_CATEGORIES],
-            "documents": assets_documents,
-        },
-    }
-    return SampleProject(export=export, documents=texts)
+    return _project(
+        name,
+        container,
+        "CustomEntityRecognition",
+        "Generated loan agreements",
+        NER_CATEGORIES,
+        assets_documents,
+        texts,
+    )
 
 
 # --- classification: support tickets and movie summaries ----------------------------------------
@@ -410,19 +433,15 @@ def single_label_project(
                 "class": {"category": category},
             }
         )
-    export = {
-        "projectFileVersion": PROJECT_FILE_VERSION,
-        "stringIndexType": STRING_INDEX_TYPE,
-        "metadata": _metadata(
-            name, container, "CustomSingleLabelClassification", "Generated support tickets"
-        ),
-        "assets": {
-            "projectKind": "CustomSingleLabelClassification",
-            "classes": [{"category": category} for category in TICKET_CLASSES],
-            "documents": assets_documents,
-        },
-    }
-    return SampleProject(export=export, documents=texts)
+    return _project(
+        name,
+        container,
+        "CustomSingleLabelClassification",
+        "Generated support tickets",
+        TICKET_CLASSES,
+        assets_documents,
+        texts,
+    )
 
 
 def multi_label_project(
@@ -447,17 +466,15 @@ def multi_label_project(
                 "classes": [{"category": genre} for genre in sorted(genres, key=GENRES.index)],
             }
         )
-    export = {
-        "projectFileVersion": PROJECT_FILE_VERSION,
-        "stringIndexType": STRING_INDEX_TYPE,
-        "metadata": _metadata(name, container, "CustomMultiLabelClassification", "Generated movie summaries"),
-        "assets": {
-            "projectKind": "CustomMultiLabelClassification",
-            "classes": [{"category": genre} for genre in GENRES],
-            "documents": assets_documents,
-        },
-    }
-    return SampleProject(export=export, documents=texts)
+    return _project(
+        name,
+        container,
+        "CustomMultiLabelClassification",
+        "Generated movie summaries",
+        GENRES,
+        assets_documents,
+        texts,
+    )
 
 
 def upload_documents(container_client: ContainerClient, project: SampleProject) -> None:
