@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import requests
 
 from shared.errors import ReplicatorError
+from shared.retry import describe_exception
 
 
 class ExpiryReader(Protocol):
@@ -79,7 +80,7 @@ def check_expiry(sides: Mapping[str, ExpiryReader], projects: Sequence[str], now
     errors: list[str] = []
     offered_by_side: dict[tuple[str, str], dict[str, date | None]] = {}
     for side, client in sides.items():
-        for project in projects:
+        for checked, project in enumerate(projects):
             try:
                 metadata = client.get_project(project)
                 if metadata is None:
@@ -92,8 +93,13 @@ def check_expiry(sides: Mapping[str, ExpiryReader], projects: Sequence[str], now
                         for item in client.training_config_versions(kind)}
                 offered = offered_by_side[key]
                 warnings += _project_warnings(side, project, client, offered, today, horizon)
-            except (ReplicatorError, requests.RequestException) as error:
-                errors.append(f"{side}: {project}: {getattr(error, 'message', type(error).__name__)}")
+            except requests.RequestException as error:
+                # The side is unreachable (its client already retried): one error, not a slow one per project.
+                errors.append(f"{side}: unreachable ({describe_exception(error)}); "
+                              f"{len(projects) - checked} project(s) not checked")
+                break
+            except ReplicatorError as error:
+                errors.append(f"{side}: {project}: {error.message}")
     seen: set[tuple[str, str]] = set()
     for (side, _kind), offered in sorted(offered_by_side.items()):
         for version, expires in sorted(offered.items()):

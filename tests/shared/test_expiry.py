@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
+
+import requests
 
 from localdev.sample_project import ner_project
-from shared.expiry import ExpiryWarning
+from shared.expiry import ExpiryWarning, check_expiry
 from shared.maintenance import Maintenance
 from shared.manifest import SUCCEEDED
 from shared.notifications import EXPIRY_WARNING, Notifier
@@ -55,3 +58,24 @@ def test_expiry_warnings_on_both_sides_and_the_training_config_fallback(regions,
     assert len(expiry_note.lines) == 3
     [card] = [b for b in webhook.bodies if "model v1" in str(b)]
     assert card["attachments"][0]["content"]["type"] == "AdaptiveCard"
+
+
+class Unreachable:
+    """A side whose every call fails after its client's retries (connection refused)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _fail(self, *args: Any) -> Any:
+        self.calls += 1
+        raise requests.ConnectionError("connection refused")
+
+    get_project = list_models = list_deployments = training_config_versions = _fail
+
+
+def test_an_unreachable_side_is_one_error_not_a_slow_failure_per_project() -> None:
+    down = Unreachable()
+    report = check_expiry({"northeurope": down}, ["A", "B", "C"], datetime(2026, 1, 1, tzinfo=UTC), 30)
+    assert down.calls == 1
+    [error] = report.errors
+    assert error.startswith("northeurope: unreachable (") and error.endswith("3 project(s) not checked")
