@@ -23,7 +23,7 @@ from shared.clock import Clock, parse_iso
 from shared.documents import copy_documents, missing_documents
 from shared.errors import ReplicatorError
 from shared.export_format import ExportedProject, UnsafeExport
-from shared.manifest import RUNNING, SKIPPED, SUCCEEDED, RunManifest, StepRecord
+from shared.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, RunManifest, StepRecord
 from shared.planner import WORKING
 from shared.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.runtime_client import RuntimeClient, SampleDocument, job_finished, predictions
@@ -320,6 +320,8 @@ class StepMachine:
             def before() -> None:
                 current = client.get_project(project)
                 step.detail["modifiedBefore"] = current.get("lastModifiedDateTime") if current else None
+                step.detail["modelsBefore"] = sorted(
+                    str(m["label"]) for m in client.list_models(project)) if current else []
 
             def reconcile() -> bool | None:
                 current = client.get_project(project)
@@ -340,7 +342,42 @@ class StepMachine:
         # Remember the timestamp our import left, so a later plan does not mistake it for someone's edit.
         current = client.get_project(project)
         step.detail["modifiedAfter"] = current.get("lastModifiedDateTime") if current else None
+        self._handle_dropped_models(slice_, step)
         return None
+
+    def _handle_dropped_models(self, slice_: SliceHandle, step: StepRecord) -> None:
+        """Whether an import keeps a project's trained models is undocumented. Where it drops them (models
+        the target had before this import are gone), training a label before the working copy's import
+        is wasted: the rest of the per-label steps are skipped, and every model the primary deploys is
+        trained once after the working copy's import, from the working copy."""
+        manifest = slice_.manifest
+        context = self._context(slice_)
+        present = {str(m["label"]) for m in self.target.authoring.list_models(manifest.project)}
+        dropped = sorted(set(step.detail.get("modelsBefore", [])) - present)
+        if dropped and not context.get("importDropsModels"):
+            context["importDropsModels"] = True
+            self._warn(slice_, step, f"the target's import dropped its trained models ({', '.join(dropped)}):"
+                       " every deployed model is trained from the primary's working copy after its import")
+        if context.get("importDropsModels"):
+            for later in manifest.steps[manifest.steps.index(step) + 1:]:
+                if later.label != WORKING and later.kind in ("export", "documents", "import", "train") \
+                        and later.status == PENDING and not later.name.startswith("retrain:"):
+                    later.status = SKIPPED
+                    later.detail["why"] = "the target's import drops models: trained after the working copy"
+        if step.label != WORKING:
+            return
+        needed = sorted({str(d["label"]) for d in context["observed"]["deployments"].values()})
+        missing = [label for label in needed if label not in present
+                   and not any(s.name == f"retrain:{label}" for s in manifest.steps)]
+        position = manifest.steps.index(step) + 1
+        manifest.steps[position:position] = [
+            StepRecord(f"retrain:{label}", "train", label, detail={
+                "fromWorkingCopy": True, "why": "the import dropped the target's trained models"})
+            for label in missing]
+
+    def _warn(self, slice_: SliceHandle, step: StepRecord, warning: str) -> None:
+        step.warnings.append(warning)
+        slice_.manifest.warnings.append(warning)
 
     def _import_request(self, project: str, snapshot: str, export: ExportedProject) -> Callable[[], str]:
         """Stream the snapshot from blob into the import when it needs no rewrite, else send a rewrite."""
@@ -394,7 +431,7 @@ class StepMachine:
                         return self._training_job_url(project, job_id)
                 return None
 
-            _, export = self._snapshot_of(slice_, label)
+            _, export = self._snapshot_of(slice_, WORKING if step.detail.get("fromWorkingCopy") else label)
             evaluation = {"kind": "manual"} if export.has_dataset_split() else None
             return self._submit(slice_, step, lambda: client.start_training(
                 project, model_label=label, training_config_version=str(step.detail["trainingConfigVersion"]),
@@ -425,10 +462,8 @@ class StepMachine:
         chosen = wanted
         if versions and wanted not in versions:
             chosen = versions[-1]
-            warning = (f"training config {wanted} of model {step.label} is no longer offered by the target; "
-                       f"trained with the newest offered, {chosen}")
-            step.warnings.append(warning)
-            slice_.manifest.warnings.append(warning)
+            self._warn(slice_, step, f"training config {wanted} of model {step.label} is no longer offered "
+                       f"by the target; trained with the newest offered, {chosen}")
         step.detail["trainingConfigVersion"] = chosen
         step.detail["primaryTrainingConfigVersion"] = wanted
 
