@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 RESTORE = "restore"
 PRIMARY = "primary"
-RESTORE_LABEL = ""   # the label under which the restored snapshot is looked up by the shared train step
+RESTORE_LABEL = ""   # what the restore steps pass to `_snapshot_of` (which ignores it)
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,7 @@ class RestoreMachine(StepMachine):
         return delay
 
     def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportedProject]:
+        """The restored snapshot, whatever the label: the shared train step asks by label."""
         name = str(slice_.manifest.context["restoreSnapshot"])
         try:
             return name, self.snapshots.validate(name)
