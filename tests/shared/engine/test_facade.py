@@ -1,6 +1,7 @@
 """The facade's wiring and its answers to bad input."""
 
 import json
+import logging
 
 import pytest
 
@@ -38,7 +39,8 @@ def test_bad_input_gets_typed_errors(regions, azurite):
         h.engine.get_run("LoanAgreements", "20260101T000000Z-00000000")
 
 
-def test_a_run_manifest_holds_no_secret(regions, azurite):
+def test_a_run_manifest_and_the_logs_hold_no_secret(regions, azurite, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger, the SDKs' HTTP logging included
     project = ner_project()
     seed(regions.primary, azurite.connection_string("primarydocs"), project)
     engine = ReplicationEngine.from_settings(settings_from_values(settings_values(regions, azurite)))
@@ -50,5 +52,9 @@ def test_a_run_manifest_holds_no_secret(regions, azurite):
     run = engine.get_run(project.name, start.run_id)
     assert run.status == SUCCEEDED, run.to_json()
     text = json.dumps(run.to_json()) + json.dumps([r.to_json() for r in engine.list_runs(project.name)])
-    for secret in (regions.primary.key, regions.secondary.key, "AccountKey", "sig="):
+    logs = "\n".join(record.getMessage() for record in caplog.records)
+    assert "replicate" in logs or "succeeded" in logs  # the logs were captured
+    account_key = azurite.connection_string().split("AccountKey=", 1)[1].split(";", 1)[0]
+    for secret in (regions.primary.key, regions.secondary.key, "AccountKey", "sig=", account_key):
         assert secret not in text
+        assert secret not in logs
