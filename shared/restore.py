@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shared.documents import copy_documents, missing_documents
 from shared.errors import InvalidRequest
 from shared.export_format import ExportedProject, to_bytes
-from shared.manifest import PENDING, RUNNING, SUCCEEDED, RunManifest, StepRecord, check_name, new_run_id
-from shared.retry import RetryLater
+from shared.manifest import PENDING, RunManifest, StepRecord, check_name, new_run_id
 from shared.run_kinds import RUN_KIND_KEY
 from shared.snapshot_catalogue import SnapshotCatalogue
 from shared.snapshots import SnapshotCorrupt
@@ -174,26 +173,9 @@ class RestoreMachine(StepMachine):
                          engine.options.steps)
         self.restores_primary = manifest.target == PRIMARY
 
-    def run(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
-        own: dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]] = {
-            "check-snapshot": self._check_snapshot, "restore-documents": self._restore_documents,
-            "restore-import": self._restore_import,
-        }
-        action = own.get(step.kind)
-        if action is None:
-            return super().run(slice_, step)
-        if step.started_at is None:
-            step.started_at = self.clock.now()
-        step.status = RUNNING
-        try:
-            delay = action(slice_, step)
-        except RetryLater as later:
-            step.detail["lastRetry"] = later.reason
-            return timedelta(seconds=later.delay)
-        if delay is None and step.status == RUNNING:
-            step.status = SUCCEEDED
-            step.finished_at = self.clock.now()
-        return delay
+    def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
+        return {**super().actions(), "check-snapshot": self._check_snapshot,
+                "restore-documents": self._restore_documents, "restore-import": self._restore_import}
 
     def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportedProject]:
         """The restored snapshot, whatever the label: the shared train step asks by label."""

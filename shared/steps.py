@@ -93,14 +93,18 @@ class StepMachine:
         self.clock = clock
         self.options = options
 
+    def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
+        """Step kind -> what executes it (a run kind's machine adds its own)."""
+        return {
+            "backup": self._backup, "export": self._export, "documents": self._documents,
+            "import": self._import, "train": self._train, "deploy": self._deploy, "verify": self._verify,
+        }
+
     def run(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         if step.started_at is None:
             step.started_at = self.clock.now()
         step.status = RUNNING
-        action: Callable[[SliceHandle, StepRecord], timedelta | None] = {
-            "backup": self._backup, "export": self._export, "documents": self._documents,
-            "import": self._import, "train": self._train, "deploy": self._deploy, "verify": self._verify,
-        }[step.kind]
+        action = self.actions()[step.kind]
         try:
             delay = action(slice_, step)
         except RetryLater as later:
