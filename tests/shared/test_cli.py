@@ -15,7 +15,7 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.demo import scaled_engine, scaled_runner
 from localdev.sample_project import ner_project
-from shared.cli import EXIT_DRIFT, EXIT_OK, EXIT_USAGE, main
+from shared.cli import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, main
 from shared.drift import DriftReport, DriftState, ProjectDrift
 from shared.settings import Settings
 from tests.shared.engine.support import authoring, export_of, seed, wait_job
@@ -302,3 +302,27 @@ def test_a_document_edited_in_blob_storage_is_found_and_replicated(local, azurit
         .get_container_client(project.container).download_blob(location).readall()
     assert copied == edited
     assert local("drift")[0] == EXIT_OK
+
+
+def test_replicate_exits_1_with_the_services_reason_when_a_run_fails(local, regions):
+    from tests.shared.engine.support import control
+
+    control(regions.secondary, "/_emulator/faults/jobs",
+            {"kind": "train", "count": 1, "code": "InvalidRequest", "message": "Bad day."})
+    code, out, err = local("replicate")
+    assert code == EXIT_FAILED, out + err
+    assert "run " in out and " failed after " in out
+    assert "error: InvalidRequest: train:model1: job failed: Bad day." in out
+    assert "All replicated projects are in sync." not in out
+
+
+def test_replicate_timeout_exits_4_and_the_next_replicate_resumes(local):
+    code, out, _ = local("replicate", "--timeout", "0")
+    assert code == EXIT_TIMEOUT
+    assert "Timed out after 0 s; still active: " in out
+    run_id = out.split("still active: ", 1)[1].split(".", 1)[0]
+
+    code, out, err = local("replicate")
+    assert code == EXIT_OK, out + err
+    assert f"resuming run {run_id}, which was already under way" in out
+    assert f"run {run_id} succeeded" in out
