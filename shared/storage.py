@@ -135,11 +135,7 @@ def blob_service_client(
     *,
     setting: str | None = None,
 ) -> BlobServiceClient:
-    resolved = resolve_connection(name_or_value, environ, "blob", setting=setting)
-    if resolved.connection_string is not None:
-        return _from_connection_string(BlobServiceClient, resolved.connection_string, setting or "connection")
-    assert resolved.service_url is not None and resolved.credential is not None
-    return BlobServiceClient(resolved.service_url, credential=credential_factory(resolved.credential))
+    return _service_client(BlobServiceClient, "blob", name_or_value, environ, credential_factory, setting)
 
 
 def queue_service_client(
@@ -149,13 +145,22 @@ def queue_service_client(
     *,
     setting: str | None = None,
 ) -> QueueServiceClient:
-    resolved = resolve_connection(name_or_value, environ, "queue", setting=setting)
+    return _service_client(QueueServiceClient, "queue", name_or_value, environ, credential_factory, setting)
+
+
+def _service_client(
+    client_type: type[ClientT],
+    service: str,
+    name_or_value: str,
+    environ: Mapping[str, str],
+    credential_factory: StorageCredentialFactory,
+    setting: str | None,
+) -> ClientT:
+    resolved = resolve_connection(name_or_value, environ, service, setting=setting)
     if resolved.connection_string is not None:
-        return _from_connection_string(
-            QueueServiceClient, resolved.connection_string, setting or "connection"
-        )
+        return _from_connection_string(client_type, resolved.connection_string, setting or "connection")
     assert resolved.service_url is not None and resolved.credential is not None
-    return QueueServiceClient(resolved.service_url, credential=credential_factory(resolved.credential))
+    return client_type(resolved.service_url, credential=credential_factory(resolved.credential))
 
 
 def documents_blob_service(
