@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, cast
+from typing import IO, Any, TypedDict, Unpack, cast
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -168,6 +168,15 @@ class _InterruptibleDownload:
 
     def close(self) -> None:
         self._raw.close()
+
+
+class _RequestBody(TypedDict, total=False):
+    """What a request may carry besides its method and URL."""
+
+    json: Any
+    data: Any
+    headers: Mapping[str, str] | None
+    rewind: Callable[[], None] | None  # after a 429, puts a streamed body back to its start
 
 
 class AuthoringClient:
@@ -397,27 +406,20 @@ class AuthoringClient:
         raise RetryLater(policy.max_sleep, f"request budget for {self._budget_key} spent ({method})")
 
     def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        json: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        stream: bool = False,
-        rewind: Callable[[], None] | None = None,
+        self, method: str, url: str, *, stream: bool = False, **body: Unpack[_RequestBody]
     ) -> requests.Response:
         url = self._with_api_version(url)
         self._check_origin(url)
+        rewind = body.get("rewind")
 
         def attempt() -> requests.Response:
             self._charge_budget(method)
             return self._session.request(
                 method,
                 url,
-                json=json,
-                data=data,
-                headers={**(headers or {}), **self._auth.headers()},
+                json=body.get("json"),
+                data=body.get("data"),
+                headers={**(body.get("headers") or {}), **self._auth.headers()},
                 timeout=self._timeout,
                 stream=stream,
                 allow_redirects=False,
@@ -425,17 +427,8 @@ class AuthoringClient:
 
         return self._retry.send(method, url, attempt, before_retry=rewind)
 
-    def _start(
-        self,
-        method: str,
-        url: str,
-        *,
-        json: Any = None,
-        data: Any = None,
-        headers: Mapping[str, str] | None = None,
-        rewind: Callable[[], None] | None = None,
-    ) -> str:
-        response = self._request(method, url, json=json, data=data, headers=headers, rewind=rewind)
+    def _start(self, method: str, url: str, **body: Unpack[_RequestBody]) -> str:
+        response = self._request(method, url, **body)
         if response.status_code not in (200, 201, 202):
             raise _api_error(response, method, url)
         location = response.headers.get("operation-location") or response.headers.get("location")
