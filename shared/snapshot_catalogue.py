@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from shared.drift import format_age
@@ -163,8 +164,8 @@ def diff_exports(old_info: SnapshotInfo, old: ExportedProject, new_info: Snapsho
         removed_labels += len(_labels(old, old_docs[location]))
     old_meta, new_meta = old.normalised()["metadata"], new.normalised()["metadata"]
     metadata = [f"{key}: {old_meta.get(key)!r} -> {new_meta.get(key)!r}"
-                for key in sorted(set(old_meta) | set(new_meta) - {"projectName"})
-                if key != "projectName" and old_meta.get(key) != new_meta.get(key)]
+                for key in sorted((set(old_meta) | set(new_meta)) - {"projectName"})
+                if old_meta.get(key) != new_meta.get(key)]
     return SnapshotDiff(
         old=old_info, new=new_info,
         categories_added=tuple(sorted(set(new.categories) - set(old.categories))),
@@ -192,7 +193,7 @@ def _label_text(label: Label) -> str:
     return f"class {label[0]}"
 
 
-def snapshots_text(snapshots: Iterable[SnapshotInfo], now: Any = None) -> str:
+def snapshots_text(snapshots: Iterable[SnapshotInfo], now: datetime | None = None) -> str:
     """A table for people: newest first."""
     rows = [("NAME", "AGE" if now is not None else "CREATED", "SIZE", "DOCS", "LABELS", "MODEL", "SOURCE",
              "REASON", "SHA256")]
