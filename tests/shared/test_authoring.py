@@ -47,6 +47,18 @@ def import_sample(
     job.raise_for_failure()
 
 
+def imported_sample(region: EmulatorRegion, azurite: Azurite) -> tuple[AuthoringClient, SampleProject]:
+    """A client for `region` and a small classification project imported there."""
+    client = client_for(region)
+    sample = single_label_project(documents=10)
+    import_sample(client, azurite, sample)
+    return client, sample
+
+
+def inject_error(region: EmulatorRegion, **rule: Any) -> None:
+    control(region, "/_emulator/faults/errors", rule)
+
+
 @pytest.fixture(autouse=True)
 def quick_retries() -> Any:
     with retry.testing(attempts=4, sleep=lambda _: None, max_sleep=5):
@@ -148,26 +160,14 @@ def test_a_long_throttle_goes_back_to_the_scheduler(regions: Regions) -> None:
 
 
 def test_a_503_burst_on_gets_is_retried(regions: Regions, azurite: Azurite) -> None:
-    client = client_for(regions.primary)
-    sample = single_label_project(documents=10)
-    import_sample(client, azurite, sample)
-    control(
-        regions.primary,
-        "/_emulator/faults/errors",
-        {"method": "GET", "path": "/projects/", "status": 503, "count": 3},
-    )
+    client, sample = imported_sample(regions.primary, azurite)
+    inject_error(regions.primary, method="GET", path="/projects/", status=503, count=3)
     assert client.get_project(sample.name) is not None
 
 
 def test_a_503_on_a_post_is_not_resent(regions: Regions, azurite: Azurite) -> None:
-    client = client_for(regions.primary)
-    sample = single_label_project(documents=10)
-    import_sample(client, azurite, sample)
-    control(
-        regions.primary,
-        "/_emulator/faults/errors",
-        {"method": "POST", "path": ":train", "status": 503, "count": 1},
-    )
+    client, sample = imported_sample(regions.primary, azurite)
+    inject_error(regions.primary, method="POST", path=":train", status=503, count=1)
     with pytest.raises(SubmissionOutcomeUnknown) as caught:
         client.start_training(sample.name, model_label="m", training_config_version="latest")
     assert caught.value.status == 503
@@ -177,14 +177,8 @@ def test_a_503_on_a_post_is_not_resent(regions: Regions, azurite: Azurite) -> No
 def test_a_reset_after_the_post_was_processed_gives_one_job_and_an_unknown_outcome(
     regions: Regions, azurite: Azurite
 ) -> None:
-    client = client_for(regions.primary)
-    sample = single_label_project(documents=10)
-    import_sample(client, azurite, sample)
-    control(
-        regions.primary,
-        "/_emulator/faults/errors",
-        {"method": "POST", "path": ":train", "action": "reset-after", "count": 1},
-    )
+    client, sample = imported_sample(regions.primary, azurite)
+    inject_error(regions.primary, method="POST", path=":train", action="reset-after", count=1)
     with pytest.raises(SubmissionOutcomeUnknown):
         client.start_training(sample.name, model_label="m", training_config_version="latest")
     trainings = jobs(regions.primary, "train")
@@ -194,9 +188,7 @@ def test_a_reset_after_the_post_was_processed_gives_one_job_and_an_unknown_outco
 
 def test_a_reset_before_processing_a_get_is_retried(regions: Regions, azurite: Azurite) -> None:
     client = client_for(regions.primary)
-    control(
-        regions.primary, "/_emulator/faults/errors", {"method": "GET", "action": "reset-before", "count": 2}
-    )
+    inject_error(regions.primary, method="GET", action="reset-before", count=2)
     assert list(client.list_projects()) == []
 
 
@@ -211,9 +203,7 @@ def test_an_unreachable_region_asks_to_retry_later(regions: Regions) -> None:
 
 
 def test_a_failed_training_job_surfaces_the_service_reason(regions: Regions, azurite: Azurite) -> None:
-    client = client_for(regions.primary)
-    sample = single_label_project(documents=10)
-    import_sample(client, azurite, sample)
+    client, sample = imported_sample(regions.primary, azurite)
     control(
         regions.primary,
         "/_emulator/faults/jobs",
@@ -306,9 +296,7 @@ def test_a_broken_download_asks_to_retry_later() -> None:
 
 
 def test_cancel_a_long_training_and_delete_everything(regions: Regions, azurite: Azurite) -> None:
-    client = client_for(regions.primary)
-    sample = single_label_project(documents=10)
-    import_sample(client, azurite, sample)
+    client, sample = imported_sample(regions.primary, azurite)
     client.wait(
         client.start_training(sample.name, model_label="m1", training_config_version="latest"), **POLL
     )
