@@ -14,7 +14,7 @@ from localdev.sample_project import ner_project, single_label_project
 from localdev.services import Azurite
 from shared.clock import FakeClock
 from shared.export_format import UnsafeExport
-from shared.snapshots import SnapshotCorrupt, SnapshotExists, SnapshotNotFound, SnapshotStore
+from shared.snapshots import SnapshotCorrupt, SnapshotExists, SnapshotInfo, SnapshotNotFound, SnapshotStore
 
 ENDPOINT = "https://primary.cognitiveservices.azure.com"
 
@@ -56,16 +56,20 @@ def test_save_names_and_describes_the_snapshot(container: ContainerClient, clock
     assert store.read_bytes(info.name) == data
 
 
+def save(store: SnapshotStore, data: bytes, reason: str = "primary-export") -> SnapshotInfo:
+    return store.save_bytes("LoanAgreements", data, source_endpoint=ENDPOINT, reason=reason)
+
+
+def reformatted_export() -> bytes:
+    """The content of `export_bytes()` in other bytes, as two exports of one project can be."""
+    return json.dumps(ner_project(documents=4).export, indent=2).encode()
+
+
 def test_snapshots_are_write_once(container: ContainerClient, clock: FakeClock) -> None:
     store = SnapshotStore(container, clock)
-    info = store.save_bytes(
-        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
-    )
+    info = save(store, export_bytes())
     # The same bytes again (a redelivered step) is harmless and returns the same snapshot.
-    again = store.save_bytes(
-        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
-    )
-    assert again.name == info.name
+    assert save(store, export_bytes()).name == info.name
     assert store.read_bytes(info.name) == export_bytes()
     assert len(store.list("LoanAgreements")) == 1
 
@@ -76,22 +80,14 @@ def test_same_content_other_bytes_in_the_same_second_gets_its_own_snapshot(
     # A restore backs up the target right after exporting the same content from the primary: the
     # service's bytes differ (volatile fields), the content hash and the second do not.
     store = SnapshotStore(container, clock)
-    info = store.save_bytes(
-        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
-    )
-    reformatted = json.dumps(ner_project(documents=4).export, indent=2).encode()
-    other = store.save_bytes(
-        "LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="secondary-backup"
-    )
+    info = save(store, export_bytes())
+    other = save(store, reformatted_export(), reason="secondary-backup")
     assert other.content_hash == info.content_hash
     assert other.name == f"{info.name.removesuffix('.json')}-{other.sha256[:12]}.json"
     # Both kept byte for byte (write-once), and a redelivery of either returns its own snapshot.
     assert store.read_bytes(info.name) == export_bytes()
-    assert store.read_bytes(other.name) == reformatted
-    again = store.save_bytes(
-        "LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="secondary-backup"
-    )
-    assert again == other
+    assert store.read_bytes(other.name) == reformatted_export()
+    assert save(store, reformatted_export(), reason="secondary-backup") == other
     assert len(store.list("LoanAgreements")) == 2
     assert store.latest("LoanAgreements", reason="secondary-backup") == other
 
@@ -100,16 +96,13 @@ def test_a_name_taken_by_other_bytes_is_never_overwritten(
     container: ContainerClient, clock: FakeClock
 ) -> None:
     store = SnapshotStore(container, clock)
-    info = store.save_bytes(
-        "LoanAgreements", export_bytes(), source_endpoint=ENDPOINT, reason="primary-export"
-    )
-    reformatted = json.dumps(ner_project(documents=4).export, indent=2).encode()
-    sha12 = hashlib.sha256(reformatted).hexdigest()[:12]
+    info = save(store, export_bytes())
+    sha12 = hashlib.sha256(reformatted_export()).hexdigest()[:12]
     # Something else already sits under the fallback name too: refused, nothing overwritten.
     container.upload_blob(f"{info.name.removesuffix('.json')}-{sha12}.json", b"{}", metadata=dict(
         store.get(info.name).metadata(), sha256="0" * 64))  # fmt: skip
     with pytest.raises(SnapshotExists):
-        store.save_bytes("LoanAgreements", reformatted, source_endpoint=ENDPOINT, reason="primary-export")
+        save(store, reformatted_export())
     assert store.read_bytes(info.name) == export_bytes()
 
 
