@@ -18,23 +18,15 @@ from localdev.sample_project import ner_project
 from shared.cli import EXIT_DRIFT, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, main
 from shared.drift import DriftReport, DriftState, ProjectDrift
 from shared.settings import Settings
-from tests.shared.engine.support import authoring, export_of, seed, wait_job
+from tests.shared.engine.support import authoring, export_of, seed, settings_values, wait_job
+from tests.shared.setting_values import offline_values
 
 REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = 0.001  # the regions fixture's
 
 
 def valid_values(**overrides: str) -> dict[str, str]:
-    values = {
-        "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.cognitiveservices.azure.com",
-        "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.cognitiveservices.azure.com",
-        "PRIMARY_DOCUMENTS_STORAGE": "https://primarydocs.blob.core.windows.net",
-        "SECONDARY_DOCUMENTS_STORAGE": "https://secondarydocs.blob.core.windows.net",
-        "SNAPSHOT_STORAGE": "UseDevelopmentStorage=true",
-        "REPLICATED_PROJECTS": "Loans",
-    }
-    values.update(overrides)
-    return {name: value for name, value in values.items() if value}
+    return offline_values(**{"REPLICATED_PROJECTS": "Loans", **overrides})
 
 
 def run_cli(*argv: str, environ: dict[str, str], **factories) -> tuple[int, str, str]:
@@ -157,17 +149,8 @@ def local(regions, azurite):
     project = ner_project(documents=12)
     seed(regions.primary, azurite.connection_string("primarydocs"), project, label="model1",
          deployment="production")
-    values = {
-        "AzureWebJobsStorage": azurite.connection_string(),
-        "PRIMARY_LANGUAGE_ENDPOINT": regions.primary.endpoint,
-        "PRIMARY_LANGUAGE_KEY": regions.primary.key,
-        "PRIMARY_DOCUMENTS_STORAGE": azurite.connection_string("primarydocs"),
-        "SECONDARY_LANGUAGE_ENDPOINT": regions.secondary.endpoint,
-        "SECONDARY_LANGUAGE_KEY": regions.secondary.key,
-        "SECONDARY_DOCUMENTS_STORAGE": azurite.connection_string("secondarydocs"),
-        "SNAPSHOT_STORAGE": "AzureWebJobsStorage",
-        "REPLICATED_PROJECTS": "*",
-    }
+    # SNAPSHOT_STORAGE as a connection name, resolved like the Functions host does.
+    values = settings_values(regions, azurite, "*", SNAPSHOT_STORAGE="AzureWebJobsStorage")
     engines: list = []
 
     def engine_factory(settings: Settings):

@@ -14,6 +14,7 @@ from shared.drift import DriftState, check_drift, format_age
 from shared.errors import ReplicatorError
 from shared.settings import Settings, settings_from_values
 from shared.sync_record import DeploymentRecord, SyncRecord
+from tests.shared.setting_values import offline_values
 
 SYNCED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 PRIMARY_MODIFIED = "2026-03-01T10:00:00Z"
@@ -27,16 +28,7 @@ def model_id(label: str, stamp: str = "20260301T090000") -> str:
 
 
 def make_settings(**overrides: str) -> Settings:
-    values = {
-        "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.cognitiveservices.azure.com",
-        "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.cognitiveservices.azure.com",
-        "PRIMARY_DOCUMENTS_STORAGE": "https://primarydocs.blob.core.windows.net",
-        "SECONDARY_DOCUMENTS_STORAGE": "https://secondarydocs.blob.core.windows.net",
-        "SNAPSHOT_STORAGE": "UseDevelopmentStorage=true",
-        "REPLICATED_PROJECTS": "*",
-    }
-    values.update(overrides)
-    return settings_from_values({k: v for k, v in values.items() if v})
+    return settings_from_values(offline_values(**overrides))
 
 
 class FakeResource:
