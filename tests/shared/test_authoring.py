@@ -14,7 +14,7 @@ from emulator.tokens import EmulatorTokenCredential
 from localdev.sample_project import SampleProject, ner_project, single_label_project, upload_documents
 from localdev.services import Azurite, EmulatorRegion
 from shared import retry
-from shared.authoring import AuthoringClient, JobFailed, LanguageApiError
+from shared.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.clock import FakeClock
 from shared.credentials import KeyAuth, TokenAuth
 from shared.export_format import parse_export
@@ -342,3 +342,21 @@ def test_import_streams_straight_from_a_snapshot(regions: Regions, azurite: Azur
     assert exported.result_url
     with client.open_export_result(exported.result_url) as result:
         assert parse_export(result).content_hash() == info.content_hash
+
+
+@pytest.mark.parametrize("state", ["failed", "cancelled", "partiallyCompleted"])
+def test_every_unsuccessful_terminal_state_surfaces_the_jobs_errors(state: str) -> None:
+    body = {
+        "jobId": "j1",
+        "status": state,
+        "errors": [{"code": "InvalidRequest", "message": "Document 3 is empty."}],
+        "warnings": [{"code": "LowData", "message": "Few documents."}],
+    }
+    status = JobStatus.from_body("https://x/jobs/j1", body)
+    assert status.done and not status.succeeded
+    with pytest.raises(JobFailed) as caught:
+        status.raise_for_failure()
+    assert caught.value.status == state
+    assert str(caught.value.message) == f"job {state}: InvalidRequest: Document 3 is empty."
+    assert caught.value.warnings == body["warnings"] and caught.value.job_url == "https://x/jobs/j1"
+    JobStatus.from_body("https://x/jobs/j2", {"status": "running"}).raise_for_failure()  # not over: no error
