@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any, Protocol, cast
 
 from azure.storage.blob import ContainerClient
@@ -199,13 +199,7 @@ class StepMachine:
         return status, None
 
     def _poll_delay(self, step: StepRecord, status: JobStatus) -> timedelta:
-        growing = self.options.poll_initial * (1.5 ** min(step.polls - 1, 10))
-        delay = min(growing, self.options.poll_max)
-        if status.estimated_end is not None:
-            until_end = status.estimated_end - self.clock.now()
-            if timedelta(0) < until_end < delay:
-                delay = until_end
-        return max(delay, timedelta(0))
+        return poll_delay(step.polls, status.estimated_end, self.clock.now(), self.options)
 
     def _job_failed(self, step: StepRecord, failure: JobFailed) -> timedelta:
         step.errors.append({"code": failure.status, "message": failure.message, "errors": failure.errors})
@@ -579,6 +573,15 @@ class StepMachine:
         return sample
 
 
+def poll_delay(polls: int, estimated_end: datetime | None, now: datetime, options: StepOptions) -> timedelta:
+    """When to look at a running job again after its `polls`-th poll: a growing interval (x1.5 from
+    `poll_initial`, at most `poll_max`), or sooner when the service's estimated end comes first."""
+    delay = min(options.poll_initial * (1.5 ** min(max(polls - 1, 0), 10)), options.poll_max)
+    if estimated_end is not None and timedelta(0) < estimated_end - now < delay:
+        delay = estimated_end - now
+    return delay
+
+
 def retire_job(step: StepRecord) -> None:
     """Forget a step's ended job so the step can submit a new one; reconciling never adopts it again."""
     if step.job_url:
@@ -598,4 +601,4 @@ def _later(value: Any, before: Any) -> bool:
     return parse_iso(str(value)) > parse_iso(str(before))
 
 
-__all__ = ["Side", "SliceHandle", "StepFailed", "StepMachine", "StepOptions", "retire_job"]
+__all__ = ["Side", "SliceHandle", "StepFailed", "StepMachine", "StepOptions", "poll_delay", "retire_job"]
