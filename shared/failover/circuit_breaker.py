@@ -107,6 +107,9 @@ class CircuitBreaker:
         self._outcomes: deque[tuple[float, bool]] = deque()  # (when, failed) inside the window
         self._retry_at = 0.0  # when an OPEN or UNUSABLE region may be probed
         self._probe_started: float | None = None
+        # Outcomes are numbered in the order they were seen; see `observe`.
+        self._sequence = 0
+        self._last_failure = 0
 
     @property
     def state(self) -> CircuitState:
@@ -119,6 +122,16 @@ class CircuitBreaker:
             if self._state in (CircuitState.CLOSED, CircuitState.HALF_OPEN):
                 return 0.0
             return max(0.0, self._retry_at - self._clock())
+
+    def observe(self) -> int:
+        """Number an outcome at the moment it is seen, for `record_success(observed=...)`.
+
+        A success is recorded after its result is read, often on another thread; under load that
+        can come after failures seen later (a region that answered and then died). Numbered when
+        seen, such a success does not reset the failures counted after it.
+        """
+        with self._lock:
+            return self._next()
 
     def acquire(self) -> Admission:
         """Whether the next request may go to this region; PROBE reserves the single probe slot."""
@@ -147,10 +160,13 @@ class CircuitBreaker:
         self._publish(changes)
         return admission
 
-    def record_success(self, admission: Admission) -> None:
+    def record_success(self, admission: Admission, *, observed: int | None = None) -> None:
+        """`observed` is the number `observe` gave when the success was seen (default: now)."""
         changes: list[RegionStateChange] = []
         with self._lock:
-            self._consecutive_failures = 0
+            seen = self._next() if observed is None else observed
+            if seen > self._last_failure:
+                self._consecutive_failures = 0
             self._remember(False)
             if admission is Admission.PROBE and self._state is CircuitState.HALF_OPEN:
                 changes.append(self._close("probe succeeded; region back in rotation"))
@@ -161,6 +177,7 @@ class CircuitBreaker:
     def record_failure(self, admission: Admission, reason: str) -> None:
         changes: list[RegionStateChange] = []
         with self._lock:
+            self._last_failure = self._next()
             self._consecutive_failures += 1
             self._remember(True)
             if admission is Admission.PROBE and self._state is CircuitState.HALF_OPEN:
@@ -194,6 +211,10 @@ class CircuitBreaker:
         self._publish(changes)
 
     # -- internals (called with the lock held) --
+
+    def _next(self) -> int:
+        self._sequence += 1
+        return self._sequence
 
     def _remember(self, failed: bool) -> None:
         now = self._clock()

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from azure.core.exceptions import AzureError, ServiceResponseError
@@ -91,11 +91,24 @@ class Call:
         return begin(self.documents, self.project_name, self.deployment_name, **keywords)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ActiveJob:
+    """A job a region accepted, with the SDK poller that follows it there."""
+
     region: Region
     admission: Admission
     poller: LROPoller[Any]
+    finished: int | None = field(default=None, init=False)
+    """When the SDK poller finished, numbered by the region's breaker (see CircuitBreaker.observe)."""
+
+    def __post_init__(self) -> None:
+        # Numbered on the SDK's polling thread the moment the job is over, not when the caller's
+        # thread gets round to the result: a success then never counts as newer than it is.
+        self.poller.add_done_callback(self._on_done)
+
+    def _on_done(self, _polling_method: Any) -> None:
+        if self.finished is None:
+            self.finished = self.region.breaker.observe()
 
 
 class Router(Protocol):
@@ -105,7 +118,7 @@ class Router(Protocol):
 
     def report(self, region: Region, admission: Admission, classification: Classification) -> None: ...
 
-    def report_success(self, region: Region, admission: Admission) -> None: ...
+    def report_success(self, region: Region, admission: Admission, *, observed: int | None) -> None: ...
 
 
 class FailoverPollingMethod(PollingMethod[T]):
@@ -219,7 +232,7 @@ class FailoverPollingMethod(PollingMethod[T]):
                 )
                 continue
             self._attempts.append(Attempt(job.region.name, Phase.POLL, "succeeded"))
-            self._router.report_success(job.region, job.admission)
+            self._router.report_success(job.region, job.admission, observed=job.finished)
             return result
 
     def _gives_up(self, job: ActiveJob, classification: Classification) -> bool:

@@ -64,8 +64,8 @@ class RegionRouter:
             # The caller's own error says nothing about the region, except that a probe proved nothing.
             breaker.release(admission, classification.reason)
 
-    def report_success(self, region: Region, admission: Admission) -> None:
-        region.breaker.record_success(admission)
+    def report_success(self, region: Region, admission: Admission, *, observed: int | None) -> None:
+        region.breaker.record_success(admission, observed=observed)
 
     def _candidates(self, exclude: set[str]) -> Iterator[tuple[Region, Admission]]:
         """Regions to try, primary first: those in rotation, then as a last resort those cooling down.

@@ -58,6 +58,27 @@ def test_a_success_resets_the_consecutive_count(clock: ManualClock) -> None:
     assert breaker.state is CircuitState.CLOSED
 
 
+def test_a_success_seen_before_failures_but_recorded_after_them_does_not_reset_the_count(
+    clock: ManualClock,
+) -> None:
+    # A region answers one request and dies; that request's thread records its success late.
+    breaker = make(clock, consecutive_failures=3, minimum_calls=100)
+    answered_before_the_outage = breaker.observe()
+    fail(breaker, 2)
+    breaker.record_success(breaker.acquire(), observed=answered_before_the_outage)
+    fail(breaker, 1)
+    assert breaker.state is CircuitState.OPEN
+
+
+def test_a_success_seen_after_the_failures_resets_the_count(clock: ManualClock) -> None:
+    breaker = make(clock, consecutive_failures=3, minimum_calls=100)
+    fail(breaker, 2)
+    answered = breaker.observe()
+    breaker.record_success(breaker.acquire(), observed=answered)
+    fail(breaker, 2)
+    assert breaker.state is CircuitState.CLOSED
+
+
 def test_opens_on_failure_rate_within_the_window(clock: ManualClock) -> None:
     breaker = make(clock, consecutive_failures=100, failure_rate=0.5, minimum_calls=10, window_seconds=60)
     for _ in range(4):
