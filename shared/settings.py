@@ -391,6 +391,11 @@ def _target_key(name: str) -> str:
     return name.upper().replace("-", "_")
 
 
+def target_setting(name: str, suffix: str) -> str:
+    """The name of one of a listed target's settings: target_setting("west-eu", "LANGUAGE_KEY")."""
+    return f"SECONDARY__{_target_key(name)}__{suffix}"
+
+
 def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
     """SECONDARY_TARGETS=westus2,northeurope, each with SECONDARY__<NAME>__* settings."""
     value = reader.optional("SECONDARY_TARGETS")
