@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -587,30 +586,16 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def export_content_hash(client: Any, project: str, *, clock: Clock, poll_interval: float = 2.0,
+def export_content_hash(client: Any, project: str, *, poll_interval: float = 2.0,
                         timeout: float = 300.0) -> str:
     """Content hash of a fresh export of the working copy: export, poll, download, hash.
 
-    `client` is a shared.authoring.AuthoringClient. Blocking, because a drift check is one short call;
-    an export takes seconds on the service.
+    `client` is a shared.authoring.AuthoringClient (its clock paces the polls). Blocking, because a
+    drift check is one short call; an export takes seconds on the service.
     """
     from shared.export_format import parse_export
-    from shared.retry import RetryLater
 
-    job_url = client.start_export(project)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            status = client.get_job(job_url)
-        except RetryLater as later:
-            pause = later.delay
-        else:
-            if status.done:
-                break
-            pause = poll_interval
-        if time.monotonic() + pause > deadline:
-            raise TimeoutError(f"the export of {project!r} did not finish within {timeout:.0f} s")
-        clock.sleep(pause)
+    status = client.wait(client.start_export(project), poll_interval=poll_interval, deadline=timeout)
     status.raise_for_failure()
     if not status.result_url:
         raise ReplicatorError(f"the export of {project!r} succeeded but named no result")

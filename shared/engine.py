@@ -644,7 +644,7 @@ class ReplicationEngine:
             return container_fingerprint(self.primary_documents.get_container_client(container))
 
         def content_hash(project: str) -> str:
-            return export_content_hash(self.primary, project, clock=self.clock)
+            return export_content_hash(self.primary, project)
 
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
                            self.sync_records, fingerprint, content_hash, self.clock, projects=projects)
