@@ -38,6 +38,7 @@ from shared.failover.poller import (
 )
 from shared.failover.region import Region, RegionClientPolicy, RegionEndpoint
 from shared.failover.router import RegionRouter
+from shared.settings import TARGET_NAME_PATTERN, target_setting
 
 Documents = list[str] | list[TextDocumentInput] | list[dict[str, str]]
 EntitiesPoller = FailoverLROPoller[ItemPaged[RecognizeCustomEntitiesResult | DocumentError]]
@@ -118,13 +119,15 @@ class FailoverTextAnalyticsClient:
         credential: TokenCredential | None = None,
         **kwargs: Any,
     ) -> FailoverTextAnalyticsClient:
-        """Build the client from the replicator's app settings.
+        """Build the client from the replicator's app settings: the primary, then every secondary.
 
         `settings` is a `shared.settings.Settings`, or a mapping of raw app settings (default: the
-        process environment) of which only PRIMARY_LANGUAGE_ENDPOINT, PRIMARY_LANGUAGE_KEY,
-        SECONDARY_LANGUAGE_ENDPOINT, SECONDARY_LANGUAGE_KEY and SECONDARY_REGION are read. A region
-        without a key authenticates with Microsoft Entra ID: `credential`, else
-        `DefaultAzureCredential` (built once, only if needed). Other keywords go to the constructor.
+        process environment) of which only the Language settings are read: PRIMARY_LANGUAGE_ENDPOINT
+        and PRIMARY_LANGUAGE_KEY; the single secondary (SECONDARY_LANGUAGE_ENDPOINT,
+        SECONDARY_LANGUAGE_KEY, SECONDARY_REGION); and each target listed in SECONDARY_TARGETS, in
+        order (SECONDARY__<NAME>__LANGUAGE_ENDPOINT, __LANGUAGE_KEY, __REGION). A region without a
+        key authenticates with Microsoft Entra ID: `credential`, else `DefaultAzureCredential`
+        (built once, only if needed). Other keywords go to the constructor.
         """
         if settings is None:
             settings = os.environ
@@ -169,17 +172,11 @@ class FailoverTextAnalyticsClient:
         **kwargs: Any,
     ) -> EntitiesPoller:
         """`TextAnalyticsClient.begin_recognize_custom_entities`, failed over between regions."""
-        keywords = dict(
-            disable_service_logs=disable_service_logs,
-            display_name=display_name,
-            language=language,
-            polling_interval=polling_interval,
-            show_stats=show_stats,
-            string_index_type=string_index_type,
-        )
         return self._begin(
-            "begin_recognize_custom_entities", documents, project_name, deployment_name,
-            continuation_token, keywords, kwargs,
+            "begin_recognize_custom_entities", documents, project_name, deployment_name, continuation_token,
+            disable_service_logs=disable_service_logs, display_name=display_name, language=language,
+            polling_interval=polling_interval, show_stats=show_stats, string_index_type=string_index_type,
+            **kwargs,
         )
 
     def begin_single_label_classify(
@@ -197,16 +194,10 @@ class FailoverTextAnalyticsClient:
         **kwargs: Any,
     ) -> ClassifyPoller:
         """`TextAnalyticsClient.begin_single_label_classify`, failed over between regions."""
-        keywords = dict(
-            disable_service_logs=disable_service_logs,
-            display_name=display_name,
-            language=language,
-            polling_interval=polling_interval,
-            show_stats=show_stats,
-        )
         return self._begin(
-            "begin_single_label_classify", documents, project_name, deployment_name,
-            continuation_token, keywords, kwargs,
+            "begin_single_label_classify", documents, project_name, deployment_name, continuation_token,
+            disable_service_logs=disable_service_logs, display_name=display_name, language=language,
+            polling_interval=polling_interval, show_stats=show_stats, **kwargs,
         )
 
     def begin_multi_label_classify(
@@ -224,16 +215,10 @@ class FailoverTextAnalyticsClient:
         **kwargs: Any,
     ) -> ClassifyPoller:
         """`TextAnalyticsClient.begin_multi_label_classify`, failed over between regions."""
-        keywords = dict(
-            disable_service_logs=disable_service_logs,
-            display_name=display_name,
-            language=language,
-            polling_interval=polling_interval,
-            show_stats=show_stats,
-        )
         return self._begin(
-            "begin_multi_label_classify", documents, project_name, deployment_name,
-            continuation_token, keywords, kwargs,
+            "begin_multi_label_classify", documents, project_name, deployment_name, continuation_token,
+            disable_service_logs=disable_service_logs, display_name=display_name, language=language,
+            polling_interval=polling_interval, show_stats=show_stats, **kwargs,
         )
 
     # -- introspection and lifetime --
@@ -275,13 +260,14 @@ class FailoverTextAnalyticsClient:
         project_name: str,
         deployment_name: str,
         continuation_token: str | None,
-        keywords: dict[str, Any],
-        extra: dict[str, Any],
+        /,
+        **keywords: Any,
     ) -> FailoverLROPoller[Any]:
+        """The one implementation behind the SDK-shaped methods; `keywords` are the SDK's own."""
+        # Unset keywords are left out, so each region's SDK client applies its own defaults.
         sdk_keywords = {name: value for name, value in keywords.items() if value is not None}
         if "polling_interval" not in sdk_keywords and self.client_policy.polling_interval is not None:
             sdk_keywords["polling_interval"] = self.client_policy.polling_interval
-        sdk_keywords.update(extra)
         call = Call(method, documents, project_name, deployment_name, sdk_keywords)
         attempts: list[Attempt] = []
         if continuation_token is not None:
@@ -314,19 +300,42 @@ class FailoverTextAnalyticsClient:
 def _resources_from_values(values: Mapping[str, str]) -> tuple[
     tuple[str, str, str | None], list[tuple[str, str, str | None]]
 ]:
-    def required(name: str) -> str:
-        value = (values.get(name) or "").strip()
-        if not value:
-            raise ValueError(f"{name} is not set: failover needs a primary and a secondary endpoint")
-        return value
+    """(name, endpoint, key) of the primary and of each secondary, in the order shared.settings uses."""
 
     def optional(name: str) -> str | None:
         return (values.get(name) or "").strip() or None
 
-    primary = (PRIMARY_REGION_NAME, required("PRIMARY_LANGUAGE_ENDPOINT"), optional("PRIMARY_LANGUAGE_KEY"))
-    secondary = (
-        optional("SECONDARY_REGION") or DEFAULT_SECONDARY_REGION_NAME,
-        required("SECONDARY_LANGUAGE_ENDPOINT"),
-        optional("SECONDARY_LANGUAGE_KEY"),
+    def required(name: str, why: str) -> str:
+        value = optional(name)
+        if value is None:
+            raise ValueError(f"{name} is not set: {why}")
+        return value
+
+    primary = (
+        PRIMARY_REGION_NAME,
+        required("PRIMARY_LANGUAGE_ENDPOINT", "failover needs the primary's endpoint"),
+        optional("PRIMARY_LANGUAGE_KEY"),
     )
-    return primary, [secondary]
+    listed = [name.strip() for name in (optional("SECONDARY_TARGETS") or "").split(",") if name.strip()]
+    secondaries: list[tuple[str, str, str | None]] = []
+    if not listed or optional("SECONDARY_LANGUAGE_ENDPOINT") is not None:
+        secondaries.append((
+            optional("SECONDARY_REGION") or DEFAULT_SECONDARY_REGION_NAME,
+            required(
+                "SECONDARY_LANGUAGE_ENDPOINT",
+                "failover needs a secondary endpoint (or targets listed in SECONDARY_TARGETS)",
+            ),
+            optional("SECONDARY_LANGUAGE_KEY"),
+        ))
+    for name in dict.fromkeys(listed):
+        if not TARGET_NAME_PATTERN.match(name) or name == PRIMARY_REGION_NAME:
+            raise ValueError(
+                f"SECONDARY_TARGETS: {name!r} is not a valid target name "
+                "(lower-case letters, digits and '-'; not 'primary')"
+            )
+        secondaries.append((
+            optional(target_setting(name, "REGION")) or name,
+            required(target_setting(name, "LANGUAGE_ENDPOINT"), f"SECONDARY_TARGETS lists {name!r}"),
+            optional(target_setting(name, "LANGUAGE_KEY")),
+        ))
+    return primary, secondaries

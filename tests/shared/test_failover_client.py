@@ -120,6 +120,83 @@ def test_from_settings_names_the_missing_setting() -> None:
         FailoverTextAnalyticsClient.from_settings({"PRIMARY_LANGUAGE_ENDPOINT": "https://primary.example"})
 
 
+def test_from_settings_builds_every_listed_secondary_in_order() -> None:
+    credential = StaticTokenCredential()
+    client = FailoverTextAnalyticsClient.from_settings(
+        {
+            "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.example",
+            "PRIMARY_LANGUAGE_KEY": "k1",
+            "SECONDARY_LANGUAGE_ENDPOINT": "https://secondary.example",
+            "SECONDARY_LANGUAGE_KEY": "k2",
+            "SECONDARY_REGION": "westus2",
+            "SECONDARY_TARGETS": "north-europe, centralus",
+            "SECONDARY__NORTH_EUROPE__LANGUAGE_ENDPOINT": "https://neu.example",
+            "SECONDARY__NORTH_EUROPE__LANGUAGE_KEY": "k3",
+            "SECONDARY__NORTH_EUROPE__REGION": "northeurope",
+            "SECONDARY__CENTRALUS__LANGUAGE_ENDPOINT": "https://cus.example",
+        },
+        credential=credential,
+    )
+    assert client.region_names == ["primary", "westus2", "northeurope", "centralus"]
+    assert [region.endpoint for region in client._regions] == [
+        "https://primary.example", "https://secondary.example", "https://neu.example", "https://cus.example"
+    ]
+    assert "BearerTokenCredentialPolicy" in policy_names(client, 3)  # no key: Entra ID
+    assert "BearerTokenCredentialPolicy" not in policy_names(client, 2)
+
+
+def test_from_settings_with_listed_targets_only() -> None:
+    client = FailoverTextAnalyticsClient.from_settings({
+        "PRIMARY_LANGUAGE_ENDPOINT": "https://primary.example",
+        "PRIMARY_LANGUAGE_KEY": "k1",
+        "SECONDARY_TARGETS": "westus2,eastus2",
+        "SECONDARY__WESTUS2__LANGUAGE_ENDPOINT": "https://w.example",
+        "SECONDARY__WESTUS2__LANGUAGE_KEY": "k2",
+        "SECONDARY__EASTUS2__LANGUAGE_ENDPOINT": "https://e.example",
+        "SECONDARY__EASTUS2__LANGUAGE_KEY": "k3",
+    })
+    assert client.region_names == ["primary", "westus2", "eastus2"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"SECONDARY_TARGETS": "westus2"}, "SECONDARY__WESTUS2__LANGUAGE_ENDPOINT is not set"),
+        ({"SECONDARY_TARGETS": "West US"}, "SECONDARY_TARGETS: 'West US' is not a valid target name"),
+        ({"SECONDARY_TARGETS": "primary"}, "not a valid target name"),
+    ],
+)
+def test_from_settings_names_the_bad_target_setting(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        FailoverTextAnalyticsClient.from_settings({"PRIMARY_LANGUAGE_ENDPOINT": "https://p.example"} | values)
+
+
+def test_from_settings_builds_every_target_of_the_loaded_settings_in_order() -> None:
+    from shared.settings import settings_from_values
+
+    connection = (
+        "DefaultEndpointsProtocol=https;AccountName=docs;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    )
+    values = {
+        "PRIMARY_LANGUAGE_ENDPOINT": "https://contoso-eastus.cognitiveservices.azure.com",
+        "PRIMARY_LANGUAGE_KEY": "k1",
+        "PRIMARY_DOCUMENTS_STORAGE": connection,
+        "SNAPSHOT_STORAGE": connection,
+        "REPLICATED_PROJECTS": "*",
+        "SECONDARY_TARGETS": "westus2,northeurope",
+        "SECONDARY__WESTUS2__LANGUAGE_ENDPOINT": "https://contoso-westus2.cognitiveservices.azure.com",
+        "SECONDARY__WESTUS2__LANGUAGE_KEY": "k2",
+        "SECONDARY__WESTUS2__DOCUMENTS_STORAGE": connection,
+        "SECONDARY__NORTHEUROPE__LANGUAGE_ENDPOINT": "https://contoso-neu.cognitiveservices.azure.com",
+        "SECONDARY__NORTHEUROPE__LANGUAGE_KEY": "k3",
+        "SECONDARY__NORTHEUROPE__DOCUMENTS_STORAGE": connection,
+    }
+    from_object = FailoverTextAnalyticsClient.from_settings(settings_from_values(values))
+    from_values = FailoverTextAnalyticsClient.from_settings(values)
+    assert from_object.region_names == from_values.region_names == ["primary", "westus2", "northeurope"]
+    assert [r.endpoint for r in from_object._regions] == [r.endpoint for r in from_values._regions]
+
+
 def test_from_settings_accepts_the_replicator_settings_object() -> None:
     @dataclass
     class Resource:

@@ -114,6 +114,14 @@ def slow_jobs(region: EmulatorRegion, seconds: float) -> Iterator[None]:
             control(region, "/_emulator/durations", {"runtime": 5.0})
 
 
+def trip_the_dead_primary(client: FailoverTextAnalyticsClient, regions: Regions) -> None:
+    """Kill the primary and send the requests that take it out of rotation (answered by the secondary)."""
+    regions.primary.kill()
+    for _ in range(THRESHOLD):
+        assert recognize(client)[0] == regions.secondary.region
+    assert client.region_states()[regions.primary.region] is CircuitState.OPEN
+
+
 def failures_on(attempts: Any, region: str) -> int:
     """How many times a request met a failure in `region` (submitting or polling)."""
     return sum(1 for attempt in attempts if attempt.region == region and attempt.outcome in FAILURES)
@@ -211,9 +219,7 @@ def test_probe_to_a_still_dead_primary_stays_on_the_secondary(regions: Regions, 
     seed(azurite, *both(regions))
     clock = ManualClock()
     with make_client(regions, clock=clock, cooldown=10) as client:
-        regions.primary.kill()
-        for _ in range(THRESHOLD):
-            recognize(client)
+        trip_the_dead_primary(client, regions)
         clock.now += 10
         region, results = recognize(client)  # the probe meets the dead primary; the caller does not notice
         assert region == regions.secondary.region and any(entities(results))
@@ -421,9 +427,7 @@ def test_primary_back_without_its_deployment_keeps_traffic_on_the_secondary(
     clock = ManualClock()
     primary, secondary = regions.primary.region, regions.secondary.region
     with make_client(regions, clock=clock, cooldown=10) as client:
-        regions.primary.kill()
-        for _ in range(THRESHOLD):
-            recognize(client)
+        trip_the_dead_primary(client, regions)
         regions.primary.start()  # comes back empty: the probe's 404 must not reach the caller
         clock.now += 10
         region, results = recognize(client)
@@ -505,9 +509,7 @@ def test_when_the_serving_secondary_dies_a_cooling_primary_is_tried_anyway(
     clock = ManualClock()
     primary, secondary = regions.primary.region, regions.secondary.region
     with make_client(regions, clock=clock, cooldown=300) as client:
-        regions.primary.kill()
-        for _ in range(THRESHOLD):
-            recognize(client)
+        trip_the_dead_primary(client, regions)
         regions.primary.start()
         seed(azurite, (regions.primary, "primarydocs"))
         regions.secondary.kill()  # the primary is still cooling down (no clock advance)
