@@ -239,6 +239,32 @@ def test_job_failing_server_side_is_resubmitted_elsewhere(regions: Regions, azur
         assert recognize(client)[0] == regions.primary.region
 
 
+def test_job_ending_failed_with_a_server_error_is_resubmitted_but_the_callers_is_raised(
+    regions: Regions, azurite: Azurite
+) -> None:
+    seed(azurite, *both(regions))
+    with make_client(regions) as client:
+        control(regions.primary, "/_emulator/faults/jobs",
+                {"kind": "runtime", "code": "InternalServerError", "message": "Injected.", "count": 1})
+        poller = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        assert any(entities(list(poller.result())))
+        assert poller.region == regions.secondary.region
+        assert [(a.region, a.outcome) for a in poller.attempts][:2] == [
+            (regions.primary.region, "accepted"), (regions.primary.region, Verdict.REGION_FAILURE.value)
+        ]
+        assert "InternalServerError" in poller.attempts[1].reason
+
+        control(regions.primary, "/_emulator/faults/jobs",
+                {"kind": "runtime", "code": "InvalidDocumentBatch", "message": "Bad batch.", "count": 1})
+        refused = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        with pytest.raises(HttpResponseError, match="Bad batch"):
+            refused.result()
+        assert [(a.region, a.outcome) for a in refused.attempts] == [
+            (regions.primary.region, "accepted"), (regions.primary.region, Verdict.CALLER_ERROR.value)
+        ]
+        assert recognize(client)[0] == regions.primary.region
+
+
 # -- what must not fail over ---------------------------------------------------------------------
 
 
@@ -289,6 +315,22 @@ def test_503_burst_inside_the_retry_budget_is_absorbed_by_the_region(
                 {"method": "POST", "path": "/language/analyze-text/jobs$", "status": 503, "count": 2})
         region, _ = recognize(client)
         assert region == regions.primary.region
+
+
+def test_429s_left_after_the_retry_budget_move_the_request_and_within_it_do_not(
+    regions: Regions, azurite: Azurite
+) -> None:
+    seed(azurite, *both(regions))
+    throttle = {"method": "POST", "path": "/language/analyze-text/jobs$", "retryAfterSeconds": 0}
+    # The gateway's shortest Retry-After is one second, waited out inside the region: one retry here.
+    with make_client(regions, retries=1) as client:
+        control(regions.primary, "/_emulator/faults/throttle", {**throttle, "count": 1})
+        assert recognize(client)[0] == regions.primary.region  # the retry absorbs the 429
+        control(regions.primary, "/_emulator/faults/throttle", {**throttle, "count": 2})
+        poller = client.begin_recognize_custom_entities(NER_TEXTS, NER.name, DEPLOYMENT)
+        assert any(entities(list(poller.result())))
+    assert poller.region == regions.secondary.region
+    assert "429" in poller.attempts[0].reason
 
 
 def test_503_burst_reaching_the_threshold_does_switch(regions: Regions, azurite: Azurite) -> None:
