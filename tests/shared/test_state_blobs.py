@@ -163,3 +163,43 @@ def test_a_lock_whose_run_never_wrote_its_manifest_is_taken_over_after_the_stall
     clock.advance(timedelta(minutes=31))
     taken = lock.acquire("westus2", "Loans", "20260101T003100Z-00000002")
     assert taken.superseded_run_id == "20260101T000000Z-0000dead"
+
+
+def test_training_budget_counts_each_step_once_per_day_and_target(blobs):
+    from datetime import UTC, datetime
+
+    from shared.training_budget import TrainingBudget
+
+    budget = TrainingBudget(blobs, per_day=2)
+    day, next_day = datetime(2026, 3, 1, 23, 59, tzinfo=UTC), datetime(2026, 3, 2, 0, 1, tzinfo=UTC)
+    assert budget.spend("westus2", "Loans", day, "run1:train:v1:1")
+    assert budget.spend("westus2", "Loans", day, "run1:train:v1:1")  # a redelivered slice: not counted again
+    assert budget.spend("westus2", "Loans", day, "run1:train:v2:1")
+    assert not budget.spend("westus2", "Loans", day, "run2:train:v1:1")  # the cap: no third training today
+    assert budget.used("westus2", "Loans", day) == ["run1:train:v1:1", "run1:train:v2:1"]
+    # Another day, another target and another project each have their own count.
+    assert budget.spend("westus2", "Loans", next_day, "run2:train:v1:1")
+    assert budget.spend("northeurope", "Loans", day, "run3:train:v1:1")
+    assert budget.spend("westus2", "Tickets", day, "run4:train:v1:1")
+
+
+def test_training_budget_is_never_overspent_by_concurrent_spenders(blobs):
+    from datetime import UTC, datetime
+
+    from shared.training_budget import TrainingBudget
+
+    budget = TrainingBudget(blobs, per_day=3)
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    results: list[bool] = []
+
+    def spend(index: int) -> None:
+        results.append(TrainingBudget(blobs, per_day=3).spend("westus2", "Loans", day, f"run{index}:train"))
+
+    threads = [threading.Thread(target=spend, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Only three writes can ever succeed, so no spender runs out of retries: all eight answer.
+    assert len(results) == 8 and results.count(True) == 3
+    assert len(budget.used("westus2", "Loans", day)) == 3
