@@ -23,6 +23,23 @@ STATE_CONTAINER = "replication-state"
 _JSON = ContentSettings(content_type="application/json")
 
 
+class ContainerOnFirstWrite:
+    """A container created on the first write that needs it (once per instance); one that exists is fine.
+
+    Reads never create it: a missing container reads as missing blobs.
+    """
+
+    def __init__(self, container: ContainerClient) -> None:
+        self.client = container
+        self._ready = False
+
+    def ensure(self) -> None:
+        if not self._ready:
+            with contextlib.suppress(ResourceExistsError):
+                self.client.create_container()
+            self._ready = True
+
+
 @dataclass(frozen=True)
 class Versioned:
     data: dict[str, Any]
@@ -32,13 +49,7 @@ class Versioned:
 class JsonBlobs:
     def __init__(self, container: ContainerClient) -> None:
         self.container = container
-        self._ready = False
-
-    def _ensure(self) -> None:
-        if not self._ready:
-            with contextlib.suppress(ResourceExistsError):
-                self.container.create_container()
-            self._ready = True
+        self._created = ContainerOnFirstWrite(container)
 
     def read(self, name: str) -> Versioned | None:
         try:
@@ -54,7 +65,7 @@ class JsonBlobs:
 
     def create(self, name: str, data: dict[str, Any]) -> str:
         """Create `name`; ConcurrentUpdate if it already exists. Returns the new ETag."""
-        self._ensure()
+        self._created.ensure()
         try:
             result = self.container.get_blob_client(name).upload_blob(
                 _encode(data), overwrite=False, content_settings=_JSON)

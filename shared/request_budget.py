@@ -7,7 +7,6 @@ sliding (the last 60 s), so bursts at a minute boundary cannot double the rate.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
@@ -21,6 +20,7 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, Re
 from azure.storage.blob import ContainerClient
 
 from shared.clock import Clock
+from shared.json_blobs import ContainerOnFirstWrite
 
 WINDOW = timedelta(minutes=1)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,7 +91,7 @@ class BlobRequestBudget:
         self._limits = limits or BudgetLimits()
         self._prefix = prefix
         self._max_conflicts = max_conflicts
-        self._container_checked = False
+        self._created = ContainerOnFirstWrite(container_client)
 
     def blob_name(self, resource_key: str, kind: str) -> str:
         safe = re.sub(r"[^A-Za-z0-9.-]", "-", resource_key.lower()) or "resource"
@@ -106,7 +106,7 @@ class BlobRequestBudget:
             try:
                 downloader = blob.download_blob()
             except ResourceNotFoundError:
-                self._ensure_container()
+                self._created.ensure()
                 try:
                     blob.upload_blob(_encode([now]), overwrite=False)
                 except ResourceExistsError:
@@ -126,12 +126,6 @@ class BlobRequestBudget:
         # Heavy contention: back off briefly rather than spin on the blob.
         return 0.2
 
-    def _ensure_container(self) -> None:
-        if self._container_checked:
-            return
-        with contextlib.suppress(ResourceExistsError):
-            self._container.create_container()
-        self._container_checked = True
 
 
 def _encode(stamps: list[datetime]) -> bytes:

@@ -31,6 +31,7 @@ from azure.storage.blob import BlobBlock, BlobProperties, ContainerClient, Conte
 from shared.clock import Clock, utc_iso
 from shared.errors import ReplicatorError
 from shared.export_format import ExportedProject, UnsafeExport, parse_export
+from shared.json_blobs import ContainerOnFirstWrite
 from shared.settings import validate_project_name
 
 BLOCK_SIZE = 4 * 1024 * 1024
@@ -138,7 +139,7 @@ class SnapshotStore:
     def __init__(self, container_client: ContainerClient, clock: Clock) -> None:
         self._container = container_client
         self._clock = clock
-        self._container_checked = False
+        self._created = ContainerOnFirstWrite(container_client)
 
     def save_stream(
         self,
@@ -197,7 +198,7 @@ class SnapshotStore:
 
     def _write_once(self, info: SnapshotInfo, spool: IO[bytes]) -> bool:
         """Commit under `info.name` unless it exists; True when the blob now holds these bytes."""
-        self._ensure_container()
+        self._created.ensure()
         blob = self._container.get_blob_client(info.name)
         blocks: list[BlobBlock] = []
         prefix = uuid.uuid4().hex[:16]
@@ -275,13 +276,6 @@ class SnapshotStore:
         if export.content_hash() != info.content_hash:
             raise SnapshotCorrupt(name, "its content hash differs from the one recorded")
         return export
-
-    def _ensure_container(self) -> None:
-        if self._container_checked:
-            return
-        with contextlib.suppress(ResourceExistsError):
-            self._container.create_container()
-        self._container_checked = True
 
 
 class VerifiedReader(io.RawIOBase):
