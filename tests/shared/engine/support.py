@@ -40,14 +40,19 @@ def seed(region, storage_connection: str, project: SampleProject, *, label: str 
     client = authoring(region)
     wait_job(client, client.start_import(project.name, json.dumps(project.export).encode()))
     if train:
-        retrain(client, project.name, label)
-        wait_job(client, client.start_deployment(project.name, deployment, trained_model_label=label))
+        train_and_deploy(client, project.name, label, deployment)
     return client
 
 
 def retrain(client: AuthoringClient, project: str, label: str) -> None:
     wait_job(client, client.start_training(project, model_label=label, training_config_version="2022-05-01",
                                            evaluation_options={"kind": "manual"}))
+
+
+def train_and_deploy(client: AuthoringClient, project: str, label: str, deployment: str) -> None:
+    """Train `label` (again) and point `deployment` at it."""
+    retrain(client, project, label)
+    wait_job(client, client.start_deployment(project, deployment, trained_model_label=label))
 
 
 def settings_values(regions, azurite, project: str = "LoanAgreements", **extra: str) -> dict[str, str]:

@@ -13,7 +13,7 @@ import pytest
 from localdev.sample_project import ner_project
 from shared.manifest import SKIPPED, SUCCEEDED
 
-from .support import authoring, control, emulator_jobs, harness, predict, retrain, seed, wait_job
+from .support import authoring, control, emulator_jobs, harness, predict, seed, train_and_deploy, wait_job
 
 
 @pytest.fixture
@@ -21,8 +21,7 @@ def seeded(regions, azurite):
     project = ner_project()
     primary = seed(regions.primary, azurite.connection_string("primarydocs"), project)
     # A second label behind a second deployment: importing v2's data drops v1's model too.
-    retrain(primary, project.name, "v2")
-    wait_job(primary, primary.start_deployment(project.name, "staging", trained_model_label="v2"))
+    train_and_deploy(primary, project.name, "v2", "staging")
     control(regions.secondary, "/_emulator/behaviour", {"importKeepsModels": False})
     # Two replications in one day train up to five times here: above the default daily cap of three.
     return project, primary, harness(regions, azurite, MAX_TRAININGS_PER_PROJECT_PER_DAY="10")

@@ -8,7 +8,7 @@ from shared.errors import InvalidRequest
 from shared.manifest import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED
 from shared.scheduler import StepMessage
 
-from .support import authoring, control, emulator_jobs, export_of, harness, retrain, seed, wait_job
+from .support import authoring, control, emulator_jobs, export_of, harness, seed, train_and_deploy, wait_job
 
 
 @pytest.fixture
@@ -97,8 +97,7 @@ def test_a_document_text_change_in_blob_storage_is_replicated(regions, azurite, 
 def test_a_retrain_only_change_on_the_primary_retrains_the_secondary(regions, azurite, seeded):
     project, primary, h = seeded
     assert replicate(h, project).status == SUCCEEDED
-    retrain(primary, project.name, "v1")
-    wait_job(primary, primary.start_deployment(project.name, "prod", trained_model_label="v1"))
+    train_and_deploy(primary, project.name, "v1", "prod")
     run = replicate(h, project)
     assert run.status == SUCCEEDED
     assert any("retrained" in reason for reason in run.reasons), run.reasons
@@ -109,8 +108,7 @@ def test_a_retrain_only_change_on_the_primary_retrains_the_secondary(regions, az
 def test_a_deployment_re_pointed_to_a_new_label_is_replicated(regions, azurite, seeded):
     project, primary, h = seeded
     assert replicate(h, project).status == SUCCEEDED
-    retrain(primary, project.name, "v2")
-    wait_job(primary, primary.start_deployment(project.name, "prod", trained_model_label="v2"))
+    train_and_deploy(primary, project.name, "v2", "prod")
     run = replicate(h, project)
     assert run.status == SUCCEEDED
     assert any("re-pointed from v1 to v2" in reason for reason in run.reasons)
