@@ -425,6 +425,51 @@ def test_concurrent_callers_see_no_errors_when_the_primary_dies(
     assert [(c.region, c.current) for c in changes] == [(primary, CircuitState.OPEN)]
 
 
+def test_concurrent_callers_fail_back_through_a_single_probe(regions: Regions, azurite: Azurite) -> None:
+    seed(azurite, *both(regions))
+    clock = ManualClock()
+    changes: list[RegionStateChange] = []
+    primary, secondary = regions.primary.region, regions.secondary.region
+    threads, per_thread = 6, 4
+    served: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    with make_client(regions, changes, clock=clock, cooldown=30) as client:
+        trip_the_dead_primary(client, regions)
+        regions.primary.start()
+        seed(azurite, (regions.primary, "primarydocs"))
+        clock.now += 30
+        everyone_started = threading.Barrier(threads)
+
+        def caller() -> None:
+            everyone_started.wait()
+            for _ in range(per_thread):
+                try:
+                    region, results = recognize(client)
+                    assert any(entities(results))
+                except BaseException as error:  # collected: the test asserts there are none
+                    with lock:
+                        errors.append(error)
+                    continue
+                with lock:
+                    served.append(region)
+
+        workers = [threading.Thread(target=caller) for _ in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert recognize(client)[0] == primary
+    assert errors == []
+    assert len(served) == threads * per_thread
+    assert primary in served and set(served) <= {primary, secondary}
+    # One probe among all the callers, and it brought the primary back.
+    assert [c.current for c in changes if c.region == primary] == [
+        CircuitState.OPEN, CircuitState.HALF_OPEN, CircuitState.CLOSED
+    ]
+    assert [c for c in changes if c.region == secondary] == []
+
+
 # -- continuation tokens -------------------------------------------------------------------------
 
 
