@@ -332,7 +332,11 @@ class StepMachine:
 
             step.detail["snapshot"] = snapshot
             step.detail["importedHash"] = export.content_hash()
-            return self._submit(slice_, step, post, reconcile, before)
+            delay = self._submit(slice_, step, post, reconcile, before)
+            if delay is None:  # reconciled: the import had happened before a crash
+                self._context(slice_)["importedAny"] = True
+                self._handle_dropped_models(slice_, step)
+            return delay
         status, wait = self._succeeded_job(client, step)
         if status is None:
             return wait
@@ -414,8 +418,11 @@ class StepMachine:
         if step.job_url is None:
             def before() -> None:
                 self._choose_config(slice_, step)
+                # One count per job this step may start: a submission retried after a crash before its
+                # POST is the same job; a job submitted again after a retryable failure is another.
+                job_number = int(step.detail.get("retriedFailures", 0))
                 if not self.trainings.spend(slice_.manifest.target, project, self.clock.now(),
-                                            f"{slice_.manifest.run_id}:{step.name}:{step.attempts}"):
+                                            f"{slice_.manifest.run_id}:{step.name}:{job_number}"):
                     raise StepFailed("TrainingCapReached", (
                         f"{step.name}: the cap of {self.trainings.per_day} trainings per project per day "
                         "is reached; the run resumes when re-driven tomorrow"))

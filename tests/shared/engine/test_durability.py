@@ -3,10 +3,12 @@
 import threading
 from datetime import timedelta
 
+import pytest
+
 from localdev.sample_project import ner_project
 from shared.manifest import SUCCEEDED
 
-from .support import authoring, emulator_jobs, export_of, harness, make_engine, seed
+from .support import authoring, control, emulator_jobs, export_of, harness, make_engine, seed
 
 BOUNDARIES = ("before-intent", "after-intent", "after-submit", "after-job-url", "after-slice", "after-fence")
 
@@ -19,9 +21,11 @@ def training_jobs(region, project):
     return [job for job in emulator_jobs(region) if job["kind"] == "train" and job["project"] == project]
 
 
-def test_killed_at_every_step_boundary_converges_with_one_training_job(regions, azurite):
+@pytest.mark.parametrize("import_keeps_models", [True, False], ids=["imports-keep", "imports-drop"])
+def test_killed_at_every_step_boundary_converges_with_one_training_job(regions, azurite, import_keeps_models):
     project = ner_project()
     seed(regions.primary, azurite.connection_string("primarydocs"), project)
+    control(regions.secondary, "/_emulator/behaviour", {"importKeepsModels": import_keeps_models})
     h = harness(regions, azurite)
     crashed: list[tuple[str, str]] = []
 
@@ -51,9 +55,19 @@ def test_killed_at_every_step_boundary_converges_with_one_training_job(regions, 
     crashed_points = {point for point, _ in crashed}
     assert crashed_points == set(BOUNDARIES)
     assert ("after-submit", "train:v1") in crashed  # between the 202 and the write of its job URL
-    assert len(training_jobs(regions.secondary, project.name)) == 1
-    train = run.step("train:v1")
-    assert train.detail.get("reconciled") == "adopted the job submitted before a crash"
+    # One job per training step: with imports that drop models, v1 is trained again after the last one.
+    train_steps = ["train:v1"] if import_keeps_models else ["train:v1", "retrain:v1"]
+    assert len(training_jobs(regions.secondary, project.name)) == len(train_steps)
+    # The daily cap counted each training once, though every step was submitted again after a crash.
+    days = {run.created_at, h.clock.now()}  # the fake clock may cross midnight during the run
+    spent = {spender for day in days for spender in engine.trainings.used("secondary", project.name, day)}
+    assert len(spent) == len(train_steps), spent
+    for name in train_steps:
+        assert ("after-submit", name) in crashed
+        assert run.step(name).detail.get("reconciled") == "adopted the job submitted before a crash"
+    secondary = authoring(regions.secondary)
+    assert secondary.get_deployment(project.name, "prod")["modelId"] == secondary.get_model(
+        project.name, "v1")["modelId"]
     replica = export_of(authoring(regions.secondary), project.name)
     assert replica["assets"] == export_of(authoring(regions.primary), project.name)["assets"]
 
