@@ -360,3 +360,46 @@ def test_every_unsuccessful_terminal_state_surfaces_the_jobs_errors(state: str) 
     assert str(caught.value.message) == f"job {state}: InvalidRequest: Document 3 is empty."
     assert caught.value.warnings == body["warnings"] and caught.value.job_url == "https://x/jobs/j1"
     JobStatus.from_body("https://x/jobs/j2", {"status": "running"}).raise_for_failure()  # not over: no error
+
+
+@pytest.fixture
+def silent_server() -> Any:
+    """A loopback server that accepts connections and reads requests but never answers."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_a_service_that_never_answers_times_out_and_a_post_is_not_resent(silent_server: Any) -> None:
+    endpoint, accepted = silent_server
+    client = AuthoringClient(endpoint, KeyAuth("k"), timeout=(1.0, 0.2))
+    # A read is retried (a few short attempts), then handed back to the scheduler.
+    with pytest.raises(RetryLater):
+        client.get_project("P")
+    reads = len(accepted)
+    assert reads >= 2
+    # A POST that was sent and never answered may have started a job: one attempt, outcome unknown.
+    with pytest.raises(SubmissionOutcomeUnknown):
+        client.start_training("P", model_label="m", training_config_version="latest")
+    assert len(accepted) == reads + 1
