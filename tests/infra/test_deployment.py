@@ -14,7 +14,7 @@ import yaml
 from tests.infra.templates import INFRA, MAIN, REPO_ROOT, module_body, parse, render
 
 ALERTS = INFRA / "app" / "alerts.bicep"
-# The telemetry the code must emit for the alerts (docs/deploy.md, "Alerts").
+# The telemetry the code must emit for the alerts (README.md, "Deploy", "Alerts").
 RECOVERY_POINT_AGE = "replication.recovery_point_age_hours"
 RUN_FAILED = "replication.run_failed"
 
@@ -206,15 +206,15 @@ def test_every_alert_query_is_a_valid_bicep_string_and_splits_by_columns_it_outp
 
 
 def test_docs_name_every_parameter_of_main_bicep() -> None:
-    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    guide = (REPO_ROOT / "README.md").read_text()
     undocumented = [
         name for name in parse(MAIN)["parameters"] if f"`{name}`" not in guide and f"{name}=" not in guide
     ]
-    assert not undocumented, f"parameters docs/deploy.md does not mention: {undocumented}"
+    assert not undocumented, f"parameters the README does not mention: {undocumented}"
 
 
 def test_docs_name_the_exact_telemetry_the_alerts_query() -> None:
-    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    guide = (REPO_ROOT / "README.md").read_text()
     for marker in (
         RECOVERY_POINT_AGE,
         RUN_FAILED,
