@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import tempfile
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeGuard
@@ -26,6 +28,7 @@ PROJECT_KINDS: tuple[str, ...] = (NER, SINGLE_LABEL, MULTI_LABEL)
 _KIND_BY_LOWER = {kind.lower(): kind for kind in PROJECT_KINDS}
 STRING_INDEX_TYPE = "Utf16CodeUnit"
 _REQUIRED_METADATA = ("projectKind", "storageInputContainerName", "projectName", "language")
+_HASH_SPOOL_IN_MEMORY = 4 * 1024 * 1024
 
 
 class SupportsRead(Protocol):
@@ -92,8 +95,8 @@ class ExportedProject:
 
     @property
     def categories(self) -> list[str]:
-        key = "entities" if self.project_kind == NER else "classes"
-        return [str(item["category"]) for item in self.raw["assets"].get(key) or []]
+        items = self.raw["assets"].get(category_key_of(self.project_kind)) or []
+        return [str(item["category"]) for item in items]
 
     @property
     def category_count(self) -> int:
@@ -102,15 +105,8 @@ class ExportedProject:
     @property
     def label_count(self) -> int:
         """NER: labelled spans; classification: document-class assignments."""
-        total = 0
-        for document in self.raw["assets"]["documents"]:
-            if self.project_kind == NER:
-                total += sum(len(region.get("labels") or []) for region in document.get("entities") or [])
-            elif self.project_kind == SINGLE_LABEL:
-                total += 1 if isinstance(document.get("class"), dict) else 0
-            else:
-                total += len(document.get("classes") or [])
-        return total
+        kind = self.project_kind
+        return sum(document_label_count(kind, document) for document in self.raw["assets"]["documents"])
 
     def has_dataset_split(self) -> bool:
         """Every document says Train or Test, so training can use a manual (deterministic) split."""
@@ -127,52 +123,28 @@ class ExportedProject:
 
     def normalised(self) -> dict[str, Any]:
         """The content that matters, in a canonical order (what `content_hash` hashes)."""
-        metadata = {k: v for k, v in self.raw["metadata"].items() if k != "storageInputContainerName"}
-        metadata["projectKind"] = self.project_kind
-        metadata.setdefault("multilingual", False)
-        metadata.setdefault("description", "")
-        metadata.setdefault("settings", {})
-        assets = self.raw["assets"]
-        category_key = "entities" if self.project_kind == NER else "classes"
+        kind = self.project_kind
+        category_key = category_key_of(kind)
         return {
             "stringIndexType": STRING_INDEX_TYPE,
-            "metadata": metadata,
+            "metadata": normalised_metadata(self.raw["metadata"], kind),
             "assets": {
-                "projectKind": self.project_kind,
-                category_key: sorted(
-                    (dict(item) for item in assets.get(category_key) or []),
-                    key=lambda item: str(item["category"]),
-                ),
+                "projectKind": kind,
+                category_key: normalised_categories(self.raw["assets"].get(category_key)),
                 "documents": sorted(
-                    (self._normalised_document(document) for document in assets["documents"]),
+                    (normalised_document(kind, document) for document in self.raw["assets"]["documents"]),
                     key=lambda document: str(document["location"]),
                 ),
             },
         }
 
-    def _normalised_document(self, document: dict[str, Any]) -> dict[str, Any]:
-        result = dict(document)
-        if self.project_kind == NER:
-            regions = []
-            for region in document.get("entities") or []:
-                labels = sorted(
-                    (dict(label) for label in region.get("labels") or []),
-                    key=lambda label: (label["offset"], label["length"], str(label["category"])),
-                )
-                regions.append({**region, "labels": labels})
-            result["entities"] = sorted(
-                regions, key=lambda r: (r.get("regionOffset", 0), r.get("regionLength", 0))
-            )
-        elif self.project_kind == MULTI_LABEL:
-            result["classes"] = sorted(
-                (dict(item) for item in document.get("classes") or []), key=lambda item: str(item["category"])
-            )
-        return result
-
     def content_hash(self) -> str:
         """sha256 (hex) over `normalised()`: equal for equal content, whatever the order or container."""
-        canonical = json.dumps(self.normalised(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        kind = self.project_kind
+        hasher = ContentHasher(kind, self.raw["metadata"], self.raw["assets"].get(category_key_of(kind)))
+        for document in self.raw["assets"]["documents"]:
+            hasher.add_document(document)
+        return hasher.hexdigest()
 
     def with_container(self, container: str) -> bytes:
         """The import body for a target whose documents live in `container` (kinds in canonical case)."""
@@ -214,6 +186,19 @@ def parse_export(data: bytes | str | IO[bytes] | SupportsRead) -> ExportedProjec
 
 
 def validate_export(body: Any) -> None:
+    categories = check_header(body)
+    documents = body["assets"].get("documents")
+    if not isinstance(documents, list) or not documents:
+        raise UnsafeExport("the export has no documents")
+    kind = canonical_kind(body["metadata"]["projectKind"])
+    assert kind is not None
+    seen: set[str] = set()
+    for index, document in enumerate(documents):
+        check_document(kind, document, index, categories, seen)
+
+
+def check_header(body: Any) -> set[str]:
+    """Everything but the documents (`assets.documents` is not looked at); returns the declared categories."""
     if not isinstance(body, dict):
         raise UnsafeExport("the export is not a JSON object")
     if "project-file-version" in body:
@@ -243,32 +228,41 @@ def validate_export(body: Any) -> None:
             f"project kind mismatch: metadata says {metadata['projectKind']!r}, "
             f"assets say {assets.get('projectKind')!r}"
         )
-    category_key = "entities" if kind == NER else "classes"
-    categories = _categories(assets.get(category_key), category_key)
-    documents = assets.get("documents")
-    if not isinstance(documents, list) or not documents:
-        raise UnsafeExport("the export has no documents")
-    seen: set[str] = set()
-    for index, document in enumerate(documents):
-        where = f"assets.documents[{index}]"
-        if not isinstance(document, dict):
-            raise UnsafeExport(f"{where} is not an object")
-        location = document.get("location")
-        if not isinstance(location, str) or not location.strip():
-            raise UnsafeExport(f"{where}.location is missing")
-        if location.startswith("/") or ".." in location.split("/"):
-            raise UnsafeExport(f"{where}.location {location!r} is not a blob name in the container")
-        if location in seen:
-            raise UnsafeExport(f"document {location!r} is listed twice")
-        seen.add(location)
-        if not isinstance(document.get("language"), str) or not document["language"]:
-            raise UnsafeExport(f"{where} ({location}) has no language")
-        if document.get("dataset") not in (None, "Train", "Test"):
-            raise UnsafeExport(f"{where} ({location}) has dataset {document['dataset']!r}, not Train or Test")
-        _check_document_labels(kind, document, categories, location)
+    category_key = category_key_of(kind)
+    return declared_categories(assets.get(category_key), category_key)
 
 
-def _categories(items: Any, key: str) -> set[str]:
+def check_document(
+    kind: str, document: Any, index: int, categories: set[str] | None, seen: set[str]
+) -> set[str]:
+    """Check one entry of `assets.documents` and add its location to `seen`. With `categories` None (not
+    declared yet: an export that lists its documents first), the categories it uses are returned instead
+    of checked."""
+    where = f"assets.documents[{index}]"
+    if not isinstance(document, dict):
+        raise UnsafeExport(f"{where} is not an object")
+    location = document.get("location")
+    if not isinstance(location, str) or not location.strip():
+        raise UnsafeExport(f"{where}.location is missing")
+    if location.startswith("/") or ".." in location.split("/"):
+        raise UnsafeExport(f"{where}.location {location!r} is not a blob name in the container")
+    if location in seen:
+        raise UnsafeExport(f"document {location!r} is listed twice")
+    seen.add(location)
+    if not isinstance(document.get("language"), str) or not document["language"]:
+        raise UnsafeExport(f"{where} ({location}) has no language")
+    if document.get("dataset") not in (None, "Train", "Test"):
+        raise UnsafeExport(f"{where} ({location}) has dataset {document['dataset']!r}, not Train or Test")
+    used: set[str] = set()
+    _check_document_labels(kind, document, categories, location, used)
+    return used
+
+
+def undeclared_category(location: str, category: str) -> UnsafeExport:
+    return UnsafeExport(f"document {location!r} uses undeclared category {category!r}")
+
+
+def declared_categories(items: Any, key: str) -> set[str]:
     if items is None:
         return set()
     if not isinstance(items, list):
@@ -281,10 +275,14 @@ def _categories(items: Any, key: str) -> set[str]:
     return names
 
 
-def _check_document_labels(kind: str, document: dict[str, Any], categories: set[str], location: str) -> None:
+def _check_document_labels(
+    kind: str, document: dict[str, Any], categories: set[str] | None, location: str, used: set[str]
+) -> None:
     def check_category(category: Any) -> None:
-        if not isinstance(category, str) or category not in categories:
-            raise UnsafeExport(f"document {location!r} uses undeclared category {category!r}")
+        if not isinstance(category, str) or (categories is not None and category not in categories):
+            raise undeclared_category(location, category)
+        if categories is None:
+            used.add(category)
 
     if kind == NER:
         regions = document.get("entities") or []
@@ -315,6 +313,107 @@ def _check_document_labels(kind: str, document: dict[str, Any], categories: set[
             raise UnsafeExport(f"document {location!r}: classes is not a list")
         for label in labels:
             check_category(label.get("category") if isinstance(label, dict) else None)
+
+
+def category_key_of(kind: str) -> str:
+    return "entities" if kind == NER else "classes"
+
+
+def document_label_count(kind: str, document: dict[str, Any]) -> int:
+    """NER: labelled spans; classification: document-class assignments."""
+    if kind == NER:
+        return sum(len(region.get("labels") or []) for region in document.get("entities") or [])
+    if kind == SINGLE_LABEL:
+        return 1 if isinstance(document.get("class"), dict) else 0
+    return len(document.get("classes") or [])
+
+
+def normalised_metadata(metadata: dict[str, Any], kind: str) -> dict[str, Any]:
+    result = {k: v for k, v in metadata.items() if k != "storageInputContainerName"}
+    result["projectKind"] = kind
+    result.setdefault("multilingual", False)
+    result.setdefault("description", "")
+    result.setdefault("settings", {})
+    return result
+
+
+def normalised_categories(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return sorted((dict(item) for item in items or []), key=lambda item: str(item["category"]))
+
+
+def normalised_document(kind: str, document: dict[str, Any]) -> dict[str, Any]:
+    result = dict(document)
+    if kind == NER:
+        regions = []
+        for region in document.get("entities") or []:
+            labels = sorted(
+                (dict(label) for label in region.get("labels") or []),
+                key=lambda label: (label["offset"], label["length"], str(label["category"])),
+            )
+            regions.append({**region, "labels": labels})
+        result["entities"] = sorted(
+            regions, key=lambda r: (r.get("regionOffset", 0), r.get("regionLength", 0))
+        )
+    elif kind == MULTI_LABEL:
+        result["classes"] = sorted(
+            (dict(item) for item in document.get("classes") or []), key=lambda item: str(item["category"])
+        )
+    return result
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+class ContentHasher:
+    """The content hash of an export, fed one document at a time.
+
+    The hash is sha256 over the canonical JSON of the normalised export, documents sorted by location.
+    Documents arrive in the export's order, so each one's canonical JSON is spooled (memory up to a
+    bound, then a temporary file) and the digest is taken in location order at the end: memory is a
+    location and an offset per document, not a normalised copy of the export.
+    """
+
+    def __init__(self, kind: str, metadata: dict[str, Any], categories: list[dict[str, Any]] | None) -> None:
+        self._kind = kind
+        self._metadata = normalised_metadata(metadata, kind)
+        self._categories = normalised_categories(categories)
+        self._spool = tempfile.SpooledTemporaryFile(max_size=_HASH_SPOOL_IN_MEMORY)  # noqa: SIM115
+        self._locations: list[str] = []
+        self._ends = array("q")
+
+    def add_document(self, document: dict[str, Any]) -> None:
+        self._locations.append(str(document["location"]))
+        self._spool.write(canonical_json(normalised_document(self._kind, document)).encode("utf-8"))
+        self._ends.append(self._spool.tell())
+
+    def hexdigest(self) -> str:
+        digest = hashlib.sha256()
+        # Keys in sorted order, as json.dumps(sort_keys=True) would write the whole normalised export.
+        assets = {"projectKind": self._kind, category_key_of(self._kind): self._categories, "documents": None}
+        digest.update(b'{"assets":{')
+        for position, key in enumerate(sorted(assets)):
+            digest.update(b"," if position else b"")
+            digest.update(f"{canonical_json(key)}:".encode())
+            if key == "documents":
+                self._update_with_documents(digest)
+            else:
+                digest.update(canonical_json(assets[key]).encode("utf-8"))
+        digest.update(b'},"metadata":')
+        digest.update(canonical_json(self._metadata).encode("utf-8"))
+        digest.update(f',"stringIndexType":{canonical_json(STRING_INDEX_TYPE)}}}'.encode())
+        self._spool.close()
+        return digest.hexdigest()
+
+    def _update_with_documents(self, digest: Any) -> None:
+        digest.update(b"[")
+        order = sorted(range(len(self._locations)), key=self._locations.__getitem__)
+        for position, index in enumerate(order):
+            start = self._ends[index - 1] if index else 0
+            self._spool.seek(start)
+            digest.update(b"," if position else b"")
+            digest.update(self._spool.read(self._ends[index] - start))
+        digest.update(b"]")
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
