@@ -15,15 +15,30 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import islice
+from typing import Any, NamedTuple
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
 
 COPY_WORKERS = 4
+# Copies handed to the pool at a time: a future per document of a 100,000-document project would cost
+# more memory than the documents themselves.
+COPY_BATCH = 64
+# Blobs per listing request. A page is held parsed (its XML and the SDK's objects, about 10 KB a blob),
+# so the service's default of 5,000 would cost some 50 MB at once; 1,000 costs a request per 1,000 blobs.
+LISTING_PAGE = 1000
+
+
+class BlobEntry(NamedTuple):
+    """What a listing keeps of a blob (the SDK's BlobProperties is about 5 KB each)."""
+
+    size: int
+    md5: bytes | None
+    etag: str
 
 
 @dataclass(frozen=True)
@@ -56,18 +71,19 @@ def copy_documents(source: ContainerClient, target: ContainerClient, locations: 
     missing: list[str] = []
     to_copy: list[str] = []
     for location in wanted:
-        source_properties = source_blobs.get(location)
-        if source_properties is None:
+        source_entry = source_blobs.get(location)
+        if source_entry is None:
             missing.append(location)
-        elif _identical(source_properties, target_blobs.get(location)):
+        elif _identical(source_entry, target_blobs.get(location)):
             skipped.append(location)
         else:
             to_copy.append(location)
     with ThreadPoolExecutor(max_workers=COPY_WORKERS) as pool:
-        for location, outcome in zip(
-            to_copy, pool.map(lambda name: _copy_one(source, target, name), to_copy), strict=True
-        ):
-            (copied if outcome else missing).append(location)
+        for batch in _batches(to_copy, COPY_BATCH):
+            for location, outcome in zip(
+                batch, pool.map(lambda name: _copy_one(source, target, name), batch), strict=True
+            ):
+                (copied if outcome else missing).append(location)
     return CopyReport(copied=copied, skipped_identical=skipped, missing=missing)
 
 
@@ -86,43 +102,45 @@ def container_fingerprint(container: ContainerClient, locations: Sequence[str] |
     names = sorted(listing) if locations is None else sorted(set(locations))
     digest = hashlib.sha256()
     for name in names:
-        properties = listing.get(name)
         digest.update(name.encode("utf-8"))
         digest.update(b"\0")
-        digest.update(_content_token(properties).encode("ascii"))
+        digest.update(_content_token(listing.get(name)).encode("ascii"))
         digest.update(b"\n")
     return digest.hexdigest()
 
 
-def _listing(container: ContainerClient) -> dict[str, BlobProperties]:
+def _listing(container: ContainerClient) -> dict[str, BlobEntry]:
     try:
-        return {properties.name: properties for properties in container.list_blobs()}
+        return {properties.name: _entry(properties)
+                for properties in container.list_blobs(results_per_page=LISTING_PAGE)}
     except ResourceNotFoundError:
         return {}
 
 
-def _md5(properties: BlobProperties | None) -> bytes | None:
-    if properties is None:
-        return None
-    value = properties.content_settings.content_md5
-    return bytes(value) if value else None
+def _entry(properties: BlobProperties) -> BlobEntry:
+    md5 = properties.content_settings.content_md5
+    return BlobEntry(int(properties.size), bytes(md5) if md5 else None, str(properties.etag))
 
 
-def _content_token(properties: BlobProperties | None) -> str:
-    if properties is None:
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _content_token(entry: BlobEntry | None) -> str:
+    if entry is None:
         return "missing"
-    md5 = _md5(properties)
-    if md5 is not None:
-        return f"md5:{md5.hex()}:{properties.size}"
-    return f"etag:{properties.etag}:{properties.size}"
+    if entry.md5 is not None:
+        return f"md5:{entry.md5.hex()}:{entry.size}"
+    return f"etag:{entry.etag}:{entry.size}"
 
 
-def _identical(source: BlobProperties, target: BlobProperties | None) -> bool:
+def _identical(source: BlobEntry, target: BlobEntry | None) -> bool:
     if target is None or source.size != target.size:
         return False
-    source_md5, target_md5 = _md5(source), _md5(target)
     # Without an MD5 on both sides we cannot tell: copy again rather than keep stale text.
-    return source_md5 is not None and source_md5 == target_md5
+    return source.md5 is not None and source.md5 == target.md5
 
 
 def _copy_one(source: ContainerClient, target: ContainerClient, location: str) -> bool:

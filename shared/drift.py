@@ -593,11 +593,11 @@ def export_content_hash(client: Any, project: str, *, poll_interval: float = 2.0
     `client` is a shared.authoring.AuthoringClient (its clock paces the polls). Blocking, because a
     drift check is one short call; an export takes seconds on the service.
     """
-    from shared.export_format import parse_export
+    from shared.export_stream import summarise_export
 
     status = client.wait(client.start_export(project), poll_interval=poll_interval, deadline=timeout)
     status.raise_for_failure()
     if not status.result_url:
         raise ReplicatorError(f"the export of {project!r} succeeded but named no result")
     with client.open_export_result(status.result_url) as stream:
-        return str(parse_export(stream).content_hash())
+        return summarise_export(stream).content_hash  # hashed as it streams: never parsed whole

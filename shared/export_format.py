@@ -28,7 +28,7 @@ PROJECT_KINDS: tuple[str, ...] = (NER, SINGLE_LABEL, MULTI_LABEL)
 _KIND_BY_LOWER = {kind.lower(): kind for kind in PROJECT_KINDS}
 STRING_INDEX_TYPE = "Utf16CodeUnit"
 _REQUIRED_METADATA = ("projectKind", "storageInputContainerName", "projectName", "language")
-_HASH_SPOOL_IN_MEMORY = 4 * 1024 * 1024
+HASH_SPOOL_IN_MEMORY = 1024 * 1024
 
 
 class SupportsRead(Protocol):
@@ -375,22 +375,26 @@ class ContentHasher:
     """
 
     def __init__(self, kind: str, metadata: dict[str, Any], categories: list[dict[str, Any]] | None) -> None:
-        self._kind = kind
+        self.kind = kind
         self._metadata = normalised_metadata(metadata, kind)
         self._categories = normalised_categories(categories)
-        self._spool = tempfile.SpooledTemporaryFile(max_size=_HASH_SPOOL_IN_MEMORY)  # noqa: SIM115
+        self._spool = tempfile.SpooledTemporaryFile(max_size=HASH_SPOOL_IN_MEMORY)  # noqa: SIM115
         self._locations: list[str] = []
         self._ends = array("q")
 
+    def set_categories(self, categories: list[dict[str, Any]] | None) -> None:
+        """For an export whose categories come after its documents."""
+        self._categories = normalised_categories(categories)
+
     def add_document(self, document: dict[str, Any]) -> None:
         self._locations.append(str(document["location"]))
-        self._spool.write(canonical_json(normalised_document(self._kind, document)).encode("utf-8"))
+        self._spool.write(canonical_json(normalised_document(self.kind, document)).encode("utf-8"))
         self._ends.append(self._spool.tell())
 
     def hexdigest(self) -> str:
         digest = hashlib.sha256()
         # Keys in sorted order, as json.dumps(sort_keys=True) would write the whole normalised export.
-        assets = {"projectKind": self._kind, category_key_of(self._kind): self._categories, "documents": None}
+        assets = {"projectKind": self.kind, category_key_of(self.kind): self._categories, "documents": None}
         digest.update(b'{"assets":{')
         for position, key in enumerate(sorted(assets)):
             digest.update(b"," if position else b"")

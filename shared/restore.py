@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from shared.documents import copy_documents, missing_documents
 from shared.errors import InvalidRequest
 from shared.export_format import ExportedProject, to_bytes
+from shared.export_stream import ExportSummary
 from shared.manifest import PENDING, RunManifest, StepRecord, check_name, new_run_id
 from shared.run_kinds import RUN_KIND_KEY
 from shared.snapshot_catalogue import SnapshotCatalogue
@@ -177,8 +178,16 @@ class RestoreMachine(StepMachine):
         return {**super().actions(), "check-snapshot": self._check_snapshot,
                 "restore-documents": self._restore_documents, "restore-import": self._restore_import}
 
-    def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportedProject]:
+    def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
         """The restored snapshot, whatever the label: the shared train step asks by label."""
+        name = str(slice_.manifest.context["restoreSnapshot"])
+        try:
+            return name, self.snapshots.summarise(name)
+        except SnapshotCorrupt as corrupt:
+            raise StepFailed("SnapshotCorrupt", f"refusing to restore: {corrupt.message}") from corrupt
+
+    def _restored_export(self, slice_: SliceHandle) -> tuple[str, ExportedProject]:
+        """The restored snapshot parsed whole, for the import body that renames the project."""
         name = str(slice_.manifest.context["restoreSnapshot"])
         try:
             return name, self.snapshots.validate(name)
@@ -202,7 +211,7 @@ class RestoreMachine(StepMachine):
 
     def _check_snapshot(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         name, export = self._snapshot_of(slice_, RESTORE_LABEL)
-        step.detail.update(snapshot=name, contentHash=export.content_hash(), sha256Verified=True,
+        step.detail.update(snapshot=name, contentHash=export.content_hash, sha256Verified=True,
                            **export.counts())
         if export.document_count == 0:
             raise StepFailed("UnsafeExport", f"snapshot {name} names no documents: refusing to restore it")
@@ -236,7 +245,7 @@ class RestoreMachine(StepMachine):
         project = slice_.manifest.project
         client = self.target.authoring
         if step.job_url is None:
-            snapshot, export = self._snapshot_of(slice_, RESTORE_LABEL)
+            snapshot, export = self._restored_export(slice_)
             body = import_body(export, project, self.target.documents.container_name)
 
             def before() -> None:

@@ -31,11 +31,12 @@ from azure.storage.blob import BlobBlock, BlobProperties, ContainerClient, Conte
 from shared.clock import Clock, utc_iso
 from shared.errors import ReplicatorError
 from shared.export_format import ExportedProject, UnsafeExport, parse_export
+from shared.export_stream import ExportSummary, summarise_export
 from shared.json_blobs import ContainerOnFirstWrite
 from shared.settings import validate_project_name
 
 BLOCK_SIZE = 4 * 1024 * 1024
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024  # beyond it a temporary file: memory must not grow with the export
 TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 
 
@@ -166,8 +167,8 @@ class SnapshotStore:
                 spool.write(chunk)
                 size += len(chunk)
             spool.seek(0)
-            export = parse_export(spool)  # UnsafeExport propagates: unsafe bytes are never stored
-            content_hash = export.content_hash()
+            export = summarise_export(spool)  # UnsafeExport propagates: unsafe bytes are never stored
+            content_hash = export.content_hash
             sha256 = digest.hexdigest()
             created = self._clock.now().astimezone(UTC).replace(microsecond=0)
             stem = f"{project}/{created.strftime(TIME_FORMAT)}-{content_hash[:12]}"
@@ -265,6 +266,19 @@ class SnapshotStore:
         with self.open(name) as reader:
             return reader.read()
 
+    def summarise(self, name: str) -> ExportSummary:
+        """`validate` without holding the export: what the replication steps need from it, read in one
+        pass (a 100,000-document export is never parsed whole)."""
+        info = self.get(name)
+        with self.open(name) as reader:
+            try:
+                summary = summarise_export(reader)
+            except UnsafeExport as unsafe:
+                raise SnapshotCorrupt(name, unsafe.reason) from None
+        if summary.content_hash != info.content_hash:
+            raise SnapshotCorrupt(name, "its content hash differs from the one recorded")
+        return summary
+
     def validate(self, name: str) -> ExportedProject:
         """Check the bytes (sha256, size) and that they still parse as a safe export; return it."""
         info = self.get(name)
@@ -287,7 +301,7 @@ class VerifiedReader(io.RawIOBase):
         self._size = size
         self._expected = sha256
         self._digest = hashlib.sha256()
-        self._buffer = b""
+        self._buffer = bytearray()
         self._received = 0
         self._finished = False
 
@@ -326,10 +340,12 @@ class VerifiedReader(io.RawIOBase):
     def read(self, size: int | None = -1) -> bytes:
         wanted = -1 if size is None or size < 0 else size
         self._fill(wanted)
-        if wanted < 0:
-            data, self._buffer = self._buffer, b""
+        if wanted < 0 or wanted >= len(self._buffer):
+            data = bytes(self._buffer)
+            self._buffer.clear()
         else:
-            data, self._buffer = self._buffer[:wanted], self._buffer[wanted:]
+            data = bytes(self._buffer[:wanted])
+            del self._buffer[:wanted]  # cheap at the front of a bytearray: no copy of the rest
         return data
 
     def readinto(self, buffer: Any) -> int:

@@ -11,6 +11,7 @@ started, or for the effect it may have had) and submits again only when nothing 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,8 @@ from shared.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiE
 from shared.clock import Clock, parse_iso
 from shared.documents import copy_documents, missing_documents
 from shared.errors import ReplicatorError
-from shared.export_format import ExportedProject, UnsafeExport
+from shared.export_format import UnsafeExport
+from shared.export_stream import ExportSummary, write_import_body
 from shared.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, RunManifest, StepRecord
 from shared.planner import WORKING
 from shared.retry import RetryLater, SubmissionOutcomeUnknown
@@ -31,6 +33,8 @@ from shared.snapshots import SnapshotStore
 from shared.training_budget import TrainingBudget
 
 logger = logging.getLogger(__name__)
+# A rewritten import body stays in memory up to this size, then goes to a temporary file.
+REWRITE_IN_MEMORY = 1024 * 1024
 
 
 class StepFailed(ReplicatorError):
@@ -264,11 +268,11 @@ class StepMachine:
         step.detail.update(snapshot=info.name, contentHash=info.content_hash, documents=info.documents)
         self._context(slice_).setdefault("snapshots", []).append(info.name)
         if not backup:
-            export = self.snapshots.validate(info.name)
+            export = self.snapshots.summarise(info.name)
             self._check_safe(slice_, step, export)
         return None
 
-    def _check_safe(self, slice_: SliceHandle, step: StepRecord, export: ExportedProject) -> None:
+    def _check_safe(self, slice_: SliceHandle, step: StepRecord, export: ExportSummary) -> None:
         expected = self._context(slice_)["observed"]["projectKind"]
         if export.project_kind != expected:
             raise StepFailed("UnsafeExport", f"{step.name}: export is a {export.project_kind} project, the "
@@ -277,17 +281,17 @@ class StepMachine:
             raise StepFailed("UnsafeExport", f"{step.name}: the export names no documents: "
                              "refusing to import")
 
-    def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportedProject]:
+    def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
         name = "export:working" if label == WORKING else f"export:{label}"
         snapshot = str(slice_.manifest.step(name).detail["snapshot"])
-        return snapshot, self.snapshots.validate(snapshot)
+        return snapshot, self.snapshots.summarise(snapshot)
 
     # -- documents -----------------------------------------------------------------------------------
 
     def _documents(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         assert step.label is not None
         _, export = self._snapshot_of(slice_, step.label)
-        locations = export.document_locations()
+        locations = export.locations
         report = copy_documents(self.primary.documents, self.target.documents, locations)
         step.detail.update(report.to_json())
         if report.missing:
@@ -328,10 +332,10 @@ class StepMachine:
                 before_value = step.detail.get("modifiedBefore")
                 changed = before_value is None or _later(current.get("lastModifiedDateTime"), before_value)
                 # Import is not billed: when in doubt, import again (same bytes, same result).
-                return True if changed and step.detail.get("importedHash") == export.content_hash() else None
+                return True if changed and step.detail.get("importedHash") == export.content_hash else None
 
             step.detail["snapshot"] = snapshot
-            step.detail["importedHash"] = export.content_hash()
+            step.detail["importedHash"] = export.content_hash
             delay = self._submit(slice_, step, post, reconcile, before)
             if delay is None:  # reconciled: the import had happened before a crash
                 self._context(slice_)["importedAny"] = True
@@ -381,16 +385,20 @@ class StepMachine:
         step.warnings.append(warning)
         slice_.manifest.warnings.append(warning)
 
-    def _import_request(self, project: str, snapshot: str, export: ExportedProject) -> Callable[[], str]:
-        """Stream the snapshot from blob into the import when it needs no rewrite, else send a rewrite."""
+    def _import_request(self, project: str, snapshot: str, export: ExportSummary) -> Callable[[], str]:
+        """Stream the snapshot from blob into the import when it needs no rewrite, else stream a rewrite
+        (through a temporary file: the import needs its length, and a 429 sends it again)."""
         client = self.target.authoring
         container = self.target.documents.container_name
-        raw = export.raw
-        as_is = (export.container == container and raw["metadata"]["projectKind"] == export.project_kind
-                 and raw["assets"]["projectKind"] == export.project_kind)
-        if not as_is:
-            body = export.with_container(container)
-            return lambda: client.start_import(project, body)
+        if not export.imports_as_is(container):
+            def rewritten() -> str:
+                with tempfile.SpooledTemporaryFile(max_size=REWRITE_IN_MEMORY) as body, \
+                        self.snapshots.open(snapshot) as reader:
+                    length = write_import_body(reader, container, body)
+                    body.seek(0)
+                    return client.start_import(project, cast(IO[bytes], body), content_length=length)
+
+            return rewritten
 
         def stream() -> str:
             with self.snapshots.open(snapshot) as reader:
@@ -437,7 +445,7 @@ class StepMachine:
                 return None
 
             _, export = self._snapshot_of(slice_, WORKING if step.detail.get("fromWorkingCopy") else label)
-            evaluation = {"kind": "manual"} if export.has_dataset_split() else None
+            evaluation = {"kind": "manual"} if export.has_dataset_split else None
             return self._submit(slice_, step, lambda: client.start_training(
                 project, model_label=label, training_config_version=str(step.detail["trainingConfigVersion"]),
                 evaluation_options=evaluation), reconcile, before)
@@ -568,15 +576,15 @@ class StepMachine:
 
     def _sample(self, slice_: SliceHandle) -> list[SampleDocument]:
         _, export = self._snapshot_of(slice_, WORKING)
-        documents = sorted(export.documents, key=lambda d: str(d["location"]))
-        count = min(self.options.verify_sample, len(documents), 25)
-        stride = max(1, len(documents) // max(count, 1))
-        chosen = documents[::stride][:count]
+        order = sorted(range(export.document_count), key=export.locations.__getitem__)
+        count = min(self.options.verify_sample, len(order), 25)
+        stride = max(1, len(order) // max(count, 1))
+        chosen = order[::stride][:count]
         sample = []
-        for index, document in enumerate(chosen):
-            blob = self.target.documents.get_blob_client(str(document["location"]))
+        for index, position in enumerate(chosen):
+            blob = self.target.documents.get_blob_client(export.locations[position])
             text = blob.download_blob().readall().decode("utf-8")
-            sample.append(SampleDocument(str(index), text, str(document.get("language") or "en")))
+            sample.append(SampleDocument(str(index), text, export.languages[position] or "en"))
         return sample
 
 

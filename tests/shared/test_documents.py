@@ -7,6 +7,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from localdev.sample_project import ner_project, upload_documents
 from localdev.services import Azurite
+from shared import documents
 from shared.documents import container_fingerprint, copy_documents, missing_documents
 
 
@@ -44,6 +45,17 @@ def test_copies_exact_bytes_and_creates_the_container(
         assert copied == source.get_blob_client(location).download_blob().readall()
         assert copied.decode("utf-8") == texts[location]  # CRLF and emoji intact
     assert any("\r\n" in text for text in texts.values())
+
+
+def test_copies_in_batches_lose_and_repeat_nothing(
+    accounts: tuple[BlobServiceClient, BlobServiceClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "COPY_BATCH", 2)  # 7 documents: three full batches and one short
+    source, target, locations, texts = seeded(accounts, documents=7)
+    report = copy_documents(source, target, [*locations, "absent.txt"])
+    assert report.copied == locations and report.missing == ["absent.txt"]
+    assert {blob.name: blob.size for blob in target.list_blobs()} == {
+        location: len(texts[location].encode("utf-8")) for location in locations}
 
 
 def test_identical_documents_are_skipped_and_edited_ones_recopied(

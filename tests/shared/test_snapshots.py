@@ -159,8 +159,32 @@ def test_a_damaged_snapshot_is_caught_before_its_last_bytes(
         reader.read()
     with pytest.raises(SnapshotCorrupt):
         store.validate(info.name)
+    with pytest.raises(SnapshotCorrupt, match="sha256"):
+        store.summarise(info.name)
     with pytest.raises(SnapshotNotFound):
         store.get("LoanAgreements/absent.json")
+
+
+def test_a_summary_of_a_snapshot_matches_the_snapshot_parsed_whole(
+    container: ContainerClient, clock: FakeClock
+) -> None:
+    store = SnapshotStore(container, clock)
+    info = save(store, reformatted_export())
+    summary, export = store.summarise(info.name), store.validate(info.name)
+    assert summary.content_hash == info.content_hash == export.content_hash()
+    assert summary.counts() == export.counts() and summary.document_count == info.documents
+    assert summary.locations == export.document_locations()
+
+
+def test_a_snapshot_whose_recorded_hash_differs_is_refused_by_its_summary(
+    container: ContainerClient, clock: FakeClock
+) -> None:
+    store = SnapshotStore(container, clock)
+    info = save(store, export_bytes())
+    blob = container.get_blob_client(info.name)
+    blob.set_blob_metadata({**blob.get_blob_properties().metadata, "content_hash": "0" * 64})
+    with pytest.raises(SnapshotCorrupt, match="content hash"):
+        store.summarise(info.name)
 
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
