@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobProperties, ContainerClient, ContentSettings
@@ -33,12 +33,9 @@ COPY_BATCH = 64
 LISTING_PAGE = 1000
 
 
-class BlobEntry(NamedTuple):
-    """What a listing keeps of a blob (the SDK's BlobProperties is about 5 KB each)."""
-
-    size: int
-    md5: bytes | None
-    etag: str
+# What a listing keeps of a blob (the SDK's BlobProperties is about 5 KB): its MD5 and size packed in 24
+# bytes, or, for a blob stored without an MD5, "etag:{etag}:{size}".
+BlobToken = bytes | str
 
 
 @dataclass(frozen=True)
@@ -61,11 +58,11 @@ class CopyReport:
 
 def copy_documents(source: ContainerClient, target: ContainerClient, locations: Iterable[str]) -> CopyReport:
     """Copy the named documents that the target lacks or holds with other bytes; create the container."""
-    wanted = list(dict.fromkeys(locations))
+    wanted = _names(locations)
     with contextlib.suppress(ResourceExistsError):
         target.create_container()
-    source_blobs = _listing(source)
-    target_blobs = _listing(target)
+    source_blobs = _listing(source, wanted)
+    target_blobs = _listing(target, wanted)
     copied: list[str] = []
     skipped: list[str] = []
     missing: list[str] = []
@@ -89,8 +86,9 @@ def copy_documents(source: ContainerClient, target: ContainerClient, locations: 
 
 def missing_documents(container: ContainerClient, locations: Iterable[str]) -> list[str]:
     """The locations with no blob in the container (one listing, not one request per document)."""
-    present = _listing(container)
-    return [location for location in dict.fromkeys(locations) if location not in present]
+    wanted = _names(locations)
+    present = _listing(container, wanted)
+    return [location for location in wanted if location not in present]
 
 
 def container_fingerprint(container: ContainerClient, locations: Sequence[str] | None = None) -> str:
@@ -98,8 +96,9 @@ def container_fingerprint(container: ContainerClient, locations: Sequence[str] |
 
     With `locations`, only those documents count (a missing one counts as missing).
     """
-    listing = _listing(container)
-    names = sorted(listing) if locations is None else sorted(set(locations))
+    wanted = None if locations is None else _names(locations)
+    listing = _listing(container, wanted)
+    names = sorted(listing if wanted is None else wanted)
     digest = hashlib.sha256()
     for name in names:
         digest.update(name.encode("utf-8"))
@@ -109,17 +108,32 @@ def container_fingerprint(container: ContainerClient, locations: Sequence[str] |
     return digest.hexdigest()
 
 
-def _listing(container: ContainerClient) -> dict[str, BlobEntry]:
+def _names(locations: Iterable[str]) -> dict[str, str]:
+    """Each location once, in order, mapped to itself: listings key their entries with these strings."""
+    names: dict[str, str] = {}
+    for location in locations:
+        names.setdefault(location, location)
+    return names
+
+
+def _listing(container: ContainerClient, wanted: Mapping[str, str] | None = None) -> dict[str, BlobToken]:
+    """The container's blobs (only those in `wanted`, when given), by name."""
+    listing: dict[str, BlobToken] = {}
     try:
-        return {properties.name: _entry(properties)
-                for properties in container.list_blobs(results_per_page=LISTING_PAGE)}
+        for properties in container.list_blobs(results_per_page=LISTING_PAGE):
+            name = properties.name if wanted is None else wanted.get(properties.name)
+            if name is not None:  # keyed by the caller's string: the listing's own copy is not kept
+                listing[name] = _token(properties)
     except ResourceNotFoundError:
         return {}
+    return listing
 
 
-def _entry(properties: BlobProperties) -> BlobEntry:
+def _token(properties: BlobProperties) -> BlobToken:
     md5 = properties.content_settings.content_md5
-    return BlobEntry(int(properties.size), bytes(md5) if md5 else None, str(properties.etag))
+    if md5:
+        return bytes(md5) + int(properties.size).to_bytes(8, "big")
+    return f"etag:{properties.etag}:{properties.size}"
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
@@ -128,19 +142,17 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
-def _content_token(entry: BlobEntry | None) -> str:
-    if entry is None:
+def _content_token(token: BlobToken | None) -> str:
+    if token is None:
         return "missing"
-    if entry.md5 is not None:
-        return f"md5:{entry.md5.hex()}:{entry.size}"
-    return f"etag:{entry.etag}:{entry.size}"
+    if isinstance(token, bytes):
+        return f"md5:{token[:-8].hex()}:{int.from_bytes(token[-8:], 'big')}"
+    return token
 
 
-def _identical(source: BlobEntry, target: BlobEntry | None) -> bool:
-    if target is None or source.size != target.size:
-        return False
-    # Without an MD5 on both sides we cannot tell: copy again rather than keep stale text.
-    return source.md5 is not None and source.md5 == target.md5
+def _identical(source: BlobToken, target: BlobToken | None) -> bool:
+    # Same MD5 and size. Without an MD5 on both sides we cannot tell: copy again rather than keep stale text.
+    return isinstance(source, bytes) and source == target
 
 
 def _copy_one(source: ContainerClient, target: ContainerClient, location: str) -> bool:
