@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
@@ -148,6 +148,18 @@ def queue_service_client(
     return _service_client(QueueServiceClient, "queue", name_or_value, environ, credential_factory, setting)
 
 
+# The blob SDK fetches the first 32 MiB of any download in one request before `.chunks()` streams, so
+# a snapshot or export under that size would be read whole into memory (and joined once more). Smaller
+# gets keep every read of ours streamed, whatever the blob's size.
+BLOB_DOWNLOAD_CHUNK = 4 * 1024 * 1024
+
+
+def _options(client_type: type[ClientT]) -> dict[str, Any]:
+    if client_type is BlobServiceClient:
+        return {"max_single_get_size": BLOB_DOWNLOAD_CHUNK, "max_chunk_get_size": BLOB_DOWNLOAD_CHUNK}
+    return {}
+
+
 def _service_client(
     client_type: type[ClientT],
     service: str,
@@ -160,7 +172,9 @@ def _service_client(
     if resolved.connection_string is not None:
         return _from_connection_string(client_type, resolved.connection_string, setting or "connection")
     assert resolved.service_url is not None and resolved.credential is not None
-    return client_type(resolved.service_url, credential=credential_factory(resolved.credential))
+    return client_type(
+        resolved.service_url, credential=credential_factory(resolved.credential), **_options(client_type)
+    )
 
 
 def documents_blob_service(
@@ -176,7 +190,8 @@ def documents_blob_service(
         return _from_connection_string(BlobServiceClient, text, setting)
     if is_account_url(text):
         return BlobServiceClient(
-            text.rstrip("/"), credential=credential_factory(CredentialSpec(client_id=client_id))
+            text.rstrip("/"), credential=credential_factory(CredentialSpec(client_id=client_id)),
+            **_options(BlobServiceClient),
         )
     raise SettingsError(setting, "must be a storage connection string or an https account URL")
 
@@ -195,7 +210,7 @@ def _section(environ: Mapping[str, str], name: str) -> dict[str, str]:
 
 def _from_connection_string(client_type: type[ClientT], connection_string: str, setting: str) -> ClientT:
     try:
-        return client_type.from_connection_string(connection_string)
+        return client_type.from_connection_string(connection_string, **_options(client_type))
     except (ValueError, KeyError, TypeError):
         # Never echo the value: it carries an account key.
         raise SettingsError(setting, "is not a valid storage connection string") from None

@@ -10,6 +10,7 @@ from azure.core.credentials import AccessToken
 from localdev.services import Azurite
 from shared.settings import SettingsError
 from shared.storage import (
+    BLOB_DOWNLOAD_CHUNK,
     CredentialSpec,
     blob_service_client,
     documents_blob_service,
@@ -104,3 +105,19 @@ def test_a_broken_connection_string_does_not_leak_its_key() -> None:
     with pytest.raises(SettingsError) as caught:
         blob_service_client("AccountKey=SECRETKEY;BlobEndpoint=", {}, setting="SNAPSHOT_STORAGE")
     assert "SECRETKEY" not in str(caught.value)
+
+
+def test_blob_clients_stream_downloads_in_small_gets_instead_of_reading_a_blob_whole() -> None:
+    # The SDK's default first get is 32 MiB: a snapshot under that size would sit in memory whole.
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;"
+    )
+    for client in (
+        blob_service_client(connection, {}),
+        documents_blob_service(connection, "PRIMARY_DOCUMENTS_STORAGE"),
+    ):
+        assert client._config.max_single_get_size == BLOB_DOWNLOAD_CHUNK
+        assert client._config.max_chunk_get_size == BLOB_DOWNLOAD_CHUNK
+        container = client.get_container_client("snapshots")
+        assert container._config.max_single_get_size == BLOB_DOWNLOAD_CHUNK
