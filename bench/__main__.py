@@ -32,7 +32,7 @@ from bench import (
 from bench.environment import started_environment
 from bench.report import markdown, rows, text_table
 from localdev.services import REPO_ROOT
-from shared.scheduler.local_runner import parse_timespan
+from shared.runs.scheduler.local_runner import parse_timespan
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # Set-up-heavy figures run here: the emulated jobs and throttling windows are a thousandth of the service's.

@@ -21,10 +21,10 @@ from typing import Any
 
 from bench.environment import Environment, combined_counts, engine_for, reset_request_counts, runner_for
 from localdev.sample_project import single_label_project, upload_documents
-from shared.authoring import AuthoringClient
 from shared.engine import ReplicationEngine
-from shared.export_format import to_bytes
-from shared.sync_record import SyncRecord
+from shared.language.authoring import AuthoringClient
+from shared.language.export_format import to_bytes
+from shared.replication.sync_record import SyncRecord
 
 PROJECT_PREFIX = "Tickets"
 CONTAINER = "tickets"

@@ -21,17 +21,17 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.demo import ScaledClock
 from localdev.services import Azurite, EmulatorRegion
-from shared.authoring import AuthoringClient
 from shared.clock import parse_iso
-from shared.credentials import KeyAuth
 from shared.engine import EngineOptions, ReplicationEngine
-from shared.json_blobs import STATE_CONTAINER
-from shared.request_budget import BlobRequestBudget
-from shared.scheduler.local_runner import LocalRunner, QueueHostSettings
-from shared.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME
-from shared.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
+from shared.language.authoring import AuthoringClient
+from shared.language.credentials import KeyAuth
+from shared.language.request_budget import BlobRequestBudget
+from shared.replication.steps import StepOptions
+from shared.runs.scheduler.local_runner import LocalRunner, QueueHostSettings
+from shared.runs.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME
+from shared.runs.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
 from shared.settings import Settings, settings_from_values
-from shared.steps import StepOptions
+from shared.storage.json_blobs import STATE_CONTAINER
 
 PRIMARY_REGION = "eastus"
 SECONDARY_REGION = "westus2"

@@ -28,7 +28,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 from bench.environment import Environment
 from localdev.sample_project import SampleProject, ner_project
 from localdev.services import REPO_ROOT
-from shared.export_format import to_bytes
+from shared.language.export_format import to_bytes
 
 PROJECT = "LargeLoans"
 CONTAINER = "largeloans"

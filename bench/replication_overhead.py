@@ -36,8 +36,8 @@ from bench.environment import (
 )
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import SampleProject, ner_project
-from shared.export_format import to_bytes
-from shared.manifest import SUCCEEDED, RunManifest
+from shared.language.export_format import to_bytes
+from shared.runs.manifest import SUCCEEDED, RunManifest
 
 LAG_TARGET_SECONDS = 1.0
 RATIO_TARGET = 1.05

@@ -41,7 +41,7 @@ param primaryDocumentsStorageResourceGroupName string = primaryResourceGroupName
 // Authoring regions of both custom named entity recognition and custom text classification, from Microsoft's
 // "Azure Language region support" page (learn.microsoft.com/azure/ai-services/language-service/concepts/regional-support,
 // sections "Custom named entity recognition" and "Custom text classification", Authoring column). The same list is
-// shared/regions.py, which the app's health and drift checks use; tests/infra keeps the two equal.
+// shared/language/regions.py, which the app's health and drift checks use; tests/infra keeps the two equal.
 @allowed([
   'australiaeast'
   'canadacentral'

@@ -35,16 +35,16 @@ from azure.storage.blob import BlobServiceClient
 from localdev.failover_scene import failover_scene
 from localdev.sample_project import SampleProject, ner_project, upload_documents
 from localdev.services import DEV_ACCOUNT_KEY, Azurite, EmulatorRegion
-from shared.authoring import AuthoringClient
-from shared.cli import EXIT_INTERRUPTED, EXIT_OK, default_runner, drift_command, replicate_command
-from shared.credentials import KeyAuth
+from shared.cli.main import EXIT_INTERRUPTED, EXIT_OK, default_runner, drift_command, replicate_command
 from shared.engine import ReplicationEngine
-from shared.export_format import to_bytes
-from shared.request_budget import InMemoryRequestBudget
-from shared.runtime_client import Prediction, RuntimeClient, SampleDocument, job_finished, predictions
-from shared.scheduler.local_runner import LocalRunner, QueueHostSettings
-from shared.scheduler.messages import QUEUE_NAME
-from shared.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
+from shared.language.authoring import AuthoringClient
+from shared.language.credentials import KeyAuth
+from shared.language.export_format import to_bytes
+from shared.language.request_budget import InMemoryRequestBudget
+from shared.language.runtime import Prediction, RuntimeClient, SampleDocument, job_finished, predictions
+from shared.runs.scheduler.local_runner import LocalRunner, QueueHostSettings
+from shared.runs.scheduler.messages import QUEUE_NAME
+from shared.runs.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, settings_from_values
 
 # How much faster than the real service the emulated regions run (training: 10 minutes -> 3 s).

@@ -1,8 +1,8 @@
-"""`python -m shared`: see shared.cli."""
+"""`python -m shared`: see shared.cli.main."""
 
 import sys
 
-from shared.cli import main
+from shared.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -22,15 +22,23 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
-from shared.authoring import AuthoringClient
 from shared.clock import Clock, SystemClock, utc_iso
-from shared.credentials import CredentialFactory, RequestAuth, auth_for, default_credential_factory
-from shared.documents import container_fingerprint
-from shared.drift import DriftReport, DriftState, check_drift, export_content_hash
 from shared.errors import ConcurrentUpdate, InvalidRequest, ReplicatorError, RunConflict, UnknownProject
-from shared.export_format import PROJECT_KINDS
-from shared.json_blobs import STATE_CONTAINER, JsonBlobs
-from shared.manifest import (
+from shared.language.authoring import AuthoringClient
+from shared.language.credentials import CredentialFactory, RequestAuth, auth_for, default_credential_factory
+from shared.language.export_format import PROJECT_KINDS
+from shared.language.regions import target_region_problems
+from shared.language.request_budget import BlobRequestBudget, RequestBudget
+from shared.language.retry import RetryLater
+from shared.language.runtime import RuntimeClient
+from shared.replication.drift import DriftReport, DriftState, check_drift, export_content_hash
+from shared.replication.plan import DIVERGED, IN_SYNC, WORKING, Observed, Plan, observe, plan_run
+from shared.replication.steps import Side, StepFailed, StepMachine, StepOptions, retire_job
+from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
+from shared.replication.training_budget import TrainingBudget
+from shared.runs.kinds import run_kind
+from shared.runs.lock import RunLock, stalled
+from shared.runs.manifest import (
     CANCELLED,
     FAILED,
     PENDING,
@@ -44,28 +52,20 @@ from shared.manifest import (
     check_run_id,
     new_run_id,
 )
-from shared.planner import DIVERGED, IN_SYNC, WORKING, Observed, Plan, observe, plan_run
-from shared.regions import target_region_problems
-from shared.request_budget import BlobRequestBudget, RequestBudget
-from shared.retry import RetryLater
-from shared.run_kinds import run_kind
-from shared.run_lock import RunLock, stalled
-from shared.runtime_client import RuntimeClient
-from shared.scheduler.base import Scheduler
-from shared.scheduler.messages import StepMessage
-from shared.scheduler.storage_queue import StorageQueueScheduler, step_queue_client_from_service
+from shared.runs.scheduler.base import Scheduler
+from shared.runs.scheduler.messages import StepMessage
+from shared.runs.scheduler.storage_queue import StorageQueueScheduler, step_queue_client_from_service
 from shared.settings import HOST_STORAGE_CONNECTION, LanguageResource, Settings
-from shared.snapshots import SnapshotStore
-from shared.steps import Side, StepFailed, StepMachine, StepOptions, retire_job
-from shared.storage import (
+from shared.storage.clients import (
     StorageCredentialFactory,
     blob_service_client,
     default_storage_credential_factory,
     documents_blob_service,
     queue_service_client,
 )
-from shared.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
-from shared.training_budget import TrainingBudget
+from shared.storage.documents import container_fingerprint
+from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
+from shared.storage.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ class ReplicationEngine:
         # Told of every run that fails (the webhook notifier); their errors never reach the run.
         self.run_failed_listeners: list[Callable[[RunManifest], None]] = []
         if settings.notify_webhook_url:
-            from shared.maintenance import notify_run_failed
+            from shared.recovery.upkeep import notify_run_failed
 
             self.run_failed_listeners.append(lambda manifest: notify_run_failed(self, manifest))
 

@@ -332,7 +332,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         "set a storage connection string, or the name of a connection (X with X__blobServiceUri)",
     )
     # Resolve now (no network, no credential) so a dangling connection name fails at start-up.
-    from shared.storage import resolve_connection
+    from shared.storage.clients import resolve_connection
 
     resolve_connection(snapshot_storage, values, "blob", setting="SNAPSHOT_STORAGE")
     snapshot_container = reader.optional("SNAPSHOT_CONTAINER") or DEFAULT_SNAPSHOT_CONTAINER

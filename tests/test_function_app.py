@@ -40,7 +40,7 @@ EXPECTED_HTTP_ROUTES = {
 HEAVY_MODULES = (
     "shared.engine",
     "shared.settings",
-    "shared.scheduler",
+    "shared.runs.scheduler",
     "azure.storage.blob",
     "azure.storage.queue",
     "azure.identity",
@@ -97,7 +97,7 @@ def test_the_queue_triggers_read_the_step_queues_on_the_hosts_storage(name: str,
 
 def test_the_queue_names_are_the_producers() -> None:
     from shared.functions import steps_queue
-    from shared.scheduler import POISON_QUEUE_NAME, QUEUE_NAME
+    from shared.runs.scheduler import POISON_QUEUE_NAME, QUEUE_NAME
 
     assert (steps_queue.STEP_QUEUE, steps_queue.POISON_QUEUE) == (QUEUE_NAME, POISON_QUEUE_NAME)
     # The host names the poison queue after the trigger's queue; the poison trigger must listen there.
@@ -196,7 +196,7 @@ def test_host_json_pins_the_v4_extension_bundle_and_a_plan_safe_timeout() -> Non
 
 def test_host_json_queue_settings_are_deliberate_and_keep_base64() -> None:
     from shared.functions.steps_queue import MAX_DEQUEUE_COUNT
-    from shared.scheduler.local_runner import QueueHostSettings
+    from shared.runs.scheduler.local_runner import QueueHostSettings
 
     queues = host_json()["extensions"]["queues"]
     assert set(queues) == {"maxDequeueCount", "visibilityTimeout", "batchSize", "newBatchThreshold",
@@ -233,7 +233,7 @@ def test_funcignore_leaves_out_bytecode_caches_at_every_depth() -> None:
         "__pycache__/function_app.cpython-311.pyc",
         "shared/__pycache__/engine.cpython-311.pyc",
         "shared/functions/__pycache__/timer.cpython-311.pyc",
-        "shared/scheduler/__pycache__/messages.cpython-311.pyc",
+        "shared/runs/scheduler/__pycache__/messages.cpython-311.pyc",
         "shared/stray.pyc",
     ]
     assert published(caches) == []

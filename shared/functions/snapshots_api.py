@@ -68,7 +68,7 @@ def get_expiry(req: func.HttpRequest) -> func.HttpResponse:
 
 def handle_list_snapshots(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def list_them() -> func.HttpResponse:
-        from shared.snapshot_catalogue import SnapshotCatalogue
+        from shared.recovery.catalogue import SnapshotCatalogue
 
         project = route_name(req, "project", PROJECT_NAME)
         engine = provider.get()
@@ -83,7 +83,7 @@ def handle_list_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
 
 def handle_show_snapshot(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def show() -> func.HttpResponse:
-        from shared.snapshot_catalogue import SnapshotCatalogue
+        from shared.recovery.catalogue import SnapshotCatalogue
 
         project = route_name(req, "project", PROJECT_NAME)
         part = route_name(req, "snapshot", SNAPSHOT_PART)
@@ -95,7 +95,7 @@ def handle_show_snapshot(req: func.HttpRequest, provider: EngineProvider) -> fun
 
 def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def diff() -> func.HttpResponse:
-        from shared.snapshot_catalogue import SnapshotCatalogue
+        from shared.recovery.catalogue import SnapshotCatalogue
 
         project = route_name(req, "project", PROJECT_NAME)
         references = []
@@ -113,7 +113,7 @@ def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
 
 def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def start() -> func.HttpResponse:
-        from shared.restore import RestoreRequest, RestoreService
+        from shared.recovery.restore import RestoreRequest, RestoreService
 
         body = read_json_object(req)
         unknown = sorted(set(body) - set(RESTORE_FIELDS))
@@ -153,7 +153,7 @@ def handle_get_restore(req: func.HttpRequest, provider: EngineProvider) -> func.
 
 def handle_retention(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def sweep() -> func.HttpResponse:
-        from shared.maintenance import Maintenance
+        from shared.recovery.upkeep import Maintenance
 
         dry_run = req.params.get("dryRun", "false").lower()
         if dry_run not in ("true", "false"):
@@ -166,7 +166,7 @@ def handle_retention(req: func.HttpRequest, provider: EngineProvider) -> func.Ht
 
 def handle_expiry(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     def expiry() -> func.HttpResponse:
-        from shared.maintenance import Maintenance
+        from shared.recovery.upkeep import Maintenance
 
         return json_response(Maintenance(provider.get()).expiry().to_json())
 

@@ -1,6 +1,6 @@
 """The step queue: each message is one bounded slice of a run, handed to the engine.
 
-The producer (shared.scheduler's StorageQueueScheduler) base64-encodes the message text and the host
+The producer (shared.runs.scheduler's StorageQueueScheduler) base64-encodes the message text and the host
 base64-decodes it (host.json keeps the queue extension's default messageEncoding), so the body the
 handler sees is the StepMessage JSON. A slice that raises goes back to the queue after host.json's
 visibilityTimeout; after maxDequeueCount deliveries the host moves it to the poison queue, whose
@@ -19,13 +19,13 @@ from shared.functions.engine_provider import EngineProvider, EngineUnavailable, 
 
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
-    from shared.scheduler.messages import StepMessage
+    from shared.runs.scheduler.messages import StepMessage
 
 logger = logging.getLogger(__name__)
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
 
-# Spelled out rather than imported: importing shared.scheduler loads the storage SDK, which the host
+# Spelled out rather than imported: importing shared.runs.scheduler loads the storage SDK, which the host
 # need not load to index the functions (a test keeps these equal to the producer's names).
 STEP_QUEUE = "replication-steps"
 # The host moves a message that failed maxDequeueCount times to "<queue>-poison", i.e. this queue.
@@ -93,7 +93,7 @@ def on_poisoned_step_message(msg: func.QueueMessage, provider: EngineProvider) -
 
 def read_step_message(msg: func.QueueMessage) -> "StepMessage | None":
     """The StepMessage in the body, or None (logged) when it is not one: retrying would not change that."""
-    from shared.scheduler.messages import StepMessage
+    from shared.runs.scheduler.messages import StepMessage
 
     try:
         return StepMessage.from_text(msg.get_body())

@@ -52,7 +52,7 @@ def on_drift_timer(timer: func.TimerRequest, provider: EngineProvider) -> "TickR
 
 def _daily_upkeep(engine: "ReplicationEngine", report: "TickReport") -> None:
     """Retention, expiry watch, removed projects and notifications; a failure here never undoes the tick."""
-    from shared.maintenance import Maintenance  # deferred: storage and HTTP stacks load on first use
+    from shared.recovery.upkeep import Maintenance  # deferred: storage and HTTP stacks load on first use
 
     try:
         upkeep = Maintenance(engine).run(report)

@@ -157,8 +157,8 @@ def test_the_failed_run_query_reads_the_line_the_engine_logs(azurite, caplog) ->
     """A real run failed by the real engine (the poisoned-message path), on Azurite."""
     from shared.clock import FakeClock
     from shared.engine import ReplicationEngine
-    from shared.manifest import RUNNING, RunManifest, new_run_id
-    from shared.scheduler.messages import StepMessage
+    from shared.runs.manifest import RUNNING, RunManifest, new_run_id
+    from shared.runs.scheduler.messages import StepMessage
     from shared.settings import settings_from_values
 
     settings = settings_from_values({

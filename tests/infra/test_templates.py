@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.regions import AUTHORING_REGIONS, REGION_SUPPORT_URL
+from shared.language.regions import AUTHORING_REGIONS, REGION_SUPPORT_URL
 from tests.infra.templates import (
     INFRA,
     MAIN,
@@ -142,7 +142,7 @@ def test_the_app_and_its_snapshots_never_deploy_to_the_primary_region() -> None:
 def test_secondary_region_is_restricted_to_custom_text_authoring_regions() -> None:
     parameter = parse(MAIN)["parameters"]["secondaryLocation"]
     allowed = next(d["argument"] for d in parameter["decorators"] if d["type"] == "allowed")
-    # shared.regions is the one list: the app's health and drift checks use it too.
+    # shared.language.regions is the one list: the app's health and drift checks use it too.
     assert set(allowed) == AUTHORING_REGIONS
     assert not set(allowed) & PREDICTION_ONLY_REGIONS
     assert REGION_SUPPORT_URL.removeprefix("https://") in MAIN.read_text(), (

@@ -8,10 +8,18 @@ from azure.storage.blob import BlobServiceClient
 
 from shared.clock import FakeClock
 from shared.errors import ConcurrentUpdate, RunConflict, UnknownRun
-from shared.json_blobs import STATE_CONTAINER, JsonBlobs
-from shared.manifest import FAILED, RUNNING, SUCCEEDED, ManifestStore, RunManifest, StepRecord, new_run_id
-from shared.run_lock import RunLock
-from shared.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
+from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
+from shared.runs.lock import RunLock
+from shared.runs.manifest import (
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    ManifestStore,
+    RunManifest,
+    StepRecord,
+    new_run_id,
+)
+from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
 
 
 @pytest.fixture
@@ -168,7 +176,7 @@ def test_a_lock_whose_run_never_wrote_its_manifest_is_taken_over_after_the_stall
 def test_training_budget_counts_each_step_once_per_day_and_target(blobs):
     from datetime import UTC, datetime
 
-    from shared.training_budget import TrainingBudget
+    from shared.replication.training_budget import TrainingBudget
 
     budget = TrainingBudget(blobs, per_day=2)
     day, next_day = datetime(2026, 3, 1, 23, 59, tzinfo=UTC), datetime(2026, 3, 2, 0, 1, tzinfo=UTC)
@@ -186,7 +194,7 @@ def test_training_budget_counts_each_step_once_per_day_and_target(blobs):
 def test_training_budget_is_never_overspent_by_concurrent_spenders(blobs):
     from datetime import UTC, datetime
 
-    from shared.training_budget import TrainingBudget
+    from shared.replication.training_budget import TrainingBudget
 
     budget = TrainingBudget(blobs, per_day=3)
     day = datetime(2026, 3, 1, tzinfo=UTC)

@@ -12,14 +12,14 @@ from typing import Any
 from azure.storage.blob import BlobServiceClient
 
 from localdev.sample_project import SampleProject, upload_documents
-from shared.authoring import AuthoringClient
 from shared.clock import Clock, FakeClock
-from shared.credentials import KeyAuth
 from shared.engine import EngineOptions, ReplicationEngine
-from shared.request_budget import BudgetLimits, InMemoryRequestBudget
-from shared.scheduler import InMemoryScheduler, StepMessage
+from shared.language.authoring import AuthoringClient
+from shared.language.credentials import KeyAuth
+from shared.language.request_budget import BudgetLimits, InMemoryRequestBudget
+from shared.replication.steps import StepOptions
+from shared.runs.scheduler import InMemoryScheduler, StepMessage
 from shared.settings import settings_from_values
-from shared.steps import StepOptions
 
 
 def authoring(region) -> AuthoringClient:
@@ -120,7 +120,7 @@ def export_of(client: AuthoringClient, project: str, label: str | None = None) -
 
 
 def predict(region, project: str, deployment: str, kind: str, texts: list[str]) -> list[Any]:
-    from shared.runtime_client import RuntimeClient, SampleDocument, job_finished, predictions
+    from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
 
     client = RuntimeClient(region.endpoint, KeyAuth(region.key))
     url = client.submit(kind, project, deployment,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from localdev.sample_project import ner_project
-from shared.manifest import SUCCEEDED
+from shared.runs.manifest import SUCCEEDED
 
 from .support import authoring, control, emulator_jobs, export_of, harness, make_engine, seed
 

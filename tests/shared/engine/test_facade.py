@@ -8,9 +8,9 @@ import pytest
 from localdev.sample_project import ner_project
 from shared.engine import ReplicationEngine
 from shared.errors import InvalidRequest, UnknownProject, UnknownRun
-from shared.manifest import SUCCEEDED
-from shared.scheduler import StorageQueueScheduler
-from shared.scheduler.local_runner import LocalRunner
+from shared.runs.manifest import SUCCEEDED
+from shared.runs.scheduler import StorageQueueScheduler
+from shared.runs.scheduler.local_runner import LocalRunner
 from shared.settings import settings_from_values
 
 from .support import harness, seed, settings_values

@@ -3,8 +3,8 @@
 import pytest
 
 from localdev.sample_project import ner_project
-from shared import retry
-from shared.manifest import FAILED, SUCCEEDED
+from shared.language import retry
+from shared.runs.manifest import FAILED, SUCCEEDED
 
 from .support import control, emulator_jobs, harness, seed
 

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from localdev.sample_project import ner_project
-from shared.manifest import SKIPPED, SUCCEEDED
+from shared.runs.manifest import SKIPPED, SUCCEEDED
 
 from .support import authoring, control, emulator_jobs, harness, predict, seed, train_and_deploy, wait_job
 

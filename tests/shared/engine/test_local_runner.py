@@ -5,9 +5,9 @@ from datetime import timedelta
 from localdev.sample_project import ner_project
 from shared.clock import SystemClock
 from shared.engine import EngineOptions
-from shared.manifest import SUCCEEDED
-from shared.scheduler import StorageQueueScheduler
-from shared.scheduler.local_runner import LocalRunner
+from shared.runs.manifest import SUCCEEDED
+from shared.runs.scheduler import StorageQueueScheduler
+from shared.runs.scheduler.local_runner import LocalRunner
 
 from .support import FAST_STEPS, emulator_jobs, make_engine, seed
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from shared.manifest import SUCCEEDED
+from shared.runs.manifest import SUCCEEDED
 
 from .support import authoring, export_of, harness, predict, wait_job
 

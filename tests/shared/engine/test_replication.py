@@ -1,7 +1,7 @@
 """Full replications against Azurite and two emulated regions."""
 
 from localdev.sample_project import ner_project
-from shared.manifest import SUCCEEDED
+from shared.runs.manifest import SUCCEEDED
 
 from .support import authoring, emulator_jobs, export_of, harness, predict, seed
 

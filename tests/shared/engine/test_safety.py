@@ -5,8 +5,8 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.sample_project import ner_project
 from shared.errors import InvalidRequest
-from shared.manifest import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED
-from shared.scheduler import StepMessage
+from shared.runs.manifest import CANCELLED, FAILED, RUNNING, SKIPPED, SUCCEEDED
+from shared.runs.scheduler import StepMessage
 
 from .support import authoring, control, emulator_jobs, export_of, harness, seed, train_and_deploy, wait_job
 

@@ -11,14 +11,14 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.sample_project import SampleProject, ner_project
 from shared.clock import FakeClock
-from shared.credentials import KeyAuth
-from shared.json_blobs import JsonBlobs
-from shared.manifest import SUCCEEDED, RunManifest, StepRecord
-from shared.planner import WORKING
-from shared.runtime_client import RuntimeClient
-from shared.snapshots import SnapshotStore
-from shared.steps import Side, StepFailed, StepMachine, StepOptions
-from shared.training_budget import TrainingBudget
+from shared.language.credentials import KeyAuth
+from shared.language.runtime import RuntimeClient
+from shared.replication.plan import WORKING
+from shared.replication.steps import Side, StepFailed, StepMachine, StepOptions
+from shared.replication.training_budget import TrainingBudget
+from shared.runs.manifest import SUCCEEDED, RunManifest, StepRecord
+from shared.storage.json_blobs import JsonBlobs
+from shared.storage.snapshots import SnapshotStore
 
 from .support import authoring, seed
 

@@ -16,8 +16,8 @@ from azure.core.exceptions import ResourceExistsError
 from shared.clock import Clock, SystemClock
 from shared.engine import EngineOptions, ReplicationEngine
 from shared.functions.engine_provider import engines
-from shared.request_budget import BudgetLimits, InMemoryRequestBudget
-from shared.scheduler import POISON_QUEUE_NAME, QUEUE_NAME, StorageQueueScheduler
+from shared.language.request_budget import BudgetLimits, InMemoryRequestBudget
+from shared.runs.scheduler import POISON_QUEUE_NAME, QUEUE_NAME, StorageQueueScheduler
 from shared.settings import settings_from_values
 from tests.conftest import TEST_TIME_SCALE
 from tests.shared.engine.support import FAST_STEPS, settings_values

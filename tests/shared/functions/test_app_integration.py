@@ -14,7 +14,7 @@ from shared.clock import SystemClock
 from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
 from shared.functions.steps_queue import on_step_message, read_step_message
 from shared.functions.timer import on_drift_timer
-from shared.scheduler import QUEUE_NAME
+from shared.runs.scheduler import QUEUE_NAME
 from tests.shared.engine.support import authoring, emulator_jobs, export_of, seed, settings_values
 from tests.shared.functions.app_under_test import DEAD_LETTER_QUEUE, engine_for, queue_host, serving
 from tests.shared.functions.host import (

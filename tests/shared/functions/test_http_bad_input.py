@@ -12,7 +12,7 @@ from shared.functions import http_api, snapshots_api
 from shared.functions.engine_provider import EngineProvider
 from shared.functions.health import handle_health
 from shared.settings import SettingsError
-from shared.snapshots import SnapshotCorrupt, SnapshotNotFound
+from shared.storage.snapshots import SnapshotCorrupt, SnapshotNotFound
 from tests.shared.functions.host import http_request, json_body
 from tests.shared.functions.providers import unreachable_engine, unusable_settings
 

@@ -13,7 +13,7 @@ import pytest
 from shared.functions import steps_queue
 from shared.functions.engine_provider import EngineUnavailable
 from shared.functions.steps_queue import on_poisoned_step_message, on_step_message, read_step_message
-from shared.scheduler import QUEUE_NAME, StepMessage, StorageQueueScheduler
+from shared.runs.scheduler import QUEUE_NAME, StepMessage, StorageQueueScheduler
 from tests.shared.functions.host import as_host_delivers, raw_queue_client
 from tests.shared.functions.providers import provider_of, unreachable_engine, unusable_settings
 

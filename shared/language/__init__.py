@@ -1,0 +1,2 @@
+"""Talking to the Language service: authoring and runtime clients, export format, retries,
+credentials, request budget, regions."""

@@ -1,0 +1,122 @@
+"""Just enough of the prediction (runtime) API to verify a replica: submit one analyze job, poll it.
+
+Own code over requests rather than azure-ai-textanalytics, to reuse the authoring client's auth,
+retry rule and host guard, and to keep a verify step to one bounded submit or poll per slice.
+Entity offsets are requested in UnicodeCodePoint, so both sides are compared in one mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from shared.errors import ReplicatorError
+from shared.language.credentials import RequestAuth
+from shared.language.export_format import NER
+from shared.language.retry import DEFAULT_POLICY, RetryPolicy
+
+RUNTIME_API_VERSION = "2023-04-01"
+MAX_DOCUMENTS_PER_JOB = 25
+
+
+class RuntimeApiError(ReplicatorError):
+    code = "RuntimeApiError"
+
+
+@dataclass(frozen=True)
+class SampleDocument:
+    id: str
+    text: str
+    language: str
+
+
+Prediction = tuple[tuple[Any, ...], ...]
+
+
+class RuntimeClient:
+    def __init__(self, endpoint: str, auth: RequestAuth, *, api_version: str = RUNTIME_API_VERSION,
+                 session: requests.Session | None = None, retry: RetryPolicy | None = None,
+                 timeout: tuple[float, float] = (3.05, 30)) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.api_version = api_version
+        self._auth = auth
+        self._session = session or requests.Session()
+        self._retry = retry or DEFAULT_POLICY
+        self._timeout = timeout
+        self._origin = urlsplit(self.endpoint).netloc.lower()
+
+    def submit(self, project_kind: str, project: str, deployment: str,
+               documents: Sequence[SampleDocument]) -> str:
+        if not documents or len(documents) > MAX_DOCUMENTS_PER_JOB:
+            raise ValueError(f"a job takes 1-{MAX_DOCUMENTS_PER_JOB} documents")
+        parameters: dict[str, Any] = {"projectName": project, "deploymentName": deployment}
+        if project_kind == NER:
+            parameters["stringIndexType"] = "UnicodeCodePoint"
+        body = {
+            "displayName": "replica verification",
+            "analysisInput": {"documents": [{"id": d.id, "text": d.text, "language": d.language}
+                                            for d in documents]},
+            "tasks": [{"kind": project_kind, "taskName": "verify", "parameters": parameters}],
+        }
+        url = f"{self.endpoint}/language/analyze-text/jobs?{urlencode({'api-version': self.api_version})}"
+        response = self._send("POST", url, body)
+        if response.status_code != 202:
+            raise _error(response)
+        location = response.headers.get("operation-location")
+        response.close()
+        if not location:
+            raise RuntimeApiError("the runtime accepted the job but named no job to poll")
+        return location
+
+    def get(self, job_url: str) -> dict[str, Any]:
+        if urlsplit(job_url).netloc.lower() != self._origin:
+            raise RuntimeApiError("refusing to send credentials to another host")
+        response = self._send("GET", job_url, None)
+        if response.status_code != 200:
+            raise _error(response)
+        body: Any = response.json()
+        if not isinstance(body, dict):
+            raise RuntimeApiError("the runtime's answer is not a JSON object")
+        return body
+
+    def _send(self, method: str, url: str, body: Any) -> requests.Response:
+        def attempt() -> requests.Response:
+            return self._session.request(method, url, json=body, headers=self._auth.headers(),
+                                         timeout=self._timeout, allow_redirects=False)
+        return self._retry.send(method, url, attempt)
+
+
+def job_finished(body: dict[str, Any]) -> bool:
+    return str(body.get("status")) in ("succeeded", "failed", "cancelled", "partiallyCompleted")
+
+
+def predictions(body: dict[str, Any]) -> dict[str, Prediction]:
+    """Per document id, what the model said, in a form equal across regions when the models agree."""
+    if body.get("status") != "succeeded":
+        errors = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in body.get("errors") or [])
+        raise RuntimeApiError(f"prediction job {body.get('status')}: {errors or 'no reason given'}")
+    result: dict[str, Prediction] = {}
+    for item in (body.get("tasks") or {}).get("items") or []:
+        for document in (item.get("results") or {}).get("documents") or []:
+            if "entities" in document:
+                result[str(document["id"])] = tuple(sorted(
+                    (e["category"], int(e["offset"]), int(e["length"])) for e in document["entities"]))
+            else:
+                result[str(document["id"])] = tuple(sorted(
+                    (c["category"],) for c in document.get("class") or []))
+        for failed in (item.get("results") or {}).get("errors") or []:
+            result[str(failed.get("id"))] = (("error", str((failed.get("error") or {}).get("code"))),)
+    return result
+
+
+def _error(response: requests.Response) -> RuntimeApiError:
+    try:
+        error = response.json().get("error") or {}
+    except ValueError:
+        error = {}
+    response.close()
+    return RuntimeApiError(f"HTTP {response.status_code} {error.get('code', '')}: {error.get('message', '')}")

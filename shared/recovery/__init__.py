@@ -1,0 +1,1 @@
+"""Back up and recover: catalogue, restore, retention, expiry watch, notifications, upkeep."""

@@ -1,0 +1,297 @@
+"""Point-in-time restore: import a chosen snapshot into a project on the primary or any target.
+
+A restore is a durable run of the engine (run kind "restore"): the same manifest, per-(target, project)
+run lock, fencing, scheduler, crash reconciliation, cancel and re-drive as replication. Its steps:
+
+1. `check-snapshot`: the snapshot's sha256, size and content hash are verified and it is parsed and
+   checked (kind matches the target project's, documents named) before anything is touched;
+2. `backup`: the target project's current assets go to a snapshot of their own (if it exists), so a
+   restore is itself undoable;
+3. `documents:restore`: the documents the snapshot names are present in the target's container
+   (copied from the primary's container for a secondary; only checked on the primary);
+4. `import:restore`: the snapshot is imported (under another project name if asked);
+5. optionally `train:<label>` (training config fallback as in replication) and `deploy:<name>`.
+
+The target is "primary" or a configured target's name. Restoring to a secondary notes the target's new
+lastModifiedDateTime in its sync record, so our own restore is not reported as someone else's edit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.errors import InvalidRequest
+from shared.language.export_format import ExportedProject, to_bytes
+from shared.language.export_stream import ExportSummary
+from shared.recovery.catalogue import SnapshotCatalogue
+from shared.replication.steps import Side, SliceHandle, StepFailed, StepMachine
+from shared.runs.kinds import RUN_KIND_KEY
+from shared.runs.manifest import PENDING, RunManifest, StepRecord, check_name, new_run_id
+from shared.storage.documents import copy_documents, missing_documents
+from shared.storage.snapshots import SnapshotCorrupt
+
+if TYPE_CHECKING:
+    from shared.engine import ReplicationEngine
+
+logger = logging.getLogger(__name__)
+
+RESTORE = "restore"
+PRIMARY = "primary"
+RESTORE_LABEL = ""   # what the restore steps pass to `_snapshot_of` (which ignores it)
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    snapshot: str                           # a snapshot name, unique prefix, or Project@latest
+    target: str = PRIMARY                   # "primary" or a configured target's name
+    project: str | None = None              # default: the snapshot's project
+    train: bool = False
+    model_label: str | None = None          # default: the snapshot's trained model label
+    deployments: Sequence[str] | None = None  # default when training: those serving the label now
+    training_config_version: str | None = None  # default: the label's current one, else the newest offered
+
+    def to_json(self) -> dict[str, Any]:
+        return {"snapshot": self.snapshot, "target": self.target, "project": self.project,
+                "train": self.train, "modelLabel": self.model_label,
+                "deployments": list(self.deployments) if self.deployments is not None else None,
+                "trainingConfigVersion": self.training_config_version}
+
+
+@dataclass(frozen=True)
+class RestoreStart:
+    run_id: str
+    project: str
+    target: str
+    snapshot: str
+    steps: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"runId": self.run_id, "project": self.project, "target": self.target,
+                "snapshot": self.snapshot, "status": "started", "steps": self.steps}
+
+
+class RestoreService:
+    """Starts restore runs; the engine executes them like any run (advance / LocalRunner / queue)."""
+
+    def __init__(self, engine: ReplicationEngine) -> None:
+        self.engine = engine
+        self.catalogue = SnapshotCatalogue(engine.snapshots)
+
+    def start(self, request: RestoreRequest, *, trigger: str = "manual") -> RestoreStart:
+        engine = self.engine
+        if request.target != PRIMARY and request.target not in engine.targets:
+            raise InvalidRequest(f"unknown target {request.target!r}; use primary or one of "
+                                 f"{sorted(engine.targets)}")
+        info = self.catalogue.resolve(request.snapshot)
+        # Verified (sha256, size, content hash, parse) before anything is planned; again before use.
+        export = engine.snapshots.validate(info.name)
+        project = check_name("project", request.project or info.project)
+        side = side_of(engine, request.target, None)
+        label = request.model_label or info.trained_model_label
+        if request.train and not label:
+            raise InvalidRequest(f"snapshot {info.name} is a working copy without a trained model label: "
+                                 "give the model label to train")
+        if label:
+            check_name("model label", label)
+        existing = side.authoring.get_project(project)
+        deployments: list[str] = []
+        current_config = ""
+        if request.train and label:
+            if existing is not None:
+                models = {str(m["label"]): m for m in side.authoring.list_models(project)}
+                current_config = str((models.get(label) or {}).get("modelTrainingConfigVersion") or "")
+                if request.deployments is None:
+                    model_id = (models.get(label) or {}).get("modelId")
+                    deployments = sorted(
+                        str(d["deploymentName"]) for d in side.authoring.list_deployments(project)
+                        if model_id is not None and d.get("modelId") == model_id)
+            deployments = [check_name("deployment", d) for d in (request.deployments or deployments)]
+        elif request.deployments:
+            raise InvalidRequest("deployments are redeployed only after training: add train")
+        steps = [StepRecord("check-snapshot", "check-snapshot")]
+        if existing is not None:
+            steps.append(StepRecord("backup", "backup"))
+        steps += [StepRecord("documents:restore", "restore-documents"),
+                  StepRecord("import:restore", "restore-import")]
+        if request.train and label:
+            steps.append(StepRecord(f"train:{label}", "train", label))
+            steps += [StepRecord(f"deploy:{name}", "deploy", name) for name in deployments]
+        now = engine.clock.now()
+        run_id = new_run_id(now)
+        acquired = engine.lock.acquire(request.target, project, run_id)   # RunConflict names the active run
+        manifest = RunManifest(
+            run_id=run_id, project=project, target=request.target, trigger=trigger, force=True,
+            created_at=now, updated_at=now, status=PENDING, steps=steps,
+            reasons=[f"restore {info.name} into {project} on {request.target}"], progress_at=now)
+        if acquired.superseded_run_id:
+            manifest.warnings.append(f"took over from run {acquired.superseded_run_id}")
+        manifest.context = {
+            RUN_KIND_KEY: RESTORE,
+            "request": request.to_json(),
+            "restoreSnapshot": info.name,
+            "sourceProject": info.project,
+            "sourceContainer": export.container,
+            "projectExisted": existing is not None,
+            # The shapes the shared train and deploy steps read.
+            "observed": {
+                "projectKind": info.project_kind,
+                "models": {label: {"trainingConfigVersion": request.training_config_version or current_config}
+                           for label in [label] if label},
+                "deployments": {name: {"label": label} for name in deployments},
+            },
+        }
+        try:
+            engine.launch(manifest)
+        except BaseException:
+            engine.lock.release(request.target, project, run_id)
+            raise
+        logger.info("restore run %s started: %s -> %s on %s", run_id, info.name, project, request.target)
+        return RestoreStart(run_id, project, request.target, info.name, [s.name for s in steps])
+
+
+def side_of(engine: ReplicationEngine, target: str, container: str | None) -> Side:
+    """The Language resource and document container of the primary or of a target."""
+    if target == PRIMARY:
+        documents = engine.primary_documents.get_container_client(container or "unused")
+        return Side(engine.primary, engine.primary_runtime, documents)
+    clients = engine.targets[target]
+    return Side(clients.authoring, clients.runtime,
+                clients.documents.get_container_client(clients.container_for(container or "unused")))
+
+
+class RestoreMachine(StepMachine):
+    """The step machine of a restore run: its own steps, and the replication steps for the rest."""
+
+    def __init__(self, engine: ReplicationEngine, manifest: RunManifest, source_container: str) -> None:
+        primary = side_of(engine, PRIMARY, source_container)
+        target = side_of(engine, manifest.target, source_container)
+        super().__init__(primary, target, engine.snapshots, engine.trainings, engine.clock,
+                         engine.options.steps)
+        self.restores_primary = manifest.target == PRIMARY
+
+    def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
+        return {**super().actions(), "check-snapshot": self._check_snapshot,
+                "restore-documents": self._restore_documents, "restore-import": self._restore_import}
+
+    def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
+        """The restored snapshot, whatever the label: the shared train step asks by label."""
+        name = str(slice_.manifest.context["restoreSnapshot"])
+        try:
+            return name, self.snapshots.summarise(name)
+        except SnapshotCorrupt as corrupt:
+            raise StepFailed("SnapshotCorrupt", f"refusing to restore: {corrupt.message}") from corrupt
+
+    def _restored_export(self, slice_: SliceHandle) -> tuple[str, ExportedProject]:
+        """The restored snapshot parsed whole, for the import body that renames the project."""
+        name = str(slice_.manifest.context["restoreSnapshot"])
+        try:
+            return name, self.snapshots.validate(name)
+        except SnapshotCorrupt as corrupt:
+            raise StepFailed("SnapshotCorrupt", f"refusing to restore: {corrupt.message}") from corrupt
+
+    def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:
+        observed = slice_.manifest.context["observed"]
+        assert step.label
+        if "trainingConfigVersion" not in step.detail and not observed["models"][step.label][
+                "trainingConfigVersion"]:
+            offered = self.target.authoring.training_config_versions(str(observed["projectKind"]))
+            versions = sorted(str(v["trainingConfigVersion"]) for v in offered)
+            if not versions:
+                raise StepFailed("NoTrainingConfig", f"{step.name}: the target offers no training config")
+            step.detail["trainingConfigVersion"] = versions[-1]
+            return
+        super()._choose_config(slice_, step)
+
+    # -- restore steps ---------------------------------------------------------------------------------
+
+    def _check_snapshot(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        name, export = self._snapshot_of(slice_, RESTORE_LABEL)
+        step.detail.update(snapshot=name, contentHash=export.content_hash, sha256Verified=True,
+                           **export.counts())
+        if export.document_count == 0:
+            raise StepFailed("UnsafeExport", f"snapshot {name} names no documents: refusing to restore it")
+        current = self.target.authoring.get_project(slice_.manifest.project)
+        if current is not None and current.get("projectKind") != export.project_kind:
+            raise StepFailed("UnsafeExport", (
+                f"snapshot {name} is a {export.project_kind} project; {slice_.manifest.project} on "
+                f"{slice_.manifest.target} is {current.get('projectKind')}: refusing to restore"))
+        slice_.manifest.context["observed"]["projectKind"] = export.project_kind
+        return None
+
+    def _restore_documents(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        _, export = self._snapshot_of(slice_, RESTORE_LABEL)
+        locations = export.document_locations()
+        absent = missing_documents(self.target.documents, locations)
+        if absent and not self.restores_primary:
+            # Only what is missing is fetched: restoring a target must work while the primary is down.
+            report = copy_documents(self.primary.documents, self.target.documents, absent)
+            step.detail.update(report.to_json())
+            absent = missing_documents(self.target.documents, locations)
+        step.detail["container"] = self.target.documents.container_name
+        if absent:
+            where = "the primary's" if self.restores_primary else "the primary's and the target's"
+            raise StepFailed("DocumentsMissing", (
+                f"{step.name}: {len(absent)} document(s) the snapshot names are missing from {where} "
+                f"container {self.target.documents.container_name!r}, e.g. {absent[0]!r} (a snapshot holds "
+                "labels, not texts: put the texts back, then re-drive this step)"))
+        return None
+
+    def _restore_import(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = slice_.manifest.project
+        client = self.target.authoring
+        if step.job_url is None:
+            snapshot, export = self._restored_export(slice_)
+            body = import_body(export, project, self.target.documents.container_name)
+
+            def before() -> None:
+                current = client.get_project(project)
+                step.detail["modifiedBefore"] = current.get("lastModifiedDateTime") if current else None
+
+            def reconcile() -> bool | None:
+                # Import is not billed and the same bytes give the same project: when in doubt, again.
+                return None
+
+            step.detail["snapshot"] = snapshot
+            return self._submit(slice_, step, lambda: client.start_import(project, body), reconcile, before)
+        _, wait = self._succeeded_job(client, step)
+        return wait
+
+
+def import_body(export: ExportedProject, project: str, container: str) -> bytes:
+    """The snapshot as an import body for `project` whose documents live in `container`."""
+    body = json.loads(export.with_container(container))
+    body["metadata"]["projectName"] = project
+    return to_bytes(body)
+
+
+class RestoreRun:
+    """The "restore" run kind for the engine."""
+
+    def machine(self, engine: ReplicationEngine, manifest: RunManifest) -> StepMachine:
+        return RestoreMachine(engine, manifest, str(manifest.context["sourceContainer"]))
+
+    def finish(self, engine: ReplicationEngine, manifest: RunManifest) -> None:
+        backup = next((s.detail.get("snapshot") for s in manifest.steps if s.kind == "backup"), None)
+        manifest.context["result"] = {"restored": manifest.context["restoreSnapshot"], "backup": backup,
+                                      "trained": [s.label for s in manifest.steps if s.kind == "train"]}
+        if manifest.target == PRIMARY:
+            return
+        record = engine.sync_records.get(manifest.target, manifest.project)
+        current = engine.targets[manifest.target].authoring.get_project(manifest.project)
+        if record is not None and current is not None:
+            # Our own import moved the target's timestamp: not someone else's edit (divergence).
+            modified = str(current["lastModifiedDateTime"])
+            engine.sync_records.put(replace(record, secondary_last_modified=modified))
+            manifest.warnings.append(
+                f"{manifest.project} on {manifest.target} now serves the restored snapshot; the next drift "
+                "check replicates the primary over it unless the primary was restored too")
+
+
+RESTORE_RUN = RestoreRun()
+
+__all__ = ["PRIMARY", "RESTORE_RUN", "RestoreRequest", "RestoreService", "RestoreStart", "import_body"]

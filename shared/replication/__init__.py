@@ -1,0 +1,1 @@
+"""The replication run kind: drift, plan, steps, sync records, training budget."""

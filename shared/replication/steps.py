@@ -1,0 +1,619 @@
+"""The step machine: what one slice does for each kind of step.
+
+Each call does one bounded piece of work for the run's current step (a submit, or one poll, or one
+copy) and returns either None (the step ended: succeeded, skipped) or the delay before the next slice.
+
+Billed-job safety: before any POST the step's intent is checkpointed; after the 202 the job URL is
+checkpointed. A step found with an intent and no URL reconciles first (looks for the job it may have
+started, or for the effect it may have had) and submits again only when nothing is found.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import IO, Any, Protocol, cast
+
+from azure.storage.blob import ContainerClient
+
+from shared.clock import Clock, parse_iso
+from shared.errors import ReplicatorError
+from shared.language.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
+from shared.language.export_format import UnsafeExport
+from shared.language.export_stream import ExportSummary, write_import_body
+from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
+from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
+from shared.replication.plan import WORKING
+from shared.replication.training_budget import TrainingBudget
+from shared.runs.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, RunManifest, StepRecord
+from shared.storage.documents import copy_documents, missing_documents
+from shared.storage.snapshots import SnapshotStore
+
+logger = logging.getLogger(__name__)
+# A rewritten import body stays in memory up to this size, then goes to a temporary file.
+REWRITE_IN_MEMORY = 1024 * 1024
+
+
+class StepFailed(ReplicatorError):
+    """The step cannot succeed as things are; the run fails with this reason."""
+
+    code = "StepFailed"
+
+    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details or []
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    poll_initial: timedelta = timedelta(seconds=10)
+    poll_max: timedelta = timedelta(minutes=2)
+    reconcile_retry: timedelta = timedelta(seconds=15)
+    verify_sample: int = 5
+    agreement_threshold: float = 1.0
+    api_version: str = "2023-04-01"
+    max_retryable_failures: int = 1   # a job failed with "Unspecified ... retry" is submitted once more
+
+
+class SliceHandle(Protocol):
+    """What a step may ask of the slice running it."""
+
+    @property
+    def manifest(self) -> RunManifest: ...
+
+    def checkpoint(self) -> None:
+        """Persist the manifest now (ETag-conditional)."""
+        ...
+
+    def record_job_url(self, step: StepRecord, url: str) -> None:
+        """Persist a job URL even if the manifest changed meanwhile: a job we started is never lost."""
+        ...
+
+    def hook(self, point: str, step: StepRecord) -> None:
+        """Test seam: a crash injected at a step boundary."""
+        ...
+
+
+@dataclass
+class Side:
+    """One Language resource and its document container."""
+
+    authoring: AuthoringClient
+    runtime: RuntimeClient
+    documents: ContainerClient
+
+
+class StepMachine:
+    def __init__(self, primary: Side, target: Side, snapshots: SnapshotStore, trainings: TrainingBudget,
+                 clock: Clock, options: StepOptions) -> None:
+        self.primary = primary
+        self.target = target
+        self.snapshots = snapshots
+        self.trainings = trainings
+        self.clock = clock
+        self.options = options
+
+    def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
+        """Step kind -> what executes it (a run kind's machine adds its own)."""
+        return {
+            "backup": self._backup, "export": self._export, "documents": self._documents,
+            "import": self._import, "train": self._train, "deploy": self._deploy, "verify": self._verify,
+        }
+
+    def run(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        if step.started_at is None:
+            step.started_at = self.clock.now()
+        step.status = RUNNING
+        action = self.actions()[step.kind]
+        try:
+            delay = action(slice_, step)
+        except RetryLater as later:
+            step.detail["lastRetry"] = later.reason
+            return timedelta(seconds=later.delay)
+        if delay is None and step.status == RUNNING:
+            self._succeed(step)
+        return delay
+
+    def _succeed(self, step: StepRecord) -> None:
+        step.status = SUCCEEDED
+        step.finished_at = self.clock.now()
+
+    # -- shared mechanics ------------------------------------------------------------------------------
+
+    def _submit(self, slice_: SliceHandle, step: StepRecord, post: Callable[[], str],
+                reconcile: Callable[[], str | bool | None], before: Callable[[], None] | None = None
+                ) -> timedelta | None:
+        """Submit once, safely. `reconcile` returns a job URL found, True if the effect is already
+        there, or None when nothing shows the earlier submission took effect."""
+        if step.intent_at is not None and step.job_url is None:
+            found = reconcile()
+            if found is True:
+                step.detail["reconciled"] = "the effect was already in place"
+                return None
+            if isinstance(found, str):
+                step.detail["reconciled"] = "adopted the job submitted before a crash"
+                slice_.record_job_url(step, found)
+                return timedelta(0)
+            logger.info("step %s: intent found, no job: submitting", step.name)
+        slice_.hook("before-intent", step)
+        if before is not None:
+            before()
+        step.intent_at = self.clock.now()
+        step.attempts += 1
+        slice_.checkpoint()
+        slice_.hook("after-intent", step)
+        try:
+            url = post()
+        except SubmissionOutcomeUnknown as unknown:
+            # It may have been accepted: keep the intent, reconcile on the next slice.
+            step.detail["lastSubmit"] = unknown.reason
+            slice_.checkpoint()
+            return self.options.reconcile_retry
+        except RetryLater as later:
+            # Throttled or out of budget before it was accepted: nothing started.
+            step.intent_at = None
+            step.attempts -= 1
+            step.detail["lastRetry"] = later.reason
+            slice_.checkpoint()
+            return timedelta(seconds=later.delay)
+        except LanguageApiError as error:
+            if error.status == 409:
+                step.detail["lastSubmit"] = f"{error.service_code}: {error.service_message}"
+                slice_.checkpoint()
+                return self.options.reconcile_retry
+            raise StepFailed(error.service_code, f"{step.name}: the service refused: {error.service_message}"
+                             ) from error
+        slice_.hook("after-submit", step)
+        slice_.record_job_url(step, url)
+        slice_.hook("after-job-url", step)
+        return timedelta(0)
+
+    def _poll(self, client: AuthoringClient, step: StepRecord) -> tuple[JobStatus | None, timedelta]:
+        assert step.job_url is not None
+        try:
+            status = client.get_job(step.job_url)
+        except LanguageApiError as error:
+            if error.status == 404:
+                # The job is gone (expired, or the service lost it): look for its effect again.
+                step.detail["lostJob"] = step.job_url.split("?", 1)[0]
+                step.job_url = None
+                return None, timedelta(0)
+            raise
+        step.polls += 1
+        step.job_state = status.status
+        if status.done:
+            return status, timedelta(0)
+        return None, self._poll_delay(step, status)
+
+    def _succeeded_job(self, client: AuthoringClient, step: StepRecord
+                       ) -> tuple[JobStatus | None, timedelta | None]:
+        """Poll the step's job: (its status, None) once it succeeded; else (None, what the step returns:
+        when to poll again, or when to retry a retryable failure). A final failure raises StepFailed."""
+        status, delay = self._poll(client, step)
+        if status is None:
+            return None, delay
+        try:
+            status.raise_for_failure()
+        except JobFailed as failure:
+            return None, self._job_failed(step, failure)
+        return status, None
+
+    def _poll_delay(self, step: StepRecord, status: JobStatus) -> timedelta:
+        return poll_delay(step.polls, status.estimated_end, self.clock.now(), self.options)
+
+    def _job_failed(self, step: StepRecord, failure: JobFailed) -> timedelta:
+        step.errors.append({"code": failure.status, "message": failure.message, "errors": failure.errors})
+        retried = int(step.detail.get("retriedFailures", 0))
+        if failure.retryable and retried < self.options.max_retryable_failures:
+            step.detail["retriedFailures"] = retried + 1
+            retire_job(step)
+            return self.options.poll_initial
+        first = failure.errors[0] if failure.errors else {"code": failure.status, "message": "no reason"}
+        raise StepFailed(str(first.get("code", failure.status)),
+                         f"{step.name}: job {failure.status}: {first.get('message', '')}", failure.errors)
+
+    def _project(self, slice_: SliceHandle) -> str:
+        return slice_.manifest.project
+
+    def _context(self, slice_: SliceHandle) -> dict[str, Any]:
+        return slice_.manifest.context
+
+    # -- backup --------------------------------------------------------------------------------------
+
+    def _backup(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = self._project(slice_)
+        return self._export_to_snapshot(slice_, step, self.target.authoring, project, None, "backup",
+                                        backup=True)
+
+    # -- export --------------------------------------------------------------------------------------
+
+    def _export(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = self._project(slice_)
+        from_working = step.label == WORKING or bool(step.detail.get("fromWorkingCopy"))
+        label = None if from_working else step.label
+        reason = "working-copy" if step.label == WORKING else f"model:{step.label}"
+        return self._export_to_snapshot(slice_, step, self.primary.authoring, project, label, reason)
+
+    def _export_to_snapshot(self, slice_: SliceHandle, step: StepRecord, client: AuthoringClient,
+                            project: str, label: str | None, reason: str, *,
+                            backup: bool = False) -> timedelta | None:
+        if step.job_url is None:
+            # Exports are not billed and change nothing: after a crash, simply export again.
+            return self._submit(slice_, step, lambda: client.start_export(project, trained_model_label=label),
+                                reconcile=lambda: None)
+        status, wait = self._succeeded_job(client, step)
+        if status is None:
+            return wait
+        if not status.result_url:
+            raise StepFailed("ExportWithoutResult", f"{step.name}: the export job named no result")
+        source = self.target.authoring if backup else self.primary.authoring
+        last_modified = None
+        metadata = source.get_project(project)
+        if metadata is not None:
+            last_modified = str(metadata.get("lastModifiedDateTime"))
+        try:
+            with client.open_export_result(status.result_url) as stream:
+                info = self.snapshots.save_stream(project, stream, source_endpoint=client.endpoint,
+                                                  reason="backup-before-overwrite" if backup else reason,
+                                                  last_modified=last_modified, trained_model_label=label)
+        except UnsafeExport as unsafe:
+            if backup:
+                step.warnings.append(f"the target's current project could not be backed up: {unsafe.message}")
+                return None
+            raise StepFailed("UnsafeExport", f"{step.name}: refusing to import: {unsafe.message}") from unsafe
+        step.detail.update(snapshot=info.name, contentHash=info.content_hash, documents=info.documents)
+        self._context(slice_).setdefault("snapshots", []).append(info.name)
+        if not backup:
+            export = self.snapshots.summarise(info.name)
+            self._check_safe(slice_, step, export)
+        return None
+
+    def _check_safe(self, slice_: SliceHandle, step: StepRecord, export: ExportSummary) -> None:
+        expected = self._context(slice_)["observed"]["projectKind"]
+        if export.project_kind != expected:
+            raise StepFailed("UnsafeExport", f"{step.name}: export is a {export.project_kind} project, the "
+                             f"primary is {expected}: refusing to import")
+        if export.document_count == 0:
+            raise StepFailed("UnsafeExport", f"{step.name}: the export names no documents: "
+                             "refusing to import")
+
+    def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
+        name = "export:working" if label == WORKING else f"export:{label}"
+        snapshot = str(slice_.manifest.step(name).detail["snapshot"])
+        return snapshot, self.snapshots.summarise(snapshot)
+
+    # -- documents -----------------------------------------------------------------------------------
+
+    def _documents(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        assert step.label is not None
+        _, export = self._snapshot_of(slice_, step.label)
+        locations = export.locations
+        report = copy_documents(self.primary.documents, self.target.documents, locations)
+        step.detail.update(report.to_json())
+        if report.missing:
+            raise StepFailed("DocumentsMissing", (
+                f"{step.name}: {len(report.missing)} document(s) named by the export are missing from the "
+                f"primary's container, e.g. {report.missing[0]!r}: refusing to import"))
+        absent = missing_documents(self.target.documents, locations)
+        if absent:
+            raise StepFailed("DocumentsMissing", f"{step.name}: {len(absent)} document(s) did not arrive in "
+                             f"the target's container, e.g. {absent[0]!r}")
+        return None
+
+    # -- import --------------------------------------------------------------------------------------
+
+    def _import(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = self._project(slice_)
+        client = self.target.authoring
+        assert step.label is not None
+        if step.job_url is None:
+            if step.label == WORKING and step.intent_at is None and self._working_copy_current(slice_):
+                step.status = SKIPPED
+                step.detail["why"] = "the target's working copy already equals the primary's"
+                step.finished_at = self.clock.now()
+                return None
+            snapshot, export = self._snapshot_of(slice_, step.label)
+            post = self._import_request(project, snapshot, export)
+
+            def before() -> None:
+                current = client.get_project(project)
+                step.detail["modifiedBefore"] = current.get("lastModifiedDateTime") if current else None
+                step.detail["modelsBefore"] = sorted(
+                    str(m["label"]) for m in client.list_models(project)) if current else []
+
+            def reconcile() -> bool | None:
+                current = client.get_project(project)
+                if current is None:
+                    return None
+                before_value = step.detail.get("modifiedBefore")
+                changed = before_value is None or _later(current.get("lastModifiedDateTime"), before_value)
+                # Import is not billed: when in doubt, import again (same bytes, same result).
+                return True if changed and step.detail.get("importedHash") == export.content_hash else None
+
+            step.detail["snapshot"] = snapshot
+            step.detail["importedHash"] = export.content_hash
+            delay = self._submit(slice_, step, post, reconcile, before)
+            if delay is None:  # reconciled: the import had happened before a crash
+                self._context(slice_)["importedAny"] = True
+                self._handle_dropped_models(slice_, step)
+            return delay
+        status, wait = self._succeeded_job(client, step)
+        if status is None:
+            return wait
+        self._context(slice_)["importedAny"] = True
+        # Remember the timestamp our import left, so a later plan does not mistake it for someone's edit.
+        current = client.get_project(project)
+        step.detail["modifiedAfter"] = current.get("lastModifiedDateTime") if current else None
+        self._handle_dropped_models(slice_, step)
+        return None
+
+    def _handle_dropped_models(self, slice_: SliceHandle, step: StepRecord) -> None:
+        """Whether an import keeps a project's trained models is undocumented. Where it drops them (models
+        the target had before this import are gone), training a label before the working copy's import
+        is wasted: the rest of the per-label steps are skipped, and every model the primary deploys is
+        trained once after the working copy's import, from the working copy."""
+        manifest = slice_.manifest
+        context = self._context(slice_)
+        present = {str(m["label"]) for m in self.target.authoring.list_models(manifest.project)}
+        dropped = sorted(set(step.detail.get("modelsBefore", [])) - present)
+        if dropped and not context.get("importDropsModels"):
+            context["importDropsModels"] = True
+            self._warn(slice_, step, f"the target's import dropped its trained models ({', '.join(dropped)}):"
+                       " every deployed model is trained from the primary's working copy after its import")
+        if context.get("importDropsModels"):
+            for later in manifest.steps[manifest.steps.index(step) + 1:]:
+                if later.label != WORKING and later.kind in ("export", "documents", "import", "train") \
+                        and later.status == PENDING and not later.name.startswith("retrain:"):
+                    later.status = SKIPPED
+                    later.detail["why"] = "the target's import drops models: trained after the working copy"
+        if step.label != WORKING:
+            return
+        needed = sorted({str(d["label"]) for d in context["observed"]["deployments"].values()})
+        missing = [label for label in needed if label not in present
+                   and not any(s.name == f"retrain:{label}" for s in manifest.steps)]
+        position = manifest.steps.index(step) + 1
+        manifest.steps[position:position] = [
+            StepRecord(f"retrain:{label}", "train", label, detail={
+                "fromWorkingCopy": True, "why": "the import dropped the target's trained models"})
+            for label in missing]
+
+    def _warn(self, slice_: SliceHandle, step: StepRecord, warning: str) -> None:
+        step.warnings.append(warning)
+        slice_.manifest.warnings.append(warning)
+
+    def _import_request(self, project: str, snapshot: str, export: ExportSummary) -> Callable[[], str]:
+        """Stream the snapshot from blob into the import when it needs no rewrite, else stream a rewrite
+        (through a temporary file: the import needs its length, and a 429 sends it again)."""
+        client = self.target.authoring
+        container = self.target.documents.container_name
+        if not export.imports_as_is(container):
+            def rewritten() -> str:
+                with tempfile.SpooledTemporaryFile(max_size=REWRITE_IN_MEMORY) as body, \
+                        self.snapshots.open(snapshot) as reader:
+                    length = write_import_body(reader, container, body)
+                    body.seek(0)
+                    return client.start_import(project, cast(IO[bytes], body), content_length=length)
+
+            return rewritten
+
+        def stream() -> str:
+            with self.snapshots.open(snapshot) as reader:
+                return client.start_import(project, cast(IO[bytes], reader), content_length=len(reader))
+
+        return stream
+
+    def _working_copy_current(self, slice_: SliceHandle) -> bool:
+        context = self._context(slice_)
+        record = context.get("record")
+        if context.get("importedAny") or not record or slice_.manifest.force:
+            return False
+        working_hash = slice_.manifest.step("export:working").detail.get("contentHash")
+        current = self.target.authoring.get_project(self._project(slice_))
+        return (current is not None and working_hash == record.get("contentHash")
+                and current.get("lastModifiedDateTime") == record.get("secondaryLastModifiedDateTime"))
+
+    # -- train ---------------------------------------------------------------------------------------
+
+    def _train(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = self._project(slice_)
+        client = self.target.authoring
+        label = step.label
+        assert label
+        if step.job_url is None:
+            def before() -> None:
+                self._choose_config(slice_, step)
+                # One count per job this step may start: a submission retried after a crash before its
+                # POST is the same job; a job submitted again after a retryable failure is another.
+                job_number = int(step.detail.get("retriedFailures", 0))
+                if not self.trainings.spend(slice_.manifest.target, project, self.clock.now(),
+                                            f"{slice_.manifest.run_id}:{step.name}:{job_number}"):
+                    raise StepFailed("TrainingCapReached", (
+                        f"{step.name}: the cap of {self.trainings.per_day} trainings per project per day "
+                        "is reached; the run resumes when re-driven tomorrow"))
+                # Kept from the first attempt: a job that shows up late is then still recognised as ours.
+                step.detail.setdefault("jobsBefore", sorted(self._training_jobs(project, label)))
+
+            def reconcile() -> str | None:
+                known = set(step.detail.get("jobsBefore", []))
+                for job_id in sorted(self._training_jobs(project, label)):
+                    if job_id not in known:
+                        return self._training_job_url(project, job_id)
+                return None
+
+            _, export = self._snapshot_of(slice_, WORKING if step.detail.get("fromWorkingCopy") else label)
+            evaluation = {"kind": "manual"} if export.has_dataset_split else None
+            return self._submit(slice_, step, lambda: client.start_training(
+                project, model_label=label, training_config_version=str(step.detail["trainingConfigVersion"]),
+                evaluation_options=evaluation), reconcile, before)
+        status, wait = self._succeeded_job(client, step)
+        if status is None:
+            return wait
+        self._context(slice_).setdefault("trainedLabels", []).append(label)
+        return None
+
+    def _training_jobs(self, project: str, label: str) -> list[str]:
+        jobs = self.target.authoring.list_training_jobs(project)
+        return [str(job["jobId"]) for job in jobs if (job.get("result") or {}).get("modelLabel") == label]
+
+    def _training_job_url(self, project: str, job_id: str) -> str:
+        client = self.target.authoring
+        return (f"{client.endpoint}/language/authoring/analyze-text/projects/{project}/train/jobs/{job_id}"
+                f"?api-version={client.api_version}")
+
+    def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:
+        if "trainingConfigVersion" in step.detail:
+            return
+        assert step.label
+        observed = self._context(slice_)["observed"]
+        wanted = str(observed["models"][step.label]["trainingConfigVersion"])
+        offered = self.target.authoring.training_config_versions(str(observed["projectKind"]))
+        versions = sorted(str(v["trainingConfigVersion"]) for v in offered)
+        chosen = wanted
+        if versions and wanted not in versions:
+            chosen = versions[-1]
+            self._warn(slice_, step, f"training config {wanted} of model {step.label} is no longer offered "
+                       f"by the target; trained with the newest offered, {chosen}")
+        step.detail["trainingConfigVersion"] = chosen
+        step.detail["primaryTrainingConfigVersion"] = wanted
+
+    # -- deploy --------------------------------------------------------------------------------------
+
+    def _deploy(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = self._project(slice_)
+        client = self.target.authoring
+        name = step.label
+        assert name
+        label = str(self._context(slice_)["observed"]["deployments"][name]["label"])
+        step.detail["label"] = label
+        if step.job_url is None:
+            trained_now = label in self._context(slice_).get("trainedLabels", [])
+            if step.intent_at is None and not trained_now and not slice_.manifest.force \
+                    and self._serves(project, name, label):
+                step.status = SKIPPED
+                step.detail["why"] = f"deployment {name} already serves model {label}"
+                step.finished_at = self.clock.now()
+                return None
+
+            def before() -> None:
+                current = client.get_deployment(project, name)
+                step.detail["deployedBefore"] = current.get("lastDeployedDateTime") if current else None
+
+            def reconcile() -> bool | None:
+                current = client.get_deployment(project, name)
+                if current is None or not self._serves(project, name, label):
+                    return None
+                deployed_at = current.get("lastDeployedDateTime")
+                deployed_again = _later(deployed_at, step.detail.get("deployedBefore"))
+                return True if deployed_again else None
+
+            return self._submit(slice_, step, lambda: client.start_deployment(
+                project, name, trained_model_label=label), reconcile, before)
+        status, wait = self._succeeded_job(client, step)
+        if status is None:
+            return wait
+        return None
+
+    def _serves(self, project: str, deployment: str, label: str) -> bool:
+        client = self.target.authoring
+        current = client.get_deployment(project, deployment)
+        model = client.get_model(project, label)
+        return bool(current and model and current.get("modelId") == model.get("modelId"))
+
+    # -- verify --------------------------------------------------------------------------------------
+
+    def _verify(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = self._project(slice_)
+        observed = self._context(slice_)["observed"]
+        deployments: dict[str, Any] = observed["deployments"]
+        wrong = [name for name, deployment in sorted(deployments.items())
+                 if not self._serves(project, name, deployment["label"])]
+        if wrong:
+            raise StepFailed("DeploymentMismatch", (
+                f"verify: deployment(s) {', '.join(wrong)} on the target do not serve the primary's "
+                "model label"))
+        if not deployments:
+            step.detail["agreement"] = None
+            return None
+        jobs: dict[str, dict[str, str]] = step.detail.setdefault("jobs", {})
+        if not jobs:
+            sample = self._sample(slice_)
+            step.detail["sample"] = [d.id for d in sample]
+            for name in sorted(deployments):
+                jobs[name] = {
+                    "primary": self.primary.runtime.submit(observed["projectKind"], project, name, sample),
+                    "target": self.target.runtime.submit(observed["projectKind"], project, name, sample),
+                }
+            slice_.checkpoint()
+            return self.options.poll_initial / 5
+        results: dict[str, dict[str, Any]] = {}
+        for name, urls in jobs.items():
+            primary_body = self.primary.runtime.get(urls["primary"])
+            target_body = self.target.runtime.get(urls["target"])
+            if not (job_finished(primary_body) and job_finished(target_body)):
+                step.polls += 1
+                return min(self.options.poll_initial, self.options.poll_max)
+            results[name] = {"primary": predictions(primary_body), "target": predictions(target_body)}
+        compared = agreed = 0
+        disagreements = []
+        for name, pair in sorted(results.items()):
+            for doc_id in step.detail["sample"]:
+                compared += 1
+                if pair["primary"].get(doc_id) == pair["target"].get(doc_id):
+                    agreed += 1
+                else:
+                    disagreements.append(f"{name}/{doc_id}")
+        agreement = agreed / compared if compared else 1.0
+        step.detail.update(agreement=round(agreement, 4), compared=compared, disagreements=disagreements[:10])
+        if agreement + 1e-9 < self.options.agreement_threshold:
+            raise StepFailed("PredictionsDisagree", (
+                f"verify: predictions agree on {agreement:.0%} of {compared} sampled documents, below the "
+                f"threshold {self.options.agreement_threshold:.0%}"))
+        return None
+
+    def _sample(self, slice_: SliceHandle) -> list[SampleDocument]:
+        _, export = self._snapshot_of(slice_, WORKING)
+        order = sorted(range(export.document_count), key=export.locations.__getitem__)
+        count = min(self.options.verify_sample, len(order), 25)
+        stride = max(1, len(order) // max(count, 1))
+        chosen = order[::stride][:count]
+        sample = []
+        for index, position in enumerate(chosen):
+            blob = self.target.documents.get_blob_client(export.locations[position])
+            text = blob.download_blob().readall().decode("utf-8")
+            sample.append(SampleDocument(str(index), text, export.languages[position] or "en"))
+        return sample
+
+
+def poll_delay(polls: int, estimated_end: datetime | None, now: datetime, options: StepOptions) -> timedelta:
+    """When to look at a running job again after its `polls`-th poll: a growing interval (x1.5 from
+    `poll_initial`, at most `poll_max`), or sooner when the service's estimated end comes first."""
+    delay = min(options.poll_initial * (1.5 ** min(max(polls - 1, 0), 10)), options.poll_max)
+    if estimated_end is not None and timedelta(0) < estimated_end - now < delay:
+        delay = estimated_end - now
+    return delay
+
+
+def retire_job(step: StepRecord) -> None:
+    """Forget a step's ended job so the step can submit a new one; reconciling never adopts it again."""
+    if step.job_url:
+        job_id = step.job_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        known = set(step.detail.get("jobsBefore", []))
+        step.detail["jobsBefore"] = sorted(known | {job_id})
+    step.intent_at = None
+    step.job_url = None
+    step.job_state = None
+
+
+def _later(value: Any, before: Any) -> bool:
+    if not value:
+        return False
+    if not before:
+        return True
+    return parse_iso(str(value)) > parse_iso(str(before))
+
+
+__all__ = ["Side", "SliceHandle", "StepFailed", "StepMachine", "StepOptions", "poll_delay", "retire_job"]

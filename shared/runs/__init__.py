@@ -1,0 +1,1 @@
+"""Durable runs: manifest, lock, run kinds, the step scheduler."""

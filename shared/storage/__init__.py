@@ -1,0 +1,1 @@
+"""Blob and queue storage: service clients, JSON state blobs, documents, snapshots."""
