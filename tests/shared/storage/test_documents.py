@@ -7,7 +7,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from localdev.sample_project import ner_project, upload_documents
 from localdev.services import Azurite
-from shared.storage.clients import documents
+from shared.storage import documents
 from shared.storage.documents import container_fingerprint, copy_documents, missing_documents
 
 
