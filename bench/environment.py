@@ -25,13 +25,13 @@ from shared.clock import parse_iso
 from shared.engine import EngineOptions, ReplicationEngine
 from shared.language.authoring import AuthoringClient
 from shared.language.credentials import KeyAuth
-from shared.language.request_budget import BlobRequestBudget
 from shared.replication.steps import StepOptions
 from shared.runs.scheduler.local_runner import LocalRunner, QueueHostSettings
 from shared.runs.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME
 from shared.runs.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
 from shared.settings import Settings, settings_from_values
 from shared.storage.json_blobs import STATE_CONTAINER
+from shared.storage.request_budget import BlobRequestBudget
 
 PRIMARY_REGION = "eastus"
 SECONDARY_REGION = "westus2"

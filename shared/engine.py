@@ -28,7 +28,7 @@ from shared.language.authoring import AuthoringClient
 from shared.language.credentials import CredentialFactory, RequestAuth, auth_for, default_credential_factory
 from shared.language.export_format import PROJECT_KINDS
 from shared.language.regions import target_region_problems
-from shared.language.request_budget import BlobRequestBudget, RequestBudget
+from shared.language.request_budget import RequestBudget
 from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
 from shared.replication.drift import DriftReport, DriftState, check_drift, export_content_hash
@@ -65,6 +65,7 @@ from shared.storage.clients import (
 )
 from shared.storage.documents import container_fingerprint
 from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
+from shared.storage.request_budget import BlobRequestBudget
 from shared.storage.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)

@@ -25,6 +25,15 @@ class ConfigurationError(ReplicatorError):
     code = "ConfigurationError"
 
 
+class SettingsError(ConfigurationError):
+    """A setting is missing or malformed. The message names the setting, never a secret value."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
 class InvalidRequest(ReplicatorError):
     """The caller asked for something malformed (bad name, unknown step, bad body)."""
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.errors import ConfigurationError
+from shared.connections import LOOPBACK_HOSTS, resolve_connection
+from shared.errors import SettingsError as SettingsError  # its home; re-exported for callers of settings
 
 KNOWN_SETTINGS: tuple[str, ...] = (
     "PRIMARY_LANGUAGE_ENDPOINT",
@@ -80,18 +81,8 @@ TARGET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 PROJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 # Blob container naming rules: 3-63 lower-case letters, digits and single hyphens.
 CONTAINER_NAME_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no", ""})
-
-
-class SettingsError(ConfigurationError):
-    """A setting is missing or malformed. The message names the setting, never a secret value."""
-
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting}: {problem}")
-        self.setting = setting
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -332,8 +323,6 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         "set a storage connection string, or the name of a connection (X with X__blobServiceUri)",
     )
     # Resolve now (no network, no credential) so a dangling connection name fails at start-up.
-    from shared.storage.clients import resolve_connection
-
     resolve_connection(snapshot_storage, values, "blob", setting="SNAPSHOT_STORAGE")
     snapshot_container = reader.optional("SNAPSHOT_CONTAINER") or DEFAULT_SNAPSHOT_CONTAINER
     if not CONTAINER_NAME_PATTERN.match(snapshot_container):
@@ -441,7 +430,7 @@ def _webhook_url(reader: _Reader) -> str | None:
         return None
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
-    if not (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)) or not host:
+    if not (parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)) or not host:
         # Never echo it: the URL is the secret.
         raise SettingsError("NOTIFY_WEBHOOK_URL",
                             "must be an https URL (plain http only for 127.0.0.1/localhost)")
@@ -472,7 +461,7 @@ def validate_endpoint(value: str, setting: str) -> str:
         raise SettingsError(
             setting, "must be an absolute URL such as https://<resource>.cognitiveservices.azure.com"
         )
-    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         raise SettingsError(setting, "must use https (plain http is accepted only for 127.0.0.1/localhost)")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise SettingsError(setting, "must not carry a query, fragment or credentials")
@@ -489,7 +478,7 @@ def _check_storage_value(setting: str, value: str) -> None:
         return
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
-    if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS):
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
         return
     # Never echo the value: it may be a connection string with a key in it.
     raise SettingsError(

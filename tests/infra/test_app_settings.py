@@ -225,7 +225,7 @@ def test_further_targets_load_from_secondary_targets_and_their_settings_paramete
 
 def test_the_snapshot_connection_resolves_to_the_apps_storage_with_its_identity() -> None:
     known_settings()
-    from shared.storage.clients import resolve_connection
+    from shared.connections import resolve_connection
 
     environ = deployed_environment()
     for service in ("blob", "queue"):

@@ -113,7 +113,7 @@ def test_identity_based_host_storage_alone_serves_the_step_queue_snapshots_and_r
 
 
 def test_identity_based_host_storage_asks_for_the_user_assigned_identity_it_names() -> None:
-    from shared.storage.clients import resolve_connection
+    from shared.connections import resolve_connection
 
     environ = {
         "AzureWebJobsStorage__queueServiceUri": "https://appstate.queue.core.windows.net",
@@ -127,7 +127,7 @@ def test_identity_based_host_storage_asks_for_the_user_assigned_identity_it_name
 
 
 def test_identity_based_host_storage_without_the_queue_uri_names_the_missing_setting() -> None:
-    from shared.storage.clients import resolve_connection
+    from shared.connections import resolve_connection
 
     environ = {"AzureWebJobsStorage__blobServiceUri": "https://appstate.blob.core.windows.net"}
     with pytest.raises(SettingsError, match="AzureWebJobsStorage__queueServiceUri"):

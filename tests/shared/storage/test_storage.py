@@ -8,14 +8,13 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from localdev.services import Azurite
+from shared.connections import CredentialSpec, resolve_connection
 from shared.settings import SettingsError
 from shared.storage.clients import (
     BLOB_DOWNLOAD_CHUNK,
-    CredentialSpec,
     blob_service_client,
     documents_blob_service,
     queue_service_client,
-    resolve_connection,
 )
 
 
