@@ -20,23 +20,30 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from azure.storage.blob import BlobServiceClient
+
+from shared.clock import Clock
 from shared.errors import InvalidRequest
+from shared.language.authoring import AuthoringClient
 from shared.language.export_format import ExportedProject, to_bytes
 from shared.language.export_stream import ExportSummary
+from shared.language.runtime import RuntimeClient
 from shared.recovery.catalogue import SnapshotCatalogue
-from shared.replication.steps import Side, SliceHandle, StepFailed, StepMachine
+from shared.replication.run import TargetClients
+from shared.replication.steps import Side, StepMachine, StepOptions
+from shared.replication.sync_record import SyncRecordStore
+from shared.replication.training_budget import TrainingBudget
 from shared.runs.kinds import RUN_KIND_KEY
+from shared.runs.lock import RunLock
 from shared.runs.manifest import PENDING, RunManifest, StepRecord, check_name, new_run_id
+from shared.runs.steps import SliceHandle, StepFailed
 from shared.storage.documents import copy_documents, missing_documents
-from shared.storage.snapshots import SnapshotCorrupt
-
-if TYPE_CHECKING:
-    from shared.engine import ReplicationEngine
+from shared.storage.snapshots import SnapshotCorrupt, SnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -75,23 +82,52 @@ class RestoreStart:
                 "snapshot": self.snapshot, "status": "started", "steps": self.steps}
 
 
+class RestoreHost(Protocol):
+    """What restore needs of the engine: the facade (`shared.engine`) provides it; recovery sits below."""
+
+    @property
+    def primary(self) -> AuthoringClient: ...
+    @property
+    def primary_runtime(self) -> RuntimeClient: ...
+    @property
+    def primary_documents(self) -> BlobServiceClient: ...
+    @property
+    def targets(self) -> Mapping[str, TargetClients]: ...
+    @property
+    def snapshots(self) -> SnapshotStore: ...
+    @property
+    def trainings(self) -> TrainingBudget: ...
+    @property
+    def sync_records(self) -> SyncRecordStore: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def lock(self) -> RunLock: ...
+    @property
+    def step_options(self) -> StepOptions: ...
+
+    def launch(self, manifest: RunManifest) -> None:
+        """Store a new run whose run lock the caller holds, and schedule its first slice."""
+        ...
+
+
 class RestoreService:
     """Starts restore runs; the engine executes them like any run (advance / LocalRunner / queue)."""
 
-    def __init__(self, engine: ReplicationEngine) -> None:
-        self.engine = engine
-        self.catalogue = SnapshotCatalogue(engine.snapshots)
+    def __init__(self, host: RestoreHost) -> None:
+        self.host = host
+        self.catalogue = SnapshotCatalogue(host.snapshots)
 
     def start(self, request: RestoreRequest, *, trigger: str = "manual") -> RestoreStart:
-        engine = self.engine
-        if request.target != PRIMARY and request.target not in engine.targets:
+        host = self.host
+        if request.target != PRIMARY and request.target not in host.targets:
             raise InvalidRequest(f"unknown target {request.target!r}; use primary or one of "
-                                 f"{sorted(engine.targets)}")
+                                 f"{sorted(host.targets)}")
         info = self.catalogue.resolve(request.snapshot)
         # Verified (sha256, size, content hash, parse) before anything is planned; again before use.
-        export = engine.snapshots.validate(info.name)
+        export = host.snapshots.validate(info.name)
         project = check_name("project", request.project or info.project)
-        side = side_of(engine, request.target, None)
+        side = side_of(host, request.target, None)
         label = request.model_label or info.trained_model_label
         if request.train and not label:
             raise InvalidRequest(f"snapshot {info.name} is a working copy without a trained model label: "
@@ -121,9 +157,9 @@ class RestoreService:
         if request.train and label:
             steps.append(StepRecord(f"train:{label}", "train", label))
             steps += [StepRecord(f"deploy:{name}", "deploy", name) for name in deployments]
-        now = engine.clock.now()
+        now = host.clock.now()
         run_id = new_run_id(now)
-        acquired = engine.lock.acquire(request.target, project, run_id)   # RunConflict names the active run
+        acquired = host.lock.acquire(request.target, project, run_id)   # RunConflict names the active run
         manifest = RunManifest(
             run_id=run_id, project=project, target=request.target, trigger=trigger, force=True,
             created_at=now, updated_at=now, status=PENDING, steps=steps,
@@ -146,20 +182,20 @@ class RestoreService:
             },
         }
         try:
-            engine.launch(manifest)
+            host.launch(manifest)
         except BaseException:
-            engine.lock.release(request.target, project, run_id)
+            host.lock.release(request.target, project, run_id)
             raise
         logger.info("restore run %s started: %s -> %s on %s", run_id, info.name, project, request.target)
         return RestoreStart(run_id, project, request.target, info.name, [s.name for s in steps])
 
 
-def side_of(engine: ReplicationEngine, target: str, container: str | None) -> Side:
+def side_of(host: RestoreHost, target: str, container: str | None) -> Side:
     """The Language resource and document container of the primary or of a target."""
     if target == PRIMARY:
-        documents = engine.primary_documents.get_container_client(container or "unused")
-        return Side(engine.primary, engine.primary_runtime, documents)
-    clients = engine.targets[target]
+        documents = host.primary_documents.get_container_client(container or "unused")
+        return Side(host.primary, host.primary_runtime, documents)
+    clients = host.targets[target]
     return Side(clients.authoring, clients.runtime,
                 clients.documents.get_container_client(clients.container_for(container or "unused")))
 
@@ -167,11 +203,11 @@ def side_of(engine: ReplicationEngine, target: str, container: str | None) -> Si
 class RestoreMachine(StepMachine):
     """The step machine of a restore run: its own steps, and the replication steps for the rest."""
 
-    def __init__(self, engine: ReplicationEngine, manifest: RunManifest, source_container: str) -> None:
-        primary = side_of(engine, PRIMARY, source_container)
-        target = side_of(engine, manifest.target, source_container)
-        super().__init__(primary, target, engine.snapshots, engine.trainings, engine.clock,
-                         engine.options.steps)
+    def __init__(self, host: RestoreHost, manifest: RunManifest, source_container: str) -> None:
+        primary = side_of(host, PRIMARY, source_container)
+        target = side_of(host, manifest.target, source_container)
+        super().__init__(primary, target, host.snapshots, host.trainings, host.clock,
+                         host.step_options)
         self.restores_primary = manifest.target == PRIMARY
 
     def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
@@ -270,28 +306,37 @@ def import_body(export: ExportedProject, project: str, container: str) -> bytes:
 
 
 class RestoreRun:
-    """The "restore" run kind for the engine."""
+    """The "restore" run kind, registered with the run executor like replication."""
 
-    def machine(self, engine: ReplicationEngine, manifest: RunManifest) -> StepMachine:
-        return RestoreMachine(engine, manifest, str(manifest.context["sourceContainer"]))
+    name = RESTORE
 
-    def finish(self, engine: ReplicationEngine, manifest: RunManifest) -> None:
+    def __init__(self, host: RestoreHost) -> None:
+        self.host = host
+
+    def machine(self, manifest: RunManifest) -> StepMachine:
+        return RestoreMachine(self.host, manifest, str(manifest.context["sourceContainer"]))
+
+    def cancel_job(self, manifest: RunManifest, job_url: str) -> None:
+        # A restore may target the primary itself, which is no entry of the targets.
+        side_of(self.host, manifest.target, None).authoring.cancel_training(job_url)
+
+    def finish(self, manifest: RunManifest) -> None:
+        host = self.host
         backup = next((s.detail.get("snapshot") for s in manifest.steps if s.kind == "backup"), None)
         manifest.context["result"] = {"restored": manifest.context["restoreSnapshot"], "backup": backup,
                                       "trained": [s.label for s in manifest.steps if s.kind == "train"]}
         if manifest.target == PRIMARY:
             return
-        record = engine.sync_records.get(manifest.target, manifest.project)
-        current = engine.targets[manifest.target].authoring.get_project(manifest.project)
+        record = host.sync_records.get(manifest.target, manifest.project)
+        current = host.targets[manifest.target].authoring.get_project(manifest.project)
         if record is not None and current is not None:
             # Our own import moved the target's timestamp: not someone else's edit (divergence).
             modified = str(current["lastModifiedDateTime"])
-            engine.sync_records.put(replace(record, secondary_last_modified=modified))
+            host.sync_records.put(replace(record, secondary_last_modified=modified))
             manifest.warnings.append(
                 f"{manifest.project} on {manifest.target} now serves the restored snapshot; the next drift "
                 "check replicates the primary over it unless the primary was restored too")
 
 
-RESTORE_RUN = RestoreRun()
-
-__all__ = ["PRIMARY", "RESTORE_RUN", "RestoreRequest", "RestoreService", "RestoreStart", "import_body"]
+__all__ = ["PRIMARY", "RestoreHost", "RestoreRequest", "RestoreRun", "RestoreService", "RestoreStart",
+           "import_body"]

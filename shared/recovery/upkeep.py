@@ -16,13 +16,16 @@ What was told and what was seen is kept in one small state blob.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from shared.clock import parse_iso, utc_iso
+from azure.storage.blob import BlobServiceClient
+
+from shared.clock import Clock, parse_iso, utc_iso
 from shared.errors import ConcurrentUpdate, ReplicatorError
+from shared.language.authoring import AuthoringClient
 from shared.recovery.expiry import ExpiryReader, ExpiryReport, check_expiry
 from shared.recovery.notifications import (
     DRIFT_PERSISTS,
@@ -37,12 +40,12 @@ from shared.recovery.notifications import (
 )
 from shared.recovery.retention import RetentionPolicy, RetentionReport, RetentionSweep
 from shared.replication.drift import DriftReport, DriftState, format_age
-from shared.runs.manifest import FAILED
+from shared.replication.run import TargetClients, TickReport
+from shared.replication.sync_record import SyncRecordStore
+from shared.runs.manifest import FAILED, ManifestStore, RunManifest
+from shared.settings import Settings
 from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
-
-if TYPE_CHECKING:
-    from shared.engine import ReplicationEngine, TickReport
-    from shared.runs.manifest import RunManifest
+from shared.storage.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,31 @@ ATTENTION_STATES = frozenset(state.value for state in (
 REPAIRING_STARTS = frozenset({"started", "in_sync"})   # RunStart statuses: the tick handled that target
 FIRST_CHECK_LOOKBACK = timedelta(days=1)   # the daily check's period
 FAILED_RUN_WINDOW = timedelta(days=7)      # an undelivered failed run is retried this long
+
+
+class UpkeepHost(Protocol):
+    """What the upkeep needs of the engine: the facade (`shared.engine`) provides it; recovery sits below."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def state_storage(self) -> BlobServiceClient: ...
+    @property
+    def snapshots(self) -> SnapshotStore: ...
+    @property
+    def manifests(self) -> ManifestStore: ...
+    @property
+    def sync_records(self) -> SyncRecordStore: ...
+    @property
+    def primary(self) -> AuthoringClient: ...
+    @property
+    def targets(self) -> Mapping[str, TargetClients]: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    def replicated_projects(self) -> list[str]: ...
+
+    def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport: ...
 
 
 @dataclass
@@ -80,7 +108,7 @@ class MaintenanceReport:
 
 
 class Maintenance:
-    def __init__(self, engine: ReplicationEngine, notifier: Notifier | None = None) -> None:
+    def __init__(self, engine: UpkeepHost, notifier: Notifier | None = None) -> None:
         self.engine = engine
         settings = engine.settings
         self.notifier = notifier or Notifier(settings.notify_webhook_url, settings.notify_format)
@@ -298,7 +326,7 @@ def run_failed_notification(run: RunManifest) -> Notification:
         "error", {"run": run.run_id, "project": run.project, "target": run.target})
 
 
-def notify_run_failed(engine: ReplicationEngine, run: RunManifest) -> None:
+def notify_run_failed(engine: UpkeepHost, run: RunManifest) -> None:
     """Tell the webhook now that a run failed, and note it so the daily check does not tell it again."""
     notifier = Notifier(engine.settings.notify_webhook_url, engine.settings.notify_format)
     now = engine.clock.now()

@@ -15,12 +15,11 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import IO, Any, Protocol, cast
+from typing import IO, Any, cast
 
 from azure.storage.blob import ContainerClient
 
 from shared.clock import Clock, parse_iso
-from shared.errors import ReplicatorError
 from shared.language.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
@@ -28,24 +27,14 @@ from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
 from shared.replication.plan import WORKING
 from shared.replication.training_budget import TrainingBudget
-from shared.runs.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, RunManifest, StepRecord
+from shared.runs.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, StepRecord
+from shared.runs.steps import SliceHandle, StepFailed, retire_job
 from shared.storage.documents import copy_documents, missing_documents
 from shared.storage.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
 # A rewritten import body stays in memory up to this size, then goes to a temporary file.
 REWRITE_IN_MEMORY = 1024 * 1024
-
-
-class StepFailed(ReplicatorError):
-    """The step cannot succeed as things are; the run fails with this reason."""
-
-    code = "StepFailed"
-
-    def __init__(self, code: str, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.details = details or []
 
 
 @dataclass(frozen=True)
@@ -57,25 +46,6 @@ class StepOptions:
     agreement_threshold: float = 1.0
     api_version: str = "2023-04-01"
     max_retryable_failures: int = 1   # a job failed with "Unspecified ... retry" is submitted once more
-
-
-class SliceHandle(Protocol):
-    """What a step may ask of the slice running it."""
-
-    @property
-    def manifest(self) -> RunManifest: ...
-
-    def checkpoint(self) -> None:
-        """Persist the manifest now (ETag-conditional)."""
-        ...
-
-    def record_job_url(self, step: StepRecord, url: str) -> None:
-        """Persist a job URL even if the manifest changed meanwhile: a job we started is never lost."""
-        ...
-
-    def hook(self, point: str, step: StepRecord) -> None:
-        """Test seam: a crash injected at a step boundary."""
-        ...
 
 
 @dataclass
@@ -597,17 +567,6 @@ def poll_delay(polls: int, estimated_end: datetime | None, now: datetime, option
     return delay
 
 
-def retire_job(step: StepRecord) -> None:
-    """Forget a step's ended job so the step can submit a new one; reconciling never adopts it again."""
-    if step.job_url:
-        job_id = step.job_url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        known = set(step.detail.get("jobsBefore", []))
-        step.detail["jobsBefore"] = sorted(known | {job_id})
-    step.intent_at = None
-    step.job_url = None
-    step.job_state = None
-
-
 def _later(value: Any, before: Any) -> bool:
     if not value:
         return False
@@ -616,4 +575,4 @@ def _later(value: Any, before: Any) -> bool:
     return parse_iso(str(value)) > parse_iso(str(before))
 
 
-__all__ = ["Side", "SliceHandle", "StepFailed", "StepMachine", "StepOptions", "poll_delay", "retire_job"]
+__all__ = ["Side", "StepMachine", "StepOptions", "poll_delay"]

@@ -1,0 +1,249 @@
+"""The replication run kind: plan a run per (project, target), execute its steps, record the sync.
+
+Registered with the run executor (`shared.runs.executor`) like every other kind (restore is the
+other); a manifest without a run kind is a replication run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from azure.storage.blob import BlobServiceClient
+
+from shared.clock import Clock
+from shared.errors import ReplicatorError, RunConflict, UnknownProject
+from shared.language.authoring import AuthoringClient
+from shared.language.export_format import PROJECT_KINDS
+from shared.language.runtime import RuntimeClient
+from shared.replication.drift import DriftReport, check_drift, export_content_hash
+from shared.replication.plan import DIVERGED, Observed, Plan, observe, plan_run
+from shared.replication.steps import Side, StepMachine, StepOptions
+from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
+from shared.replication.training_budget import TrainingBudget
+from shared.runs.executor import RunExecutor
+from shared.runs.kinds import REPLICATION_KIND
+from shared.runs.lock import RunLock
+from shared.runs.manifest import PENDING, SUCCEEDED, ManifestStore, RunManifest, check_name, new_run_id
+from shared.settings import Settings
+from shared.storage.documents import container_fingerprint
+from shared.storage.snapshots import SnapshotStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    project: str
+    target: str
+    run_id: str | None
+    status: str                      # started | already_active | planned | in_sync | diverged | error
+    active_run_id: str | None = None
+    plan: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"project": self.project, "target": self.target, "runId": self.run_id, "status": self.status,
+                "activeRunId": self.active_run_id, "plan": self.plan}
+
+
+@dataclass
+class TickReport:
+    past_due: bool
+    started: list[RunStart] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    diverged: list[str] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    drift: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pastDue": self.past_due, "started": [s.to_json() for s in self.started],
+                "resumed": self.resumed, "diverged": self.diverged, "errors": self.errors,
+                "warnings": self.warnings, "drift": self.drift}
+
+
+@dataclass
+class TargetClients:
+    name: str
+    authoring: AuthoringClient
+    runtime: RuntimeClient
+    documents: BlobServiceClient
+    documents_override: str | None = None
+
+    def container_for(self, primary_container: str) -> str:
+        return self.documents_override or primary_container
+
+
+class ReplicationRun:
+    """The "replication" run kind, bound to the primary, the targets and the state stores."""
+
+    name = REPLICATION_KIND
+
+    def __init__(self, settings: Settings, *, primary: AuthoringClient, primary_runtime: RuntimeClient,
+                 primary_documents: BlobServiceClient, targets: Mapping[str, TargetClients],
+                 manifests: ManifestStore, lock: RunLock, executor: RunExecutor, snapshots: SnapshotStore,
+                 trainings: TrainingBudget, sync_records: SyncRecordStore, clock: Clock,
+                 step_options: StepOptions) -> None:
+        self.settings = settings
+        self.primary = primary
+        self.primary_runtime = primary_runtime
+        self.primary_documents = primary_documents
+        self.targets = targets
+        self.manifests = manifests
+        self.lock = lock
+        self.executor = executor
+        self.snapshots = snapshots
+        self.trainings = trainings
+        self.sync_records = sync_records
+        self.clock = clock
+        self.step_options = step_options
+
+    # -- starting runs ---------------------------------------------------------------------------------
+
+    def replicated_projects(self) -> list[str]:
+        if self.settings.replicate_all:
+            return sorted(str(p["projectName"]) for p in self.primary.list_projects()
+                          if p.get("projectKind") in PROJECT_KINDS)
+        return list(self.settings.replicated_projects)
+
+    def _projects(self, projects: Sequence[str] | None) -> list[str]:
+        if projects is None:
+            return self.replicated_projects()
+        names = [check_name("project", name) for name in projects]
+        for name in names:
+            if not self.settings.is_replicated(name):
+                raise UnknownProject(name)
+        return names
+
+    def start_runs(self, projects: Sequence[str] | None = None, *, force: bool = False, dry_run: bool = False,
+                   trigger: str = "manual", targets: Collection[str] | None = None) -> list[RunStart]:
+        """A run per project and target (`targets`: only those, in configuration order)."""
+        starts = []
+        for project in self._projects(projects):
+            for target in self.targets:
+                if targets is not None and target not in targets:
+                    continue
+                try:
+                    starts.append(self._start(project, target, force=force, dry_run=dry_run, trigger=trigger))
+                except UnknownProject:
+                    raise
+                except ReplicatorError as error:
+                    # One target down must not hold back the others: report it and go on.
+                    logger.warning("could not start %s -> %s: %s", project, target, error.message)
+                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message}))
+        return starts
+
+    def _observe(self, project: str, target: str) -> Observed:
+        record = self.sync_records.get(target, project)
+        clients = self.targets[target]
+        metadata = self.primary.get_project(project)
+        if metadata is None:
+            raise UnknownProject(project)
+        container = self.primary_documents.get_container_client(str(metadata["storageInputContainerName"]))
+        return observe(project, target, self.primary, clients.authoring, container, record)
+
+    def _plan(self, project: str, target: str, force: bool) -> tuple[Observed, Plan]:
+        observed = self._observe(project, target)
+        ours = frozenset(str(step.detail["modifiedAfter"])
+                         for run in self.manifests.recent(project, target, limit=5)
+                         for step in run.steps if step.kind == "import" and step.detail.get("modifiedAfter"))
+        return observed, plan_run(observed, force=force, api_version=self.settings.api_version,
+                                  our_modifications=ours)
+
+    def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
+        if dry_run:
+            _, plan = self._plan(project, target, force)
+            status = "planned" if plan.steps else plan.state
+            return RunStart(project, target, None, status, self.lock.holder(target, project), plan.to_json())
+        now = self.clock.now()
+        run_id = new_run_id(now)
+        try:
+            acquired = self.lock.acquire(target, project, run_id)
+        except RunConflict as conflict:
+            return RunStart(project, target, None, "already_active", conflict.active_run_id)
+        try:
+            observed, plan = self._plan(project, target, force)
+            if not plan.steps:
+                self.lock.release(target, project, run_id)
+                return RunStart(project, target, None, plan.state, None, plan.to_json())
+            if plan.state == DIVERGED and not force:
+                self.lock.release(target, project, run_id)
+                return RunStart(project, target, None, DIVERGED, None, plan.to_json())
+            manifest = RunManifest(
+                run_id=run_id, project=project, target=target, trigger=trigger, force=force, created_at=now,
+                updated_at=now, status=PENDING, steps=plan.steps, reasons=plan.reasons,
+                warnings=list(plan.warnings), next_message_sent=False, progress_at=now)
+            if acquired.superseded_run_id:
+                manifest.warnings.append(f"took over from run {acquired.superseded_run_id}")
+            manifest.context = {
+                "observed": observed.to_json(),
+                "record": observed.record.to_json() if observed.record else None,
+                "container": self.targets[target].container_for(observed.container),
+            }
+            self.executor.launch(manifest)
+        except BaseException:
+            self.lock.release(target, project, run_id)
+            raise
+        logger.info("run %s started for %s -> %s: %s", run_id, project, target, "; ".join(plan.reasons))
+        return RunStart(project, target, run_id, "started", run_id, plan.to_json())
+
+    # -- executing -------------------------------------------------------------------------------------
+
+    def machine(self, manifest: RunManifest) -> StepMachine:
+        clients = self.targets[manifest.target]
+        primary_container = str(manifest.context["observed"]["container"])
+        target_container = str(manifest.context.get("container") or primary_container)
+        primary = Side(self.primary, self.primary_runtime,
+                       self.primary_documents.get_container_client(primary_container))
+        secondary = Side(clients.authoring, clients.runtime,
+                         clients.documents.get_container_client(target_container))
+        return StepMachine(primary, secondary, self.snapshots, self.trainings, self.clock, self.step_options)
+
+    def cancel_job(self, manifest: RunManifest, job_url: str) -> None:
+        self.targets[manifest.target].authoring.cancel_training(job_url)
+
+    # -- finishing -------------------------------------------------------------------------------------
+
+    def finish(self, manifest: RunManifest) -> None:
+        clients = self.targets[manifest.target]
+        secondary = clients.authoring.get_project(manifest.project)
+        record = self._sync_record(manifest, secondary)
+        self.sync_records.put(record)
+        manifest.context["syncRecord"] = record.to_json()
+
+    def _sync_record(self, manifest: RunManifest, secondary: dict[str, Any] | None) -> SyncRecord:
+        observed = manifest.context["observed"]
+        previous = manifest.context.get("record") or {}
+        label_hashes = dict(previous.get("labelHashes", {}))
+        trained = dict(previous.get("trainedLabels", {}))
+        for label in sorted({deployment["label"] for deployment in observed["deployments"].values()}):
+            export = manifest.step(f"export:{label}")
+            if export.status == SUCCEEDED:
+                label_hashes[label] = export.detail["contentHash"]
+            trained[label] = observed["models"][label]["lastTrainedDateTime"]
+        working = manifest.step("export:working")
+        return SyncRecord(
+            target=manifest.target, project=manifest.project, project_kind=observed["projectKind"],
+            primary_last_modified=str(observed["primaryLastModifiedDateTime"]),
+            deployments={name: DeploymentRecord.from_json(d) for name, d in observed["deployments"].items()},
+            content_hash=str(working.detail.get("contentHash", previous.get("contentHash", ""))),
+            documents_fingerprint=str(observed["documentsFingerprint"]),
+            secondary_last_modified=str(secondary["lastModifiedDateTime"]) if secondary else None,
+            snapshots=tuple(manifest.context.get("snapshots", [])), synced_at=self.clock.now(),
+            run_id=manifest.run_id, label_hashes=label_hashes, trained_labels=trained,
+        )
+
+    def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:
+        def fingerprint(project: str, container: str) -> str:
+            return container_fingerprint(self.primary_documents.get_container_client(container))
+
+        def content_hash(project: str) -> str:
+            return export_content_hash(self.primary, project)
+
+        return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
+                           self.sync_records, fingerprint, content_hash, self.clock, projects=projects)
+
+
+__all__ = ["ReplicationRun", "RunStart", "TargetClients", "TickReport"]
