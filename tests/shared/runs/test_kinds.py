@@ -44,7 +44,7 @@ def test_a_manifest_without_a_kind_is_a_replication_run() -> None:
 
 def test_an_unknown_kind_is_named_with_the_known_ones() -> None:
     kinds = RunKinds([Kind(REPLICATION_KIND)])
-    with pytest.raises(UnknownRunKind, match="'failback'.*replication"):
+    with pytest.raises(UnknownRunKind, match=r"'failback'.*replication"):
         kinds.of(manifest(**{RUN_KIND_KEY: "failback"}))
 
 
