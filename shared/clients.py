@@ -65,14 +65,14 @@ def build_clients(settings: Settings, clock: Clock, *, credential: TokenCredenti
     if budget is None:
         budget = BlobRequestBudget(state_storage.get_container_client(STATE_CONTAINER), clock)
     shared_budget = budget
-    runtime_version = "2022-05-01" if settings.api_version == "2022-05-01" else "2023-04-01"
 
     def authoring(resource: LanguageResource) -> AuthoringClient:
         return AuthoringClient(resource.endpoint, auth(resource), settings.api_version, budget=shared_budget,
                                budget_key=resource.budget_key, clock=clock)
 
     def runtime(resource: LanguageResource) -> RuntimeClient:
-        return RuntimeClient(resource.endpoint, auth(resource), api_version=runtime_version)
+        return RuntimeClient(resource.endpoint, auth(resource),
+                             api_version=settings.api_version.runtime_version)
 
     targets = {
         target.name: TargetClients(

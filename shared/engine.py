@@ -67,8 +67,8 @@ class ReplicationEngine:
         self.scheduler = scheduler
         self.clock = clock
         base = options or EngineOptions()
-        self.options = replace(base, steps=replace(base.steps, api_version=settings.api_version,
-                                                   agreement_threshold=settings.verify_agreement_threshold))
+        self.options = replace(
+            base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold))
         state = JsonBlobs(state_storage.get_container_client(STATE_CONTAINER))
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)

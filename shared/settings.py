@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from shared.api_versions import DEFAULT_TEXT_API_VERSION, TextApiVersion
 from shared.connections import LOOPBACK_HOSTS, resolve_connection
 from shared.errors import SettingsError as SettingsError  # its home; re-exported for callers of settings
 
@@ -61,8 +62,6 @@ SECRET_SETTINGS: tuple[str, ...] = (
 # The Functions host's own storage connection: the step queue lives there.
 HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
 
-SUPPORTED_API_VERSIONS: tuple[str, ...] = ("2023-04-01", "2022-05-01")
-DEFAULT_API_VERSION = "2023-04-01"
 DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
 DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
 DEFAULT_MAX_TRAININGS_PER_DAY = 3
@@ -154,7 +153,7 @@ class Settings:
     snapshot_storage: str = field(repr=False)
     snapshot_container: str = DEFAULT_SNAPSHOT_CONTAINER
     drift_schedule: str = DEFAULT_DRIFT_SCHEDULE
-    api_version: str = DEFAULT_API_VERSION
+    api_version: TextApiVersion = DEFAULT_TEXT_API_VERSION
     max_trainings_per_project_per_day: int = DEFAULT_MAX_TRAININGS_PER_DAY
     verify_agreement_threshold: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD
     run_stall_timeout: timedelta = timedelta(minutes=DEFAULT_RUN_STALL_TIMEOUT_MINUTES)
@@ -331,16 +330,13 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             f"{snapshot_container!r} is not a valid blob container name "
             "(3-63 lower-case letters, digits and single hyphens)",
         )
-    api_version = reader.optional("LANGUAGE_API_VERSION") or DEFAULT_API_VERSION
-    if api_version not in SUPPORTED_API_VERSIONS:
-        raise SettingsError(
-            "LANGUAGE_API_VERSION",
-            f"{api_version!r} is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}",
-        )
-    if api_version == "2022-05-01":
+    configured_version = reader.optional("LANGUAGE_API_VERSION")
+    api_version = (TextApiVersion.from_setting(configured_version, "LANGUAGE_API_VERSION")
+                   if configured_version else DEFAULT_TEXT_API_VERSION)
+    if not api_version.supports_model_scoped_export:
         warnings.append(
-            "LANGUAGE_API_VERSION=2022-05-01 has no model-scoped export: every label is trained from the "
-            "primary's working copy"
+            f"LANGUAGE_API_VERSION={api_version.value} has no model-scoped export: every label is trained "
+            "from the primary's working copy"
         )
     return Settings(
         primary=primary,

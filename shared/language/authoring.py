@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 import urllib3
 
+from shared.api_versions import DEFAULT_TEXT_API_VERSION
 from shared.clock import Clock, SystemClock, parse_iso
 from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
@@ -186,7 +187,7 @@ class AuthoringClient:
         self,
         endpoint: str,
         auth: RequestAuth,
-        api_version: str = "2023-04-01",
+        api_version: str = DEFAULT_TEXT_API_VERSION,
         *,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
@@ -294,7 +295,7 @@ class AuthoringClient:
     # -- export / import -----------------------------------------------------------------------------
 
     def start_export(self, project: str, *, trained_model_label: str | None = None) -> str:
-        """Export the working copy, or with a label (2023-04-01) the data that model was trained on."""
+        """Export the working copy, or with a label (versions with model-scoped export) that model's data."""
         query = {"stringIndexType": STRING_INDEX_TYPE}
         if trained_model_label is not None:
             query["trainedModelLabel"] = validate_project_name(trained_model_label, "trained_model_label")

@@ -14,12 +14,13 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from shared.api_versions import DEFAULT_TEXT_API_VERSION
 from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
 from shared.language.export_format import NER
 from shared.language.retry import DEFAULT_POLICY, RetryPolicy
 
-RUNTIME_API_VERSION = "2023-04-01"
+RUNTIME_API_VERSION = DEFAULT_TEXT_API_VERSION.runtime_version
 MAX_DOCUMENTS_PER_JOB = 25
 
 

@@ -33,7 +33,7 @@ class ExpiryReader(Protocol):
 class ExpiryWarning:
     side: str
     project: str
-    subject: str          # "model v1", "deployment prod", "training config 2022-05-01"
+    subject: str          # "model v1", "deployment prod", "training config <version>"
     expires: date | None  # None: no longer offered
     days_left: int | None
     action: str

@@ -11,6 +11,7 @@ from typing import Any
 
 from azure.storage.blob import ContainerClient
 
+from shared.api_versions import TextApiVersion
 from shared.errors import UnknownProject
 from shared.language.authoring import AuthoringClient
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
@@ -170,7 +171,7 @@ def _deployment_changes(before: dict[str, DeploymentRecord], now: dict[str, Depl
     return reasons
 
 
-def plan_run(observed: Observed, *, force: bool, api_version: str,
+def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
              our_modifications: frozenset[str] = frozenset()) -> Plan:
     """The steps a run needs. `our_modifications`: the target's lastModifiedDateTime values left by our
     own imports in recent runs, so a run of ours that stopped half-way is not taken for someone's edit."""
@@ -201,8 +202,9 @@ def plan_run(observed: Observed, *, force: bool, api_version: str,
             for step in label_steps:
                 step.status = SKIPPED
                 step.detail["why"] = f"model {label} unchanged since the last sync"
-        elif api_version == "2022-05-01" or not model.get("hasSnapshot", False):
-            why = ("api-version 2022-05-01 has no model-scoped export" if api_version == "2022-05-01"
+        elif not api_version.supports_model_scoped_export or not model.get("hasSnapshot", False):
+            why = (f"api-version {api_version.value} has no model-scoped export"
+                   if not api_version.supports_model_scoped_export
                    else f"model {label} has no data snapshot")
             plan.warnings.append(f"{why}: {label} is trained from the primary's working copy")
             label_steps[0].detail["fromWorkingCopy"] = True

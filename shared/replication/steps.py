@@ -44,7 +44,6 @@ class StepOptions:
     reconcile_retry: timedelta = timedelta(seconds=15)
     verify_sample: int = 5
     agreement_threshold: float = 1.0
-    api_version: str = "2023-04-01"
     max_retryable_failures: int = 1   # a job failed with "Unspecified ... retry" is submitted once more
 
 

@@ -2,12 +2,15 @@
 
 from datetime import UTC, datetime
 
+from shared.api_versions import TextApiVersion
 from shared.replication.plan import DIVERGED, DRIFTED, IN_SYNC, Observed, deployment_records, plan_run
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
 from shared.runs.manifest import SKIPPED
 
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-02T00:00:00Z"
+
+V2023 = TextApiVersion.V2023_04_01
 
 
 def model(label, trained=T0, snapshot=True):
@@ -49,7 +52,7 @@ def test_deployments_map_to_labels_through_model_ids():
 
 
 def test_a_missing_target_plans_the_whole_sequence_without_backup():
-    plan = plan_run(observed(secondary=False), force=False, api_version="2023-04-01")
+    plan = plan_run(observed(secondary=False), force=False, api_version=V2023)
     assert plan.state == DRIFTED
     assert [s.name for s in plan.steps] == ["export:v1", "documents:v1", "import:v1", "train:v1",
                                             "export:working", "documents:working", "import:working",
@@ -57,39 +60,39 @@ def test_a_missing_target_plans_the_whole_sequence_without_backup():
 
 
 def test_nothing_changed_means_no_steps_unless_forced():
-    assert plan_run(observed(record=record()), force=False, api_version="2023-04-01").steps == []
-    forced = plan_run(observed(record=record()), force=True, api_version="2023-04-01")
+    assert plan_run(observed(record=record()), force=False, api_version=V2023).steps == []
+    forced = plan_run(observed(record=record()), force=True, api_version=V2023)
     assert forced.state == IN_SYNC and forced.steps[0].name == "backup"
     assert all(step.status != SKIPPED for step in forced.steps)
 
 
 def test_only_documents_changed_skips_the_billed_label_steps():
-    plan = plan_run(observed(record=record(), fingerprint="other"), force=False, api_version="2023-04-01")
+    plan = plan_run(observed(record=record(), fingerprint="other"), force=False, api_version=V2023)
     assert plan.reasons == ["documents changed in the primary's container"]
     skipped = {s.name for s in plan.steps if s.status == SKIPPED}
     assert skipped == {"export:v1", "documents:v1", "import:v1", "train:v1"}
 
 
 def test_a_retrained_model_is_trained_again():
-    plan = plan_run(observed(record=record(), trained=T1), force=False, api_version="2023-04-01")
+    plan = plan_run(observed(record=record(), trained=T1), force=False, api_version=V2023)
     assert any("retrained" in reason for reason in plan.reasons)
     assert plan.steps and all(s.status != SKIPPED for s in plan.steps)
 
 
 def test_an_edited_target_is_diverged_but_not_when_the_edit_was_our_own_import():
     edited = observed(record=record(), primary_modified=T1, secondary_modified="2026-01-03T00:00:00Z")
-    assert plan_run(edited, force=False, api_version="2023-04-01").state == DIVERGED
-    ours = plan_run(edited, force=False, api_version="2023-04-01",
+    assert plan_run(edited, force=False, api_version=V2023).state == DIVERGED
+    ours = plan_run(edited, force=False, api_version=V2023,
                     our_modifications=frozenset({"2026-01-03T00:00:00Z"}))
     assert ours.state == DRIFTED and "an earlier run of ours did not finish" in ours.reasons
 
 
 def test_a_target_project_we_never_replicated_is_diverged():
-    assert plan_run(observed(), force=False, api_version="2023-04-01").state == DIVERGED
+    assert plan_run(observed(), force=False, api_version=V2023).state == DIVERGED
 
 
 def test_without_model_scoped_export_labels_train_from_the_working_copy_and_warn():
-    for version, snapshot in (("2022-05-01", True), ("2023-04-01", False)):
+    for version, snapshot in ((TextApiVersion.V2022_05_01, True), (V2023, False)):
         plan = plan_run(observed(secondary=False, snapshot=snapshot), force=False, api_version=version)
         assert plan.steps[0].detail["fromWorkingCopy"] is True
         assert plan.warnings and "working copy" in plan.warnings[0]
