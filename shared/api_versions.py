@@ -50,7 +50,8 @@ class ApiVersion(StrEnum):
             return cls(value.strip())
         except ValueError:
             supported = ", ".join(cls.supported())
-            raise SettingsError(setting, f"names an api-version that is not supported; use one of {supported}") from None
+            problem = f"names an api-version that is not supported; use one of {supported}"
+            raise SettingsError(setting, problem) from None
 
 
 class TextApiVersion(ApiVersion):
