@@ -16,6 +16,23 @@ from localdev.services import Azurite, EmulatorRegion
 # Tests run the emulator's jobs this much faster than the real service.
 TEST_TIME_SCALE = 0.001
 
+# A test that uses one of these (directly or through another fixture) talks to a real local service
+# over HTTP: it is an integration test. `pytest -m "not integration"` runs the in-memory rest.
+INTEGRATION_FIXTURES = frozenset({"azurite_session", "regions_session"})
+# Test files that start their services (or a tool) in a subprocess instead, by file name so a move
+# keeps the mark: the benchmarks, the demo, checkov and a pip install into a fresh venv.
+SUBPROCESS_TEST_FILES = frozenset({
+    "test_bench_tiny.py", "test_failover_overhead.py", "test_demo.py", "test_checkov.py",
+    "test_failover_packaging.py",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if (INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.path.name in SUBPROCESS_TEST_FILES):
+            item.add_marker(pytest.mark.integration)
+
 
 @pytest.fixture(scope="session")
 def azurite_session() -> Iterator[Azurite]:
