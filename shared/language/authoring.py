@@ -27,11 +27,13 @@ from shared.api_versions import DEFAULT_TEXT_API_VERSION
 from shared.clock import Clock, SystemClock, parse_iso
 from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
+from shared.language.project_kinds import ANALYZE_TEXT
 from shared.language.request_budget import RequestBudget
 from shared.language.retry import DEFAULT_POLICY, RetryLater, RetryPolicy
 from shared.settings import validate_endpoint, validate_project_name
 
-AUTHORING_PATH = "/language/authoring/analyze-text"
+# The text family serves every kind we replicate (custom NER, custom text classification).
+AUTHORING_PATH = ANALYZE_TEXT.authoring_path
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
 FAILED_STATES = frozenset({"failed", "cancelled", "partiallyCompleted"})
 STRING_INDEX_TYPE = "Utf16CodeUnit"

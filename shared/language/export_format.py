@@ -20,12 +20,8 @@ from dataclasses import dataclass
 from typing import IO, Any, Protocol, TypeGuard
 
 from shared.errors import UnsafeImport
+from shared.language.project_kinds import LabelShape, project_kind
 
-NER = "CustomEntityRecognition"
-SINGLE_LABEL = "CustomSingleLabelClassification"
-MULTI_LABEL = "CustomMultiLabelClassification"
-PROJECT_KINDS: tuple[str, ...] = (NER, SINGLE_LABEL, MULTI_LABEL)
-_KIND_BY_LOWER = {kind.lower(): kind for kind in PROJECT_KINDS}
 STRING_INDEX_TYPE = "Utf16CodeUnit"
 _REQUIRED_METADATA = ("projectKind", "storageInputContainerName", "projectName", "language")
 HASH_SPOOL_IN_MEMORY = 1024 * 1024
@@ -47,7 +43,12 @@ class UnsafeExport(UnsafeImport):
 
 def canonical_kind(kind: object) -> str | None:
     """The service's spelling of a project kind, or None when it is not one we replicate."""
-    return _KIND_BY_LOWER.get(kind.lower()) if isinstance(kind, str) else None
+    return project_kind(kind)
+
+
+def _labels(kind: str) -> LabelShape | None:
+    known = project_kind(kind)
+    return known.labels if known is not None else None
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ def _check_document_labels(
         if categories is None:
             used.add(category)
 
-    if kind == NER:
+    if _labels(kind) is LabelShape.SPANS:
         regions = document.get("entities") or []
         if not isinstance(regions, list):
             raise UnsafeExport(f"document {location!r}: entities is not a list")
@@ -301,7 +302,7 @@ def _check_document_labels(
                     raise UnsafeExport(
                         f"document {location!r}: label {label.get('category')!r} has a bad span"
                     )
-    elif kind == SINGLE_LABEL:
+    elif _labels(kind) is LabelShape.SINGLE_CLASS:
         label = document.get("class")
         if label is not None:
             if not isinstance(label, dict):
@@ -316,14 +317,14 @@ def _check_document_labels(
 
 
 def category_key_of(kind: str) -> str:
-    return "entities" if kind == NER else "classes"
+    return "entities" if _labels(kind) is LabelShape.SPANS else "classes"
 
 
 def document_label_count(kind: str, document: dict[str, Any]) -> int:
     """NER: labelled spans; classification: document-class assignments."""
-    if kind == NER:
+    if _labels(kind) is LabelShape.SPANS:
         return sum(len(region.get("labels") or []) for region in document.get("entities") or [])
-    if kind == SINGLE_LABEL:
+    if _labels(kind) is LabelShape.SINGLE_CLASS:
         return 1 if isinstance(document.get("class"), dict) else 0
     return len(document.get("classes") or [])
 
@@ -343,7 +344,7 @@ def normalised_categories(items: list[dict[str, Any]] | None) -> list[dict[str, 
 
 def normalised_document(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     result = dict(document)
-    if kind == NER:
+    if _labels(kind) is LabelShape.SPANS:
         regions = []
         for region in document.get("entities") or []:
             labels = sorted(
@@ -354,7 +355,7 @@ def normalised_document(kind: str, document: dict[str, Any]) -> dict[str, Any]:
         result["entities"] = sorted(
             regions, key=lambda r: (r.get("regionOffset", 0), r.get("regionLength", 0))
         )
-    elif kind == MULTI_LABEL:
+    elif _labels(kind) is LabelShape.MULTI_CLASS:
         result["classes"] = sorted(
             (dict(item) for item in document.get("classes") or []), key=lambda item: str(item["category"])
         )

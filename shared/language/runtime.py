@@ -17,7 +17,7 @@ import requests
 from shared.api_versions import DEFAULT_TEXT_API_VERSION
 from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
-from shared.language.export_format import NER
+from shared.language.project_kinds import kind_of
 from shared.language.retry import DEFAULT_POLICY, RetryPolicy
 
 RUNTIME_API_VERSION = DEFAULT_TEXT_API_VERSION.runtime_version
@@ -54,16 +54,16 @@ class RuntimeClient:
                documents: Sequence[SampleDocument]) -> str:
         if not documents or len(documents) > MAX_DOCUMENTS_PER_JOB:
             raise ValueError(f"a job takes 1-{MAX_DOCUMENTS_PER_JOB} documents")
-        parameters: dict[str, Any] = {"projectName": project, "deploymentName": deployment}
-        if project_kind == NER:
-            parameters["stringIndexType"] = "UnicodeCodePoint"
+        kind = kind_of(project_kind)
+        parameters: dict[str, Any] = {"projectName": project, "deploymentName": deployment,
+                                      **kind.runtime_parameters}
         body = {
             "displayName": "replica verification",
             "analysisInput": {"documents": [{"id": d.id, "text": d.text, "language": d.language}
                                             for d in documents]},
             "tasks": [{"kind": project_kind, "taskName": "verify", "parameters": parameters}],
         }
-        url = f"{self.endpoint}/language/analyze-text/jobs?{urlencode({'api-version': self.api_version})}"
+        url = f"{self.endpoint}{kind.routes.runtime_path}?{urlencode({'api-version': self.api_version})}"
         response = self._send("POST", url, body)
         if response.status_code != 202:
             raise _error(response)

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import InvalidRequest
-from shared.language.export_format import NER, ExportedProject
+from shared.language.export_format import ExportedProject
+from shared.language.project_kinds import LabelShape, project_kind
 from shared.replication.drift import format_age
 from shared.settings import validate_project_name
 from shared.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore
@@ -178,7 +179,7 @@ def diff_exports(old_info: SnapshotInfo, old: ExportedProject, new_info: Snapsho
 
 
 def _labels(export: ExportedProject, document: dict[str, Any]) -> set[Label]:
-    if export.project_kind == NER:
+    if (kind := project_kind(export.project_kind)) is not None and kind.labels is LabelShape.SPANS:
         return {(str(label["category"]), int(label["offset"]), int(label["length"]))
                 for region in document.get("entities") or [] for label in region.get("labels") or []}
     single = document.get("class")

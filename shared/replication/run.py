@@ -16,7 +16,7 @@ from azure.storage.blob import BlobServiceClient
 from shared.clock import Clock
 from shared.errors import ReplicatorError, RunConflict, UnknownProject
 from shared.language.authoring import AuthoringClient
-from shared.language.export_format import PROJECT_KINDS
+from shared.language.project_kinds import project_kind
 from shared.language.runtime import RuntimeClient
 from shared.replication.drift import DriftReport, check_drift, export_content_hash
 from shared.replication.plan import DIVERGED, Observed, Plan, observe, plan_run
@@ -105,7 +105,7 @@ class ReplicationRun:
     def replicated_projects(self) -> list[str]:
         if self.settings.replicate_all:
             return sorted(str(p["projectName"]) for p in self.primary.list_projects()
-                          if p.get("projectKind") in PROJECT_KINDS)
+                          if project_kind(p.get("projectKind")) is not None)
         return list(self.settings.replicated_projects)
 
     def _projects(self, projects: Sequence[str] | None) -> list[str]:

@@ -20,7 +20,7 @@ from typing import IO, Any, cast
 from azure.storage.blob import ContainerClient
 
 from shared.clock import Clock, parse_iso
-from shared.language.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
+from shared.language.authoring import AUTHORING_PATH, AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
@@ -430,7 +430,7 @@ class StepMachine:
 
     def _training_job_url(self, project: str, job_id: str) -> str:
         client = self.target.authoring
-        return (f"{client.endpoint}/language/authoring/analyze-text/projects/{project}/train/jobs/{job_id}"
+        return (f"{client.endpoint}{AUTHORING_PATH}/projects/{project}/train/jobs/{job_id}"
                 f"?api-version={client.api_version}")
 
     def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:

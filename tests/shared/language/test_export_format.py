@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from localdev.sample_project import multi_label_project, ner_project, single_label_project
-from shared.language.export_format import NER, ExportedProject, UnsafeExport, parse_export
+from shared.language.export_format import ExportedProject, UnsafeExport, parse_export
+from shared.language.project_kinds import ProjectKind
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
@@ -164,5 +165,5 @@ def test_parses_from_a_stream() -> None:
 def test_microsofts_samples_parse(folder: str, labels: str, documents: int) -> None:
     export = parse_export((SHARED_DATA / folder / labels).read_bytes())
     assert export.document_count == documents
-    if export.project_kind == NER:
+    if export.project_kind == ProjectKind.NER:
         assert export.label_count == 240

@@ -1,0 +1,101 @@
+"""The project kinds we replicate, and everything that follows from a kind.
+
+The only place that knows kinds: their spelling, which authoring and prediction routes serve them,
+how their documents are labelled, whether their documents live in a blob container, and the longest
+project name the service takes. Members are `str`s (the service's `projectKind`), so a manifest or an
+export carries them as they are. Conversation projects (CLU, orchestration) are added here, with
+their own route family and label shape, and everything else follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+
+
+@dataclass(frozen=True)
+class RouteFamily:
+    """The authoring and prediction routes serving a family of project kinds."""
+
+    authoring_path: str   # below the endpoint; projects live at {authoring_path}/projects
+    runtime_path: str     # the prediction job route
+
+
+ANALYZE_TEXT = RouteFamily("/language/authoring/analyze-text", "/language/analyze-text/jobs")
+
+
+class LabelShape(Enum):
+    """How an export labels a document (the key in each `assets.documents` entry)."""
+
+    SPANS = "entities"          # labelled character spans (entity recognition)
+    SINGLE_CLASS = "class"      # one class per document
+    MULTI_CLASS = "classes"     # any number of classes per document
+
+
+@dataclass(frozen=True)
+class Traits:
+    routes: RouteFamily
+    labels: LabelShape
+    has_documents_container: bool = True   # documents live in a blob container (storageInputContainerName)
+    max_name_length: int = 50
+    # Task parameters every prediction job of the kind carries (beside project and deployment).
+    runtime_parameters: Mapping[str, str] = field(default_factory=dict)
+
+
+class ProjectKind(StrEnum):
+    NER = "CustomEntityRecognition"
+    SINGLE_LABEL = "CustomSingleLabelClassification"
+    MULTI_LABEL = "CustomMultiLabelClassification"
+
+    @property
+    def traits(self) -> Traits:
+        return _TRAITS[self]
+
+    @property
+    def labels(self) -> LabelShape:
+        return self.traits.labels
+
+    @property
+    def routes(self) -> RouteFamily:
+        return self.traits.routes
+
+    @property
+    def has_documents_container(self) -> bool:
+        return self.traits.has_documents_container
+
+    @property
+    def max_name_length(self) -> int:
+        return self.traits.max_name_length
+
+    @property
+    def runtime_parameters(self) -> Mapping[str, str]:
+        return self.traits.runtime_parameters
+
+
+_TRAITS: dict[ProjectKind, Traits] = {
+    ProjectKind.NER: Traits(ANALYZE_TEXT, LabelShape.SPANS,
+                            runtime_parameters={"stringIndexType": "UnicodeCodePoint"}),
+    ProjectKind.SINGLE_LABEL: Traits(ANALYZE_TEXT, LabelShape.SINGLE_CLASS),
+    ProjectKind.MULTI_LABEL: Traits(ANALYZE_TEXT, LabelShape.MULTI_CLASS),
+}
+_BY_LOWER = {kind.value.lower(): kind for kind in ProjectKind}
+
+PROJECT_KINDS: tuple[ProjectKind, ...] = tuple(ProjectKind)
+
+
+def project_kind(name: object) -> ProjectKind | None:
+    """The kind a `projectKind` names (the service's case may vary), or None when we do not replicate it."""
+    return _BY_LOWER.get(name.lower()) if isinstance(name, str) else None
+
+
+def kind_of(name: str) -> ProjectKind:
+    """The kind of a project we already know we replicate (a manifest's, a snapshot's)."""
+    kind = project_kind(name)
+    if kind is None:
+        raise ValueError(f"not a project kind this replicator handles: {name!r}")
+    return kind
+
+
+__all__ = ["ANALYZE_TEXT", "PROJECT_KINDS", "LabelShape", "ProjectKind", "RouteFamily", "Traits", "kind_of",
+           "project_kind"]

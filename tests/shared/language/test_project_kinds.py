@@ -1,0 +1,23 @@
+"""The project-kind registry: every kind we replicate, and what follows from it."""
+
+from __future__ import annotations
+
+from shared.language.project_kinds import ANALYZE_TEXT, PROJECT_KINDS, LabelShape, ProjectKind, project_kind
+
+
+def test_every_kind_says_what_follows_from_it() -> None:
+    assert {kind.labels for kind in PROJECT_KINDS} == set(LabelShape)
+    for kind in PROJECT_KINDS:
+        assert kind.routes is ANALYZE_TEXT
+        assert kind.has_documents_container
+        assert kind.max_name_length == 50
+    # Entity offsets are asked for in code points, the unit the export's offsets use.
+    assert ProjectKind.NER.runtime_parameters == {"stringIndexType": "UnicodeCodePoint"}
+    assert ProjectKind.SINGLE_LABEL.runtime_parameters == {}
+
+
+def test_a_kind_is_found_whatever_the_case_and_others_are_not_ours() -> None:
+    assert project_kind("customentityrecognition") is ProjectKind.NER
+    assert project_kind("Conversation") is None
+    assert project_kind(None) is None
+    assert ProjectKind.MULTI_LABEL == "CustomMultiLabelClassification"   # stored and sent as it is
