@@ -81,3 +81,16 @@ def parse_iso(text: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def is_later(current: object, recorded: object) -> bool:
+    """`current` is a later service timestamp than `recorded`; none is never later, anything is later
+    than none, and unparsable values that differ count as later (a change we cannot order)."""
+    if not current:
+        return False
+    if not recorded:
+        return True
+    try:
+        return parse_iso(str(current)) > parse_iso(str(recorded))
+    except ValueError:
+        return str(current) != str(recorded)

@@ -16,6 +16,7 @@ import azure.functions as func
 
 from shared.errors import InvalidRequest
 from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
+from shared.runs.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME
 
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
@@ -25,11 +26,10 @@ logger = logging.getLogger(__name__)
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
 
-# Spelled out rather than imported: importing shared.runs.scheduler loads the storage SDK, which the host
-# need not load to index the functions (a test keeps these equal to the producer's names).
-STEP_QUEUE = "replication-steps"
+# The producer's names (shared.runs.scheduler imports no storage SDK, so indexing stays cheap).
+STEP_QUEUE = QUEUE_NAME
 # The host moves a message that failed maxDequeueCount times to "<queue>-poison", i.e. this queue.
-POISON_QUEUE = f"{STEP_QUEUE}-poison"
+POISON_QUEUE = POISON_QUEUE_NAME
 QUEUE_CONNECTION = "AzureWebJobsStorage"
 # The host treats the poison queue as any other: a message its function fails on goes here, and no
 # function reads it (it is kept for the operator; the run itself is resumed by the drift timer).

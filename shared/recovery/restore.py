@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
@@ -35,7 +35,8 @@ from shared.language.export_stream import ExportSummary
 from shared.language.runtime import RuntimeClient
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.run import TargetClients
-from shared.replication.steps import Side, StepMachine, StepOptions
+from shared.replication.step_kinds import StepKind
+from shared.replication.steps import Action, Side, StepMachine, StepOptions
 from shared.replication.sync_record import SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
 from shared.runs.kinds import RUN_KIND_KEY
@@ -149,14 +150,14 @@ class RestoreService:
             deployments = [check_name("deployment", d) for d in (request.deployments or deployments)]
         elif request.deployments:
             raise InvalidRequest("deployments are redeployed only after training: add train")
-        steps = [StepRecord("check-snapshot", "check-snapshot")]
+        steps = [StepRecord("check-snapshot", StepKind.CHECK_SNAPSHOT)]
         if existing is not None:
-            steps.append(StepRecord("backup", "backup"))
-        steps += [StepRecord("documents:restore", "restore-documents"),
-                  StepRecord("import:restore", "restore-import")]
+            steps.append(StepRecord("backup", StepKind.BACKUP))
+        steps += [StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS),
+                  StepRecord("import:restore", StepKind.RESTORE_IMPORT)]
         if request.train and label:
-            steps.append(StepRecord(f"train:{label}", "train", label))
-            steps += [StepRecord(f"deploy:{name}", "deploy", name) for name in deployments]
+            steps.append(StepRecord(f"train:{label}", StepKind.TRAIN, label))
+            steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
         now = host.clock.now()
         run_id = new_run_id(now)
         acquired = host.lock.acquire(request.target, project, run_id)   # RunConflict names the active run
@@ -210,9 +211,10 @@ class RestoreMachine(StepMachine):
                          host.step_options)
         self.restores_primary = manifest.target == PRIMARY
 
-    def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
-        return {**super().actions(), "check-snapshot": self._check_snapshot,
-                "restore-documents": self._restore_documents, "restore-import": self._restore_import}
+    def actions(self) -> dict[StepKind, Action]:
+        return {**super().actions(), StepKind.CHECK_SNAPSHOT: self._check_snapshot,
+                StepKind.RESTORE_DOCUMENTS: self._restore_documents,
+                StepKind.RESTORE_IMPORT: self._restore_import}
 
     def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
         """The restored snapshot, whatever the label: the shared train step asks by label."""
@@ -316,15 +318,17 @@ class RestoreRun:
     def machine(self, manifest: RunManifest) -> StepMachine:
         return RestoreMachine(self.host, manifest, str(manifest.context["sourceContainer"]))
 
-    def cancel_job(self, manifest: RunManifest, job_url: str) -> None:
-        # A restore may target the primary itself, which is no entry of the targets.
-        side_of(self.host, manifest.target, None).authoring.cancel_training(job_url)
+    def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
+        if StepKind(step.kind).cancellable and step.job_url:
+            # A restore may target the primary itself, which is no entry of the targets.
+            side_of(self.host, manifest.target, None).authoring.cancel_training(step.job_url)
 
     def finish(self, manifest: RunManifest) -> None:
         host = self.host
-        backup = next((s.detail.get("snapshot") for s in manifest.steps if s.kind == "backup"), None)
+        backup = next((s.detail.get("snapshot") for s in manifest.steps if s.kind == StepKind.BACKUP), None)
         manifest.context["result"] = {"restored": manifest.context["restoreSnapshot"], "backup": backup,
-                                      "trained": [s.label for s in manifest.steps if s.kind == "train"]}
+                                      "trained": [s.label for s in manifest.steps
+                                                  if s.kind == StepKind.TRAIN]}
         if manifest.target == PRIMARY:
             return
         record = host.sync_records.get(manifest.target, manifest.project)

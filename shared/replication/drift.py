@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import requests
 from azure.core.exceptions import AzureError
 
-from shared.clock import Clock, parse_iso, utc_iso
+from shared.clock import Clock, is_later, parse_iso, utc_iso
 from shared.errors import ReplicatorError
 from shared.language.authoring import DEFAULT_PAGE_SIZE
 from shared.language.export_format import canonical_kind
@@ -370,7 +370,7 @@ class _ProjectChecker:
                            "in blob storage)")
         notes: list[str] = []
         export_checked = False
-        if _later(primary_modified, record.primary_last_modified):
+        if is_later(primary_modified, record.primary_last_modified):
             touched = (f"the primary was modified at {primary_modified} (last sync saw "
                        f"{record.primary_last_modified})")
             if changes or diverged:
@@ -430,7 +430,7 @@ class _ProjectChecker:
         """
         recorded = {**{d.label: d.last_trained for d in record.deployments.values()}, **record.trained_labels}
         newest = max(recorded.values(), key=_sortable, default=None)
-        if not recorded or not _later(_text(primary.get("lastTrainedDateTime")), newest):
+        if not recorded or not is_later(_text(primary.get("lastTrainedDateTime")), newest):
             return []
         models = {str(m.get("label")): m for m in self.primary.list_models(project)}
         changes = []
@@ -443,7 +443,7 @@ class _ProjectChecker:
 
     def _divergence(self, record: SyncRecord, secondary: Mapping[str, Any]) -> str | None:
         current = _text(secondary.get("lastModifiedDateTime"))
-        if record.secondary_last_modified is None or not _later(current, record.secondary_last_modified):
+        if record.secondary_last_modified is None or not is_later(current, record.secondary_last_modified):
             return None
         return (f"the target was modified at {current}, after our last import "
                 f"({record.secondary_last_modified}): someone edited it; it is left alone unless replication "
@@ -529,18 +529,6 @@ def _deployment_changes(recorded: Mapping[str, DeploymentRecord],
                 changes.append(f"model {after.label!r} behind deployment {name!r} now uses training config "
                                f"{after.training_config_version} (was {before.training_config_version})")
     return changes
-
-
-def _later(current: str | None, recorded: str | None) -> bool:
-    """`current` is a later timestamp than `recorded` (unparsable values: different means later)."""
-    if not current:
-        return False
-    if not recorded:
-        return True
-    try:
-        return parse_iso(current) > parse_iso(recorded)
-    except ValueError:
-        return current != recorded
 
 
 def _sortable(value: str) -> datetime:

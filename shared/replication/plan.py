@@ -14,6 +14,7 @@ from azure.storage.blob import ContainerClient
 from shared.api_versions import TextApiVersion
 from shared.errors import UnknownProject
 from shared.language.authoring import AuthoringClient
+from shared.replication.step_kinds import StepKind
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
 from shared.runs.manifest import SKIPPED, StepRecord
 from shared.storage.documents import container_fingerprint
@@ -186,15 +187,15 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
         plan.reasons.append("forced")
     steps: list[StepRecord] = []
     if observed.secondary is not None:
-        steps.append(StepRecord("backup", "backup", WORKING))
+        steps.append(StepRecord("backup", StepKind.BACKUP, WORKING))
     labels = sorted({d.label for d in observed.primary_deployments.values()})
     record = observed.record
     for label in labels:
         model = observed.primary_models[label]
-        label_steps = [StepRecord(f"export:{label}", "export", label),
-                       StepRecord(f"documents:{label}", "documents", label),
-                       StepRecord(f"import:{label}", "import", label),
-                       StepRecord(f"train:{label}", "train", label)]
+        label_steps = [StepRecord(f"export:{label}", StepKind.EXPORT, label),
+                       StepRecord(f"documents:{label}", StepKind.DOCUMENTS, label),
+                       StepRecord(f"import:{label}", StepKind.IMPORT, label),
+                       StepRecord(f"train:{label}", StepKind.TRAIN, label)]
         unchanged = (not force and record is not None and state != DIVERGED
                      and record.trained_labels.get(label) == model.get("lastTrainedDateTime")
                      and label in observed.secondary_models)
@@ -209,10 +210,11 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
             plan.warnings.append(f"{why}: {label} is trained from the primary's working copy")
             label_steps[0].detail["fromWorkingCopy"] = True
         steps += label_steps
-    steps += [StepRecord("export:working", "export", WORKING),
-              StepRecord("documents:working", "documents", WORKING),
-              StepRecord("import:working", "import", WORKING)]
-    steps += [StepRecord(f"deploy:{name}", "deploy", name) for name in sorted(observed.primary_deployments)]
-    steps.append(StepRecord("verify", "verify"))
+    steps += [StepRecord("export:working", StepKind.EXPORT, WORKING),
+              StepRecord("documents:working", StepKind.DOCUMENTS, WORKING),
+              StepRecord("import:working", StepKind.IMPORT, WORKING)]
+    steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name)
+              for name in sorted(observed.primary_deployments)]
+    steps.append(StepRecord("verify", StepKind.VERIFY))
     plan.steps = steps
     return plan

@@ -20,13 +20,22 @@ from shared.language.project_kinds import project_kind
 from shared.language.runtime import RuntimeClient
 from shared.replication.drift import DriftReport, check_drift, export_content_hash
 from shared.replication.plan import DIVERGED, Observed, Plan, observe, plan_run
+from shared.replication.step_kinds import StepKind
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
 from shared.runs.executor import RunExecutor
 from shared.runs.kinds import REPLICATION_KIND
 from shared.runs.lock import RunLock
-from shared.runs.manifest import PENDING, SUCCEEDED, ManifestStore, RunManifest, check_name, new_run_id
+from shared.runs.manifest import (
+    PENDING,
+    SUCCEEDED,
+    ManifestStore,
+    RunManifest,
+    StepRecord,
+    check_name,
+    new_run_id,
+)
 from shared.settings import Settings
 from shared.storage.documents import container_fingerprint
 from shared.storage.snapshots import SnapshotStore
@@ -148,7 +157,8 @@ class ReplicationRun:
         observed = self._observe(project, target)
         ours = frozenset(str(step.detail["modifiedAfter"])
                          for run in self.manifests.recent(project, target, limit=5)
-                         for step in run.steps if step.kind == "import" and step.detail.get("modifiedAfter"))
+                         for step in run.steps
+                         if step.kind == StepKind.IMPORT and step.detail.get("modifiedAfter"))
         return observed, plan_run(observed, force=force, api_version=self.settings.api_version,
                                   our_modifications=ours)
 
@@ -201,8 +211,9 @@ class ReplicationRun:
                          clients.documents.get_container_client(target_container))
         return StepMachine(primary, secondary, self.snapshots, self.trainings, self.clock, self.step_options)
 
-    def cancel_job(self, manifest: RunManifest, job_url: str) -> None:
-        self.targets[manifest.target].authoring.cancel_training(job_url)
+    def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
+        if StepKind(step.kind).cancellable and step.job_url:
+            self.targets[manifest.target].authoring.cancel_training(step.job_url)
 
     # -- finishing -------------------------------------------------------------------------------------
 

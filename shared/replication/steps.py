@@ -19,13 +19,14 @@ from typing import IO, Any, cast
 
 from azure.storage.blob import ContainerClient
 
-from shared.clock import Clock, parse_iso
+from shared.clock import Clock, is_later
 from shared.language.authoring import AUTHORING_PATH, AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
 from shared.replication.plan import WORKING
+from shared.replication.step_kinds import StepKind
 from shared.replication.training_budget import TrainingBudget
 from shared.runs.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, StepRecord
 from shared.runs.steps import SliceHandle, StepFailed, retire_job
@@ -35,6 +36,11 @@ from shared.storage.snapshots import SnapshotStore
 logger = logging.getLogger(__name__)
 # A rewritten import body stays in memory up to this size, then goes to a temporary file.
 REWRITE_IN_MEMORY = 1024 * 1024
+
+# The steps that bring one label's data across (skipped when the import drops trained models).
+DATA_STEPS = frozenset({StepKind.EXPORT, StepKind.DOCUMENTS, StepKind.IMPORT, StepKind.TRAIN})
+# What executes one slice of a step: the delay before the next slice, or None when the step is done.
+Action = Callable[[SliceHandle, StepRecord], timedelta | None]
 
 
 @dataclass(frozen=True)
@@ -66,18 +72,23 @@ class StepMachine:
         self.clock = clock
         self.options = options
 
-    def actions(self) -> dict[str, Callable[[SliceHandle, StepRecord], timedelta | None]]:
+    def actions(self) -> dict[StepKind, Action]:
         """Step kind -> what executes it (a run kind's machine adds its own)."""
         return {
-            "backup": self._backup, "export": self._export, "documents": self._documents,
-            "import": self._import, "train": self._train, "deploy": self._deploy, "verify": self._verify,
+            StepKind.BACKUP: self._backup, StepKind.EXPORT: self._export, StepKind.DOCUMENTS: self._documents,
+            StepKind.IMPORT: self._import, StepKind.TRAIN: self._train, StepKind.DEPLOY: self._deploy,
+            StepKind.VERIFY: self._verify,
         }
 
     def run(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         if step.started_at is None:
             step.started_at = self.clock.now()
         step.status = RUNNING
-        action = self.actions()[step.kind]
+        try:
+            action = self.actions()[StepKind(step.kind)]
+        except (ValueError, KeyError):
+            raise StepFailed("UnknownStepKind",
+                             f"{step.name}: this run kind has no step of kind {step.kind!r}") from None
         try:
             delay = action(slice_, step)
         except RetryLater as later:
@@ -299,7 +310,7 @@ class StepMachine:
                 if current is None:
                     return None
                 before_value = step.detail.get("modifiedBefore")
-                changed = before_value is None or _later(current.get("lastModifiedDateTime"), before_value)
+                changed = before_value is None or is_later(current.get("lastModifiedDateTime"), before_value)
                 # Import is not billed: when in doubt, import again (same bytes, same result).
                 return True if changed and step.detail.get("importedHash") == export.content_hash else None
 
@@ -335,7 +346,7 @@ class StepMachine:
                        " every deployed model is trained from the primary's working copy after its import")
         if context.get("importDropsModels"):
             for later in manifest.steps[manifest.steps.index(step) + 1:]:
-                if later.label != WORKING and later.kind in ("export", "documents", "import", "train") \
+                if later.label != WORKING and later.kind in DATA_STEPS \
                         and later.status == PENDING and not later.name.startswith("retrain:"):
                     later.status = SKIPPED
                     later.detail["why"] = "the target's import drops models: trained after the working copy"
@@ -346,7 +357,7 @@ class StepMachine:
                    and not any(s.name == f"retrain:{label}" for s in manifest.steps)]
         position = manifest.steps.index(step) + 1
         manifest.steps[position:position] = [
-            StepRecord(f"retrain:{label}", "train", label, detail={
+            StepRecord(f"retrain:{label}", StepKind.TRAIN, label, detail={
                 "fromWorkingCopy": True, "why": "the import dropped the target's trained models"})
             for label in missing]
 
@@ -476,7 +487,7 @@ class StepMachine:
                 if current is None or not self._serves(project, name, label):
                     return None
                 deployed_at = current.get("lastDeployedDateTime")
-                deployed_again = _later(deployed_at, step.detail.get("deployedBefore"))
+                deployed_again = is_later(deployed_at, step.detail.get("deployedBefore"))
                 return True if deployed_again else None
 
             return self._submit(slice_, step, lambda: client.start_deployment(
@@ -566,12 +577,4 @@ def poll_delay(polls: int, estimated_end: datetime | None, now: datetime, option
     return delay
 
 
-def _later(value: Any, before: Any) -> bool:
-    if not value:
-        return False
-    if not before:
-        return True
-    return parse_iso(str(value)) > parse_iso(str(before))
-
-
-__all__ = ["Side", "StepMachine", "StepOptions", "poll_delay"]
+__all__ = ["Action", "Side", "StepMachine", "StepOptions", "poll_delay"]

@@ -307,7 +307,7 @@ class RunExecutor:
         check_name("project", project)
         check_run_id(run_id)
         now = self.clock.now()
-        running_jobs: list[str] = []
+        running_jobs: list[StepRecord] = []
 
         def cancel(manifest: RunManifest) -> bool:
             if not manifest.active:
@@ -318,16 +318,15 @@ class RunExecutor:
             manifest.fence += 1
             manifest.claim_owner = manifest.claim_at = None
             running_jobs.clear()
-            running_jobs.extend(s.job_url for s in manifest.steps
-                                if s.kind == "train" and s.job_url and s.status == RUNNING)
+            running_jobs.extend(s for s in manifest.steps if s.job_url and s.status == RUNNING)
             return True
 
         manifest = self.manifests.update(project, run_id, cancel, now)
-        for job_url in running_jobs:
+        for step in running_jobs:
             try:
-                self.kinds.of(manifest).cancel_job(manifest, job_url)
+                self.kinds.of(manifest).cancel_job(manifest, step)
             except ReplicatorError as error:
-                logger.warning("could not cancel training job of run %s: %s", run_id, error)
+                logger.warning("could not cancel the job of step %s of run %s: %s", step.name, run_id, error)
         if manifest.status == CANCELLED:
             self.lock.release(manifest.target, project, run_id)
         return manifest

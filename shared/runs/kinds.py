@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from shared.runs.manifest import RunManifest
+from shared.runs.manifest import RunManifest, StepRecord
 from shared.runs.steps import StepRunner
 
 RUN_KIND_KEY = "runKind"
@@ -33,8 +33,8 @@ class RunKind(Protocol):
         """Record what the finished run achieved (in `manifest.context`; the executor saves it)."""
         ...
 
-    def cancel_job(self, manifest: RunManifest, job_url: str) -> None:
-        """Cancel a job a step of this (now cancelled) run still has running."""
+    def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
+        """Cancel the job a step of this (now cancelled) run still has running, if it can be cancelled."""
         ...
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from shared.errors import InvalidRequest
 
 QUEUE_NAME = "replication-steps"
-POISON_QUEUE_NAME = "replication-steps-poison"
+# The host moves a message that failed maxDequeueCount times to "<queue>-poison".
+POISON_QUEUE_NAME = f"{QUEUE_NAME}-poison"
 
 
 @dataclass(frozen=True)
