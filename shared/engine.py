@@ -168,6 +168,10 @@ class ReplicationEngine:
     def redrive_step(self, project: str, run_id: str, step: str) -> RunManifest:
         return self.executor.redrive_step(project, run_id, step)
 
+    def run_step_now(self, project: str, run_id: str, step: str) -> RunManifest:
+        """One slice of `step` executed by the caller, under the queue trigger's claim, fence and lock."""
+        return self.executor.run_step_now(project, run_id, step)
+
     def cancel_run(self, project: str, run_id: str) -> RunManifest:
         return self.executor.cancel_run(project, run_id)
 

@@ -109,14 +109,31 @@ def handle_get_replication(req: func.HttpRequest, provider: EngineProvider) -> f
 
 
 def handle_redrive_step(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
-    """Re-drive one step; the engine makes it idempotent (a succeeded step is not redone)."""
+    """Re-drive one step; the engine makes it idempotent (a succeeded step is not redone).
+
+    By default the step is handed to the queue (202, poll Location). With `?run=now` one slice of it is
+    executed in this request, under the same claim, fence and run lock as the queue trigger, and the
+    answer is the step's new state (200); a slice already executing it is a 409 naming it. Either way
+    the queue stays the durable driver of whatever follows.
+    """
 
     def redrive() -> func.HttpResponse:
         project = route_name(req, "project", PROJECT_NAME)
         run_id = route_name(req, "runId", IDENTIFIER)
         step = route_name(req, "step", IDENTIFIER)
+        mode = req.params.get("run")
+        if mode not in (None, "", "queued", "now"):
+            raise InvalidRequest("run must be now (one slice in this request) or queued (the default)")
+        location = {"Location": _run_url(req, project, run_id)}
+        if mode == "now":
+            manifest = provider.get().run_step_now(project, run_id, step)
+            current = manifest.current_step()
+            return json_response({"runId": run_id, "status": manifest.status,
+                                  "step": manifest.step(step).to_json(),
+                                  "currentStep": current.name if current else None,
+                                  "error": manifest.error}, 200, location)
         manifest = provider.get().redrive_step(project, run_id, step)
-        return json_response(manifest.to_json(), 202, {"Location": _run_url(req, project, run_id)})
+        return json_response(manifest.to_json(), 202, location)
 
     return answer(redrive)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from shared.clock import Clock
+from shared.clock import Clock, utc_iso
 from shared.errors import ConcurrentUpdate, InvalidRequest, ReplicatorError, RunConflict
 from shared.language.retry import RetryLater
 from shared.runs.kinds import RunKinds
@@ -87,6 +87,35 @@ class RunExecutor:
         stored = self._claim(message, owner)
         if stored is None:
             return
+        self._run_slice(stored, owner)
+
+    def run_step_now(self, project: str, run_id: str, step: str) -> RunManifest:
+        """Execute one slice of `step` in the caller's request, as the queue trigger would.
+
+        The same claim, fence and run lock as a queued delivery, so a queued message for the same slice
+        and this request never both work: whoever claims first does, the other is dropped (stale fence)
+        or refused. A failed run is re-driven from that step first. The slice ends like any other, by
+        handing the next slice to the queue, which stays the durable driver. A slice is bounded (one
+        submit or one poll; retry sleeps capped at seconds), well under the HTTP limit of 230 s.
+        """
+        manifest = self.get_run(project, run_id)
+        record = manifest.step(step)
+        if record.done:
+            return manifest
+        if not manifest.active:
+            manifest = self.redrive_step(project, run_id, step)   # refuses a cancelled run
+        current = manifest.current_step()
+        if current is None or current.name != step:
+            raise RunConflict(f"step {step} of run {run_id} is not the run's current step "
+                              f"({current.name if current else 'finish'}); re-drive that one", run_id)
+        owner = os.urandom(6).hex()
+        message = StepMessage(run_id, manifest.project, manifest.target, step, manifest.fence)
+        stored = self._claim(message, owner, waiting=True)
+        if stored is not None:
+            self._run_slice(stored, owner)
+        return self.get_run(project, run_id)
+
+    def _run_slice(self, stored: StoredManifest, owner: str) -> None:
         slice_ = Slice(self, stored, owner)
         manifest = slice_.manifest
         step = manifest.current_step()
@@ -116,7 +145,12 @@ class RunExecutor:
                         step.name, step.status)
         self._next(slice_, delay or timedelta(0), step)
 
-    def _claim(self, message: StepMessage, owner: str) -> StoredManifest | None:
+    def _claim(self, message: StepMessage, owner: str, *, waiting: bool = False) -> StoredManifest | None:
+        """Claim the message's slice; None when it is stale or another delivery holds the claim.
+
+        `waiting`: a caller is waiting (HTTP `?run=now`): a claim held by another slice is a RunConflict
+        naming that slice, instead of looking again later.
+        """
         for _ in range(5):
             try:
                 stored = self.manifests.load(message.project, message.run_id)
@@ -134,6 +168,11 @@ class RunExecutor:
                 return None
             claimed_for = now - manifest.claim_at if manifest.claim_at else None
             if manifest.claim_owner and claimed_for is not None and claimed_for < self.slice_lease:
+                if waiting:
+                    since = utc_iso(manifest.claim_at) if manifest.claim_at else "?"
+                    raise RunConflict(f"step {message.step} of run {message.run_id} is being executed by "
+                                      f"another slice ({manifest.claim_owner}, since {since}); "
+                                      "its new state is on the run", message.run_id)
                 # Another delivery of this message is working; look again once its claim would lapse.
                 self.scheduler.schedule(message, self.slice_lease - claimed_for)
                 return None
