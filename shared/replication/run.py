@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from azure.storage.blob import BlobServiceClient
@@ -192,10 +193,12 @@ class ReplicationRun:
                 "record": observed.record.to_json() if observed.record else None,
                 "container": self.targets[target].container_for(observed.container),
             }
-            self.executor.launch(manifest)
+            stored = self.manifests.create(manifest)
         except BaseException:
             self.lock.release(target, project, run_id)
             raise
+        # Stored: from here a failed send is a stalled run (resumed by the timer), so the lock stays.
+        self.executor.send(stored, timedelta(0))
         logger.info("run %s started for %s -> %s: %s", run_id, project, target, "; ".join(plan.reasons))
         return RunStart(project, target, run_id, "started", run_id, plan.to_json())
 

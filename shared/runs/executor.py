@@ -67,9 +67,9 @@ class RunExecutor:
 
     def launch(self, manifest: RunManifest) -> None:
         """Store a new run (of any kind) whose run lock the caller holds, and schedule its first slice."""
-        self._send(self.manifests.create(manifest), timedelta(0))
+        self.send(self.manifests.create(manifest), timedelta(0))
 
-    def _send(self, stored: StoredManifest, delay: timedelta) -> None:
+    def send(self, stored: StoredManifest, delay: timedelta) -> None:
         """Hand the slice for the manifest's current fence to the scheduler, then note it was sent."""
         manifest = stored.manifest
         current = manifest.current_step()
@@ -164,7 +164,7 @@ class RunExecutor:
             if message.fence != manifest.fence:
                 if message.fence == manifest.fence - 1 and not manifest.next_message_sent:
                     # The previous slice bumped the fence but died before scheduling it: do it now.
-                    self._send(stored, timedelta(0))
+                    self.send(stored, timedelta(0))
                 return None
             claimed_for = now - manifest.claim_at if manifest.claim_at else None
             if manifest.claim_owner and claimed_for is not None and claimed_for < self.slice_lease:
@@ -199,7 +199,7 @@ class RunExecutor:
         except ClaimLost:
             return
         slice_.hook("after-fence", step)
-        self._send(slice_.stored, delay)
+        self.send(slice_.stored, delay)
 
     def _fail_step(self, slice_: Slice, step: StepRecord, code: str, message: str,
                    details: list[dict[str, Any]]) -> None:
@@ -291,7 +291,7 @@ class RunExecutor:
             stored = self.manifests.save(stored, now)
         except ConcurrentUpdate:
             return False
-        self._send(stored, timedelta(0))
+        self.send(stored, timedelta(0))
         return True
 
     # -- queries and operator actions ------------------------------------------------------------------
@@ -339,7 +339,7 @@ class RunExecutor:
             stored = self.manifests.save(stored, now)
         except ConcurrentUpdate as error:
             raise RunConflict(f"run {run_id} changed while re-driving it; try again", run_id) from error
-        self._send(stored, timedelta(0))
+        self.send(stored, timedelta(0))
         return stored.manifest
 
     def cancel_run(self, project: str, run_id: str) -> RunManifest:
