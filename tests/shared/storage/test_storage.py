@@ -8,7 +8,7 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from localdev.services import Azurite
-from shared.connections import CredentialSpec, resolve_connection
+from shared.connections import CredentialSpec
 from shared.settings import SettingsError
 from shared.storage.clients import (
     BLOB_DOWNLOAD_CHUNK,
@@ -56,17 +56,6 @@ def test_identity_based_connection_uses_managed_identity() -> None:
     assert factory.specs == [CredentialSpec("managedidentity", client_id="1111-2222")]
     queues = queue_service_client("Snapshots", environ, factory)
     assert queues.url.startswith("https://acct.queue.core.windows.net")
-
-
-def test_service_uri_and_account_name_forms() -> None:
-    assert resolve_connection(
-        "X", {"X__serviceUri": "https://a.blob.core.windows.net"}, "blob"
-    ).service_url == ("https://a.blob.core.windows.net")
-    by_name = resolve_connection("AzureWebJobsStorage", {"AzureWebJobsStorage__accountName": "acct"}, "queue")
-    assert by_name.service_url == "https://acct.queue.core.windows.net"
-    assert by_name.credential == CredentialSpec("default")
-    colon = resolve_connection("X", {"X:blobServiceUri": "https://c.blob.core.windows.net"}, "blob")
-    assert colon.service_url == "https://c.blob.core.windows.net"
 
 
 @pytest.mark.parametrize(
