@@ -22,6 +22,7 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
+from shared._version import __version__
 from shared.authoring import AuthoringClient
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.credentials import CredentialFactory, RequestAuth, auth_for, default_credential_factory
@@ -69,7 +70,8 @@ from shared.training_budget import TrainingBudget
 
 logger = logging.getLogger(__name__)
 
-VERSION = "0.1.0"
+# The product version, re-exported for the facade's status report and the health probe.
+VERSION = __version__
 CrashHook = Callable[[str, StepRecord], None]
 
 
