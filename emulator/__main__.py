@@ -75,7 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="start with a FIDELITY.md switch set, e.g. importKeepsModels=false (repeatable)",
+        help="start with a switch set (docs/reference/emulator-fidelity.md), e.g. importKeepsModels=false"
+        " (repeatable)",
     )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Switches for behaviours the public reference leaves open (see FIDELITY.md).
+"""Switches for behaviours the public reference leaves open (see docs/reference/emulator-fidelity.md).
 
 Each has the default we judged most plausible; product tests can flip one through
 `POST /_emulator/behaviour` to prove they work either way.

@@ -40,7 +40,8 @@ class EmulatorConfig:
     get_per_minute: int = DEFAULT_GET_PER_MINUTE
     runtime_per_minute: int = DEFAULT_RUNTIME_PER_MINUTE
     token_secret: str | None = None
-    # FIDELITY.md switches this resource starts with (and returns to on /_emulator/reset).
+    # The switches this resource starts with (and returns to on /_emulator/reset); the list is in
+    # docs/reference/emulator-fidelity.md.
     behaviour: dict[str, Any] = field(default_factory=dict)
 
     def keys(self) -> tuple[str, ...]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Response, jsonify
 
-# The spec declares only a `default` error response; this mapping is inferred (FIDELITY.md).
+# The spec declares only a `default` error response; this mapping is inferred
+# (docs/reference/emulator-fidelity.md).
 STATUS_BY_CODE: dict[str, int] = {
     "InvalidRequest": 400,
     "InvalidArgument": 400,

@@ -363,7 +363,7 @@ class LanguageResource:
 
     # -- training --------------------------------------------------------------------------------
     def training_configs(self, kind: str) -> list[TrainingConfig]:
-        """The offered versions; the same list for every project kind (FIDELITY.md)."""
+        """The offered versions; the same list for every kind (docs/reference/emulator-fidelity.md)."""
         with self.lock:
             return [c for c in self.state.training_configs if c.offered]
 

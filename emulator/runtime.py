@@ -119,7 +119,8 @@ class RuntimeService:
         self._backend = backend
         self.result_retention = result_retention
         # Unknown project or deployment: "reject" refuses the POST with 404; "fail-task" accepts the
-        # job and fails that task (the service's exact behaviour is unverified: FIDELITY.md).
+        # job and fails that task (the service's exact behaviour is unverified:
+        # docs/reference/emulator-fidelity.md).
         self.missing_deployment: MissingDeploymentBehaviour = missing_deployment
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()

@@ -6,7 +6,7 @@
 // replication, restore and the snapshot catalogue keep working during the outage they exist for. The secondary
 // Language resource (with its own linked documents storage) is created here, or an existing one is named.
 //
-// Deploy with `azd up`, or `az deployment group create -g <rg> -f infra/main.bicep -p ...` (README.md, "Deploy").
+// Deploy with `azd up`, or `az deployment group create -g <rg> -f infra/main.bicep -p ...` (docs/how-to/deploy.md).
 
 targetScope = 'resourceGroup'
 
@@ -142,7 +142,7 @@ param notifyFormat string = 'json'
 @description('DELETE_REMOVED_PROJECTS: delete a replica when its project is deleted on the primary (default: report only).')
 param deleteRemovedProjects bool = false
 
-@description('SECONDARY_TARGETS: comma-separated names of further targets beside the secondary; empty for none. Each needs its settings in secondaryTargetSettings and its role assignments (README.md, "Deploy", "More targets").')
+@description('SECONDARY_TARGETS: comma-separated names of further targets beside the secondary; empty for none. Each needs its settings in secondaryTargetSettings and its role assignments (docs/how-to/deploy.md, "More targets").')
 param secondaryTargets string = ''
 
 @description('The SECONDARY__<NAME>__* app settings of the targets in secondaryTargets (LANGUAGE_ENDPOINT, DOCUMENTS_STORAGE, REGION; optional LANGUAGE_KEY, DOCUMENTS_CONTAINER). Secure: it may carry keys.')
@@ -163,7 +163,7 @@ var stepQueueName = 'replication-steps'
 var effectiveSecondaryLanguageName = empty(secondaryLanguageName) ? 'lang-dr-${resourceToken}' : secondaryLanguageName
 var effectiveSecondaryDocumentsStorageName = empty(secondaryDocumentsStorageName) ? take('stlangdocs${resourceToken}', 24) : secondaryDocumentsStorageName
 
-// Role definitions, by GUID. Each is the least the app needs for its part of the sequence (README.md, "Deploy").
+// Role definitions, by GUID. Each is the least the app needs for its part of the sequence (docs/how-to/deploy.md).
 var roles = {
   languageReader: '7628b7b8-a8b2-4cdc-b46f-e9b35248918e' // Cognitive Services Language Reader
   languageOwner: 'f07febfe-79bc-46b1-8b37-790e26e6e498' // Cognitive Services Language Owner
@@ -435,7 +435,7 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output SERVICE_API_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_CLIENT_ID string = appIdentity.properties.clientId
-// The app identity's object ID: grant it the roles on further targets (README.md, "Deploy", "More targets").
+// The app identity's object ID: grant it the roles on further targets (docs/how-to/deploy.md, "More targets").
 output AZURE_PRINCIPAL_ID string = appIdentity.properties.principalId
 output PRIMARY_LANGUAGE_ENDPOINT string = primaryLanguageEndpoint
 output SECONDARY_LANGUAGE_ENDPOINT string = secondaryLanguageEndpoint

@@ -17,6 +17,7 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
+from shared._version import __version__
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
@@ -43,7 +44,8 @@ from shared.storage.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
 
-VERSION = "0.1.0"
+# The product version, re-exported for the facade's status report and the health probe.
+VERSION = __version__
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-// Alert rules on what the app reports to Application Insights (README.md, "Deploy", "Alerts", names the exact
+// Alert rules on what the app reports to Application Insights (docs/reference/infrastructure.md, "Alerts", names the exact
 // telemetry the code emits):
 // - the recovery point age: the metric replication.recovery_point_age_hours (customMetrics, dimensions project
 //   and target) or the equivalent log line "replication.recovery_point_age_hours project=P target=T hours=H"

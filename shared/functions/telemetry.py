@@ -1,4 +1,4 @@
-"""The telemetry the deployment's alert rules read (README.md, "Deploy", "Alerts").
+"""The telemetry the deployment's alert rules read (docs/reference/infrastructure.md, "Alerts").
 
 After every drift check the app makes, one log line per (project, target) with the recovery point
 age; the Functions host forwards Python logging to Application Insights `traces`, where the rules

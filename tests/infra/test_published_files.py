@@ -42,6 +42,7 @@ LOCAL_FILES = [
     ".pytest_cache/v/cache/nodeids",
     "__pycache__/function_app.cpython-311.pyc",
     "bench/results/run.json",
+    "site/index.html",
     "local.settings.json",
     ".vscode/settings.json",
 ]

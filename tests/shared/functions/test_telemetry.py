@@ -1,4 +1,4 @@
-"""The log lines the deployment's alert rules parse (README.md, "Deploy", "Alerts")."""
+"""The log lines the deployment's alert rules parse (docs/reference/infrastructure.md, "Alerts")."""
 
 from __future__ import annotations
 
