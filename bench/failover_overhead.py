@@ -28,10 +28,10 @@ from typing import Any
 from azure.ai.textanalytics import TextAnalyticsClient
 from azure.core.credentials import AzureKeyCredential
 
+from language_failover import FailoverTextAnalyticsClient, RegionClientPolicy, RegionEndpoint
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import ner_project
 from localdev.services import Azurite, EmulatorRegion
-from shared.failover import FailoverTextAnalyticsClient, RegionClientPolicy, RegionEndpoint
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEPLOYMENT = "prod"

@@ -18,9 +18,14 @@ from typing import Any
 from azure.core.credentials import AzureKeyCredential
 
 from bench.environment import Environment
+from language_failover import (
+    FailoverTextAnalyticsClient,
+    RegionClientPolicy,
+    RegionEndpoint,
+    RegionStateChange,
+)
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import ner_project
-from shared.failover import FailoverTextAnalyticsClient, RegionClientPolicy, RegionEndpoint, RegionStateChange
 
 DEPLOYMENT = "prod"
 FAILED_CALLS_TARGET = 0
@@ -63,7 +68,7 @@ def measure(env: Environment, project: str, documents: list[str], *, healthy_cal
                       "endedAfterKillSeconds": round(ended - killed_at, 4) if killed_at else None})
 
     # The client logs each failed attempt and breaker move: they are in the result, not the printed table.
-    failover_log = logging.getLogger("shared.failover")
+    failover_log = logging.getLogger("language_failover")
     level = failover_log.level
     failover_log.setLevel(logging.ERROR)
     try:

@@ -18,14 +18,14 @@ from typing import Any
 
 from azure.core.credentials import AzureKeyCredential
 
-from localdev.services import EmulatorRegion
-from shared.failover import (
+from language_failover import (
     BreakerPolicy,
     FailoverTextAnalyticsClient,
     RegionClientPolicy,
     RegionEndpoint,
     RegionStateChange,
 )
+from localdev.services import EmulatorRegion
 
 ENTITY_KIND = "CustomEntityRecognition"
 METHOD_BY_KIND = {
@@ -145,7 +145,7 @@ def failover_scene(
 @contextmanager
 def _narrated_rerouting(say: Callable[[str], None]) -> Iterator[None]:
     """Show the client's rerouting decisions in the scene instead of on stderr."""
-    logger = logging.getLogger("shared.failover")
+    logger = logging.getLogger("language_failover")
 
     class Narrator(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

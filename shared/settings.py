@@ -72,6 +72,8 @@ DEFAULT_EXPIRY_WARNING_DAYS = 30
 DEFAULT_RECOVERY_POINT_MAX_AGE_HOURS = 36
 NOTIFY_FORMATS: tuple[str, ...] = ("json", "slack", "teams")
 # Per-target settings of SECONDARY_TARGETS=a,b: SECONDARY__A__LANGUAGE_ENDPOINT and so on.
+# The failover client (failover_client/language_failover/settings.py) restates the Language ones and the
+# name pattern, to install without this package; tests/failover_client/test_settings.py holds them together.
 TARGET_SETTING_SUFFIXES: tuple[str, ...] = (
     "LANGUAGE_ENDPOINT", "LANGUAGE_KEY", "DOCUMENTS_STORAGE", "DOCUMENTS_CONTAINER", "REGION",
 )

@@ -219,9 +219,9 @@ def test_funcignore_keeps_the_app_and_leaves_out_everything_else() -> None:
         for line in (REPO_ROOT / ".funcignore").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    for left_out in ("tests/", "emulator/", "localdev/", "bench/", "scripts/", "node_modules/", ".venv/",
-                     "docs/", "site/", "mkdocs.yml", "infra/", "local.settings.json",
-                     "requirements-dev.txt"):
+    for left_out in ("tests/", "emulator/", "localdev/", "failover_client/", "bench/", "scripts/",
+                     "node_modules/", ".venv/", "docs/", "site/", "mkdocs.yml", "infra/",
+                     "local.settings.json", "requirements-dev.txt"):
         assert left_out in patterns, left_out
     for kept in ("function_app.py", "host.json", "requirements.txt", "shared", "shared/"):
         assert kept not in patterns, kept

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from language_failover import CircuitState
 from localdev.deploy_sample import deploy_sample_project
 from localdev.failover_scene import failover_scene
 from localdev.sample_project import single_label_project
 from localdev.services import Azurite
-from shared.failover import CircuitState
 from tests.conftest import Regions
 
 PROJECT = single_label_project(documents=12)

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-_LOGGER = logging.getLogger("shared.failover")
+_LOGGER = logging.getLogger("language_failover")
 
 Clock = Callable[[], float]
 """Seconds on a monotonic scale (time.monotonic by default); injected in tests."""

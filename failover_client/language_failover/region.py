@@ -15,7 +15,7 @@ from azure.core.credentials import AzureKeyCredential, TokenCredential
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
-from shared.failover.circuit_breaker import CircuitBreaker
+from language_failover.circuit_breaker import CircuitBreaker
 
 
 @dataclass(frozen=True)

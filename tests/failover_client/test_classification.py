@@ -14,8 +14,8 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from shared.failover import Phase, Verdict
-from shared.failover.classification import classify
+from language_failover import Phase, Verdict
+from language_failover.classification import classify
 
 
 class StubResponse:

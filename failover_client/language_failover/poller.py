@@ -22,11 +22,11 @@ from azure.core.exceptions import AzureError, ServiceResponseError
 from azure.core.paging import ItemPaged
 from azure.core.polling import LROPoller, PollingMethod
 
-from shared.failover.circuit_breaker import Admission
-from shared.failover.classification import Classification, Phase, Verdict, classify, describe
-from shared.failover.region import Region
+from language_failover.circuit_breaker import Admission
+from language_failover.classification import Classification, Phase, Verdict, classify, describe
+from language_failover.region import Region
 
-_LOGGER = logging.getLogger("shared.failover")
+_LOGGER = logging.getLogger("language_failover")
 
 T = TypeVar("T")
 

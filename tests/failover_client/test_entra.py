@@ -11,16 +11,16 @@ import trustme
 from azure.core.credentials import AzureKeyCredential
 
 from emulator.tokens import EmulatorTokenCredential
-from localdev.deploy_sample import deploy_sample_project
-from localdev.sample_project import ner_project
-from localdev.services import Azurite, EmulatorRegion
-from shared.failover import (
+from language_failover import (
     CircuitState,
     FailoverTextAnalyticsClient,
     NoRegionAvailableError,
     RegionClientPolicy,
     RegionEndpoint,
 )
+from localdev.deploy_sample import deploy_sample_project
+from localdev.sample_project import ner_project
+from localdev.services import Azurite, EmulatorRegion
 from tests.conftest import Regions
 
 PROJECT = ner_project(documents=12)
@@ -98,7 +98,7 @@ def test_a_secondary_rejecting_the_token_is_unusable(
         client_policy=RegionClientPolicy(retries=0, polling_interval=0.02),
         connection_verify=str(tls_secondary.ca_bundle),
     )
-    with client, caplog.at_level(logging.ERROR, "shared.failover"):
+    with client, caplog.at_level(logging.ERROR, "language_failover"):
         regions.primary.kill()
         with pytest.raises(NoRegionAvailableError, match="westus3: ClientAuthenticationError 401"):
             client.begin_recognize_custom_entities(TEXTS, PROJECT.name, "prod")

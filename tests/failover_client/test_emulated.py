@@ -17,10 +17,7 @@ from azure.ai.textanalytics import ClassifyDocumentResult, RecognizeCustomEntiti
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
-from localdev.deploy_sample import deploy_sample_project
-from localdev.sample_project import SampleProject, ner_project, single_label_project
-from localdev.services import Azurite, EmulatorRegion, free_port
-from shared.failover import (
+from language_failover import (
     BreakerPolicy,
     CircuitState,
     FailoverTextAnalyticsClient,
@@ -30,7 +27,10 @@ from shared.failover import (
     RegionStateChange,
     Verdict,
 )
-from shared.failover import poller as poller_module
+from language_failover import poller as poller_module
+from localdev.deploy_sample import deploy_sample_project
+from localdev.sample_project import SampleProject, ner_project, single_label_project
+from localdev.services import Azurite, EmulatorRegion, free_port
 from tests.conftest import Regions
 
 DEPLOYMENT = "prod"
@@ -273,7 +273,7 @@ def test_callers_4xx_from_a_healthy_primary_is_raised_not_failed_over(
 ) -> None:
     seed(azurite, *both(regions))
     changes: list[RegionStateChange] = []
-    with make_client(regions, changes) as client, caplog.at_level(logging.WARNING, "shared.failover"):
+    with make_client(regions, changes) as client, caplog.at_level(logging.WARNING, "language_failover"):
         for _ in range(THRESHOLD + 1):
             with pytest.raises(ResourceNotFoundError):
                 client.begin_recognize_custom_entities(NER_TEXTS, NER.name, "no-such-deployment")
@@ -349,7 +349,7 @@ def test_secondary_without_the_deployment_is_marked_unusable_loudly(
 ) -> None:
     seed(azurite, (regions.primary, "primarydocs"))  # never replicated
     changes: list[RegionStateChange] = []
-    with make_client(regions, changes) as client, caplog.at_level(logging.WARNING, "shared.failover"):
+    with make_client(regions, changes) as client, caplog.at_level(logging.WARNING, "language_failover"):
         regions.primary.kill()
         with pytest.raises(NoRegionAvailableError) as raised:
             recognize(client)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from shared.failover import Admission, BreakerPolicy, CircuitBreaker, CircuitState, RegionStateChange
+from language_failover import Admission, BreakerPolicy, CircuitBreaker, CircuitState, RegionStateChange
 
 
 class ManualClock:
@@ -187,7 +187,7 @@ def test_unusable_region_is_reprobed_after_the_long_cooldown(clock: ManualClock)
 
 def test_unusable_is_logged_loudly(clock: ManualClock, caplog: pytest.LogCaptureFixture) -> None:
     breaker = make(clock)
-    with caplog.at_level("INFO", logger="shared.failover"):
+    with caplog.at_level("INFO", logger="language_failover"):
         breaker.mark_unusable("401 wrong key")
     assert caplog.records[-1].levelname == "ERROR"
     assert "UNUSABLE" in caplog.records[-1].getMessage()

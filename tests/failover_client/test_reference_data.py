@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from azure.core.credentials import AzureKeyCredential
 
+from language_failover import FailoverTextAnalyticsClient, RegionClientPolicy, RegionEndpoint
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import SampleProject
 from localdev.services import Azurite
-from shared.failover import FailoverTextAnalyticsClient, RegionClientPolicy, RegionEndpoint
 from tests.conftest import Regions
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "custom-ner-loan-agreements"

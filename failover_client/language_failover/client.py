@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from azure.ai.textanalytics import (
     ClassifyDocumentResult,
@@ -20,7 +20,7 @@ from azure.ai.textanalytics import (
 from azure.core.credentials import AzureKeyCredential, TokenCredential
 from azure.core.paging import ItemPaged
 
-from shared.failover.circuit_breaker import (
+from language_failover.circuit_breaker import (
     Admission,
     BreakerPolicy,
     CircuitBreaker,
@@ -28,7 +28,7 @@ from shared.failover.circuit_breaker import (
     Clock,
     StateChangeListener,
 )
-from shared.failover.poller import (
+from language_failover.poller import (
     ActiveJob,
     Attempt,
     Call,
@@ -36,33 +36,13 @@ from shared.failover.poller import (
     FailoverPollingMethod,
     decode_continuation_token,
 )
-from shared.failover.region import Region, RegionClientPolicy, RegionEndpoint
-from shared.failover.router import RegionRouter
-from shared.settings import TARGET_NAME_PATTERN, target_setting
+from language_failover.region import Region, RegionClientPolicy, RegionEndpoint
+from language_failover.router import RegionRouter
+from language_failover.settings import SettingsLike, regions_from_settings, regions_from_values
 
 Documents = list[str] | list[TextDocumentInput] | list[dict[str, str]]
 EntitiesPoller = FailoverLROPoller[ItemPaged[RecognizeCustomEntitiesResult | DocumentError]]
 ClassifyPoller = FailoverLROPoller[ItemPaged[ClassifyDocumentResult | DocumentError]]
-
-PRIMARY_REGION_NAME = "primary"
-DEFAULT_SECONDARY_REGION_NAME = "secondary"
-
-
-class _LanguageResourceLike(Protocol):
-    name: str
-    endpoint: str
-    key: str | None
-    region: str | None
-
-
-class _SettingsLike(Protocol):
-    """The part of shared.settings.Settings this client reads."""
-
-    @property
-    def primary(self) -> _LanguageResourceLike: ...
-
-    @property
-    def targets(self) -> Sequence[Any]: ...
 
 
 class FailoverTextAnalyticsClient:
@@ -114,31 +94,28 @@ class FailoverTextAnalyticsClient:
     @classmethod
     def from_settings(
         cls,
-        settings: _SettingsLike | Mapping[str, str] | None = None,
+        settings: SettingsLike | Mapping[str, str] | None = None,
         *,
         credential: TokenCredential | None = None,
         **kwargs: Any,
     ) -> FailoverTextAnalyticsClient:
         """Build the client from the replicator's app settings: the primary, then every secondary.
 
-        `settings` is a `shared.settings.Settings`, or a mapping of raw app settings (default: the
-        process environment) of which only the Language settings are read: PRIMARY_LANGUAGE_ENDPOINT
-        and PRIMARY_LANGUAGE_KEY; the single secondary (SECONDARY_LANGUAGE_ENDPOINT,
-        SECONDARY_LANGUAGE_KEY, SECONDARY_REGION); and each target listed in SECONDARY_TARGETS, in
-        order (SECONDARY__<NAME>__LANGUAGE_ENDPOINT, __LANGUAGE_KEY, __REGION). A region without a
-        key authenticates with Microsoft Entra ID: `credential`, else `DefaultAzureCredential`
+        `settings` is the replicator's loaded settings (its `shared.settings.Settings`), or a mapping
+        of raw app settings (default: the process environment) of which only the Language settings
+        are read: PRIMARY_LANGUAGE_ENDPOINT and PRIMARY_LANGUAGE_KEY; the single secondary
+        (SECONDARY_LANGUAGE_ENDPOINT, SECONDARY_LANGUAGE_KEY, SECONDARY_REGION); and each target listed
+        in SECONDARY_TARGETS, in order (SECONDARY__<NAME>__LANGUAGE_ENDPOINT, __LANGUAGE_KEY, __REGION).
+        A region without a key authenticates with Microsoft Entra ID: `credential`, else
+        `DefaultAzureCredential`
         (built once, only if needed). Other keywords go to the constructor.
         """
         if settings is None:
             settings = os.environ
         if isinstance(settings, Mapping):
-            primary, secondaries = _resources_from_values(settings)
+            regions = regions_from_values(settings)
         else:
-            primary = (PRIMARY_REGION_NAME, settings.primary.endpoint, settings.primary.key)
-            secondaries = [
-                (target.language.region or target.name, target.language.endpoint, target.language.key)
-                for target in settings.targets
-            ]
+            regions = regions_from_settings(settings)
         shared_credential: list[TokenCredential] = [credential] if credential is not None else []
 
         def credential_for(key: str | None) -> AzureKeyCredential | TokenCredential:
@@ -150,8 +127,8 @@ class FailoverTextAnalyticsClient:
                 shared_credential.append(DefaultAzureCredential())
             return shared_credential[0]
 
-        endpoints = [RegionEndpoint(name, endpoint, credential_for(key)) for name, endpoint, key in
-                     [primary, *secondaries]]
+        endpoints = [RegionEndpoint(region.name, region.endpoint, credential_for(region.key))
+                     for region in regions]
         return cls(endpoints[0], endpoints[1:], **kwargs)
 
     # -- the SDK's methods --
@@ -296,46 +273,3 @@ class FailoverTextAnalyticsClient:
         # Job URLs are absolute and belong to the resource that accepted the job: poll it there.
         return ActiveJob(region, Admission.NORMAL, call.submit_to(region, continuation_token=sdk_token))
 
-
-def _resources_from_values(values: Mapping[str, str]) -> tuple[
-    tuple[str, str, str | None], list[tuple[str, str, str | None]]
-]:
-    """(name, endpoint, key) of the primary and of each secondary, in the order shared.settings uses."""
-
-    def optional(name: str) -> str | None:
-        return (values.get(name) or "").strip() or None
-
-    def required(name: str, why: str) -> str:
-        value = optional(name)
-        if value is None:
-            raise ValueError(f"{name} is not set: {why}")
-        return value
-
-    primary = (
-        PRIMARY_REGION_NAME,
-        required("PRIMARY_LANGUAGE_ENDPOINT", "failover needs the primary's endpoint"),
-        optional("PRIMARY_LANGUAGE_KEY"),
-    )
-    listed = [name.strip() for name in (optional("SECONDARY_TARGETS") or "").split(",") if name.strip()]
-    secondaries: list[tuple[str, str, str | None]] = []
-    if not listed or optional("SECONDARY_LANGUAGE_ENDPOINT") is not None:
-        secondaries.append((
-            optional("SECONDARY_REGION") or DEFAULT_SECONDARY_REGION_NAME,
-            required(
-                "SECONDARY_LANGUAGE_ENDPOINT",
-                "failover needs a secondary endpoint (or targets listed in SECONDARY_TARGETS)",
-            ),
-            optional("SECONDARY_LANGUAGE_KEY"),
-        ))
-    for name in dict.fromkeys(listed):
-        if not TARGET_NAME_PATTERN.match(name) or name == PRIMARY_REGION_NAME:
-            raise ValueError(
-                f"SECONDARY_TARGETS: {name!r} is not a valid target name "
-                "(lower-case letters, digits and '-'; not 'primary')"
-            )
-        secondaries.append((
-            optional(target_setting(name, "REGION")) or name,
-            required(target_setting(name, "LANGUAGE_ENDPOINT"), f"SECONDARY_TARGETS lists {name!r}"),
-            optional(target_setting(name, "LANGUAGE_KEY")),
-        ))
-    return primary, secondaries

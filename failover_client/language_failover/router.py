@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 
-from shared.failover.circuit_breaker import Admission, CircuitState
-from shared.failover.classification import Classification, Phase, Verdict, classify
-from shared.failover.poller import ActiveJob, Attempt, Call, NoRegionAvailableError
-from shared.failover.region import Region
+from language_failover.circuit_breaker import Admission, CircuitState
+from language_failover.classification import Classification, Phase, Verdict, classify
+from language_failover.poller import ActiveJob, Attempt, Call, NoRegionAvailableError
+from language_failover.region import Region
 
-_LOGGER = logging.getLogger("shared.failover")
+_LOGGER = logging.getLogger("language_failover")
 
 
 class RegionRouter:
