@@ -17,6 +17,8 @@ from typing import Any
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ConcurrentUpdate, InvalidRequest, UnknownRun
 from shared.json_blobs import JsonBlobs
+from shared.names import PROJECT_NAME_RULE, is_valid_name
+from shared.redaction import redact
 
 PENDING = "pending"
 RUNNING = "running"
@@ -30,7 +32,6 @@ RUN_TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 STEP_DONE = frozenset({SUCCEEDED, SKIPPED})
 
 _RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 
 
 def new_run_id(now: datetime) -> str:
@@ -45,8 +46,8 @@ def check_run_id(run_id: str) -> str:
 
 
 def check_name(kind: str, name: str) -> str:
-    if not _NAME.match(name):
-        raise InvalidRequest(f"{kind} name {name!r} is invalid: use 1-50 of A-Z a-z 0-9 _ . -")
+    if not is_valid_name(name):
+        raise InvalidRequest(f"{kind} name {redact(repr(name))[:80]} is invalid: {PROJECT_NAME_RULE}")
     return name
 
 

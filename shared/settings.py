@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.errors import ConfigurationError
+from shared.names import PROJECT_NAME_RULE, is_valid_name
 
 KNOWN_SETTINGS: tuple[str, ...] = (
     "PRIMARY_LANGUAGE_ENDPOINT",
@@ -77,7 +78,6 @@ TARGET_SETTING_SUFFIXES: tuple[str, ...] = (
 )
 TARGET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
-PROJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 # Blob container naming rules: 3-63 lower-case letters, digits and single hyphens.
 CONTAINER_NAME_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -319,7 +319,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         ))
     for listed in listed_targets:
         if any(t.name == listed.name for t in targets):
-            raise SettingsError("SECONDARY_TARGETS", f"target name {listed.name!r} is already in use")
+            raise SettingsError("SECONDARY_TARGETS", "names a target twice, or one named as the secondary")
         if any(t.language.budget_key == listed.language.budget_key for t in targets):
             raise SettingsError(
                 f"SECONDARY__{_target_key(listed.name)}__LANGUAGE_ENDPOINT",
@@ -339,14 +339,13 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     if not CONTAINER_NAME_PATTERN.match(snapshot_container):
         raise SettingsError(
             "SNAPSHOT_CONTAINER",
-            f"{snapshot_container!r} is not a valid blob container name "
-            "(3-63 lower-case letters, digits and single hyphens)",
+            "is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)",
         )
     api_version = reader.optional("LANGUAGE_API_VERSION") or DEFAULT_API_VERSION
     if api_version not in SUPPORTED_API_VERSIONS:
         raise SettingsError(
             "LANGUAGE_API_VERSION",
-            f"{api_version!r} is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}",
+            f"is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}",
         )
     if api_version == "2022-05-01":
         warnings.append(
@@ -409,7 +408,8 @@ def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
         if not TARGET_NAME_PATTERN.match(name) or name == "primary":
             raise SettingsError(
                 "SECONDARY_TARGETS",
-                f"{name!r} is not a valid target name (lower-case letters, digits and '-'; not 'primary')",
+                "holds a name that is not a valid target name (lower-case letters, digits and '-', "
+                "at most 40; not 'primary')",
             )
         prefix = f"SECONDARY__{_target_key(name)}__"
         endpoint = reader.endpoint(f"{prefix}LANGUAGE_ENDPOINT")
@@ -428,7 +428,7 @@ def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
         container = reader.optional(f"{prefix}DOCUMENTS_CONTAINER")
         if container is not None and not CONTAINER_NAME_PATTERN.match(container):
             raise SettingsError(f"{prefix}DOCUMENTS_CONTAINER",
-                                f"{container!r} is not a valid blob container name")
+                                "is not a valid blob container name")
         targets.append(Target(name=name, language=resource, documents_storage=storage,
                               documents_container_override=container,
                               documents_storage_setting=f"{prefix}DOCUMENTS_STORAGE"))
@@ -451,16 +451,15 @@ def _webhook_url(reader: _Reader) -> str | None:
 def _notify_format(reader: _Reader) -> str:
     value = (reader.optional("NOTIFY_FORMAT") or "json").lower()
     if value not in NOTIFY_FORMATS:
-        raise SettingsError("NOTIFY_FORMAT", f"must be one of {', '.join(NOTIFY_FORMATS)}, not {value!r}")
+        raise SettingsError("NOTIFY_FORMAT", f"must be one of {', '.join(NOTIFY_FORMATS)}")
     return value
 
 
 def validate_project_name(name: str, setting: str = "project") -> str:
-    """Names of projects, models and deployments: [A-Za-z0-9_.-], at most 50 characters."""
-    if not PROJECT_NAME_PATTERN.match(name):
-        raise SettingsError(
-            setting, f"{name!r} is not a valid name (letters, digits, '_', '.', '-'; at most 50 characters)"
-        )
+    """Names of projects, models and deployments (shared.names: the one rule, `.`/`..` refused)."""
+    if not is_valid_name(name):
+        # Not quoted: a setting's value is never shown, only its name.
+        raise SettingsError(setting, f"holds a name that is not a valid name ({PROJECT_NAME_RULE})")
     return name
 
 
@@ -485,7 +484,12 @@ def validate_endpoint(value: str, setting: str) -> str:
 
 def _check_storage_value(setting: str, value: str) -> None:
     """A connection string or an account URL; checked here so a typo fails at start-up."""
-    if ("=" in value and ";" in value) or value.startswith("UseDevelopmentStorage="):
+    from shared.storage import connection_string_problem, is_connection_string  # SDKs load on first use
+
+    if is_connection_string(value):
+        problem = connection_string_problem(value)
+        if problem is not None:
+            raise SettingsError(setting, problem)
         return
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
@@ -534,7 +538,7 @@ class _Reader:
             return True
         if lowered in _FALSE:
             return False
-        raise SettingsError(setting, f"must be true or false, not {value!r}")
+        raise SettingsError(setting, "must be true or false")
 
     def integer(self, setting: str, default: int, minimum: int) -> int:
         value = self.optional(setting)
@@ -543,9 +547,9 @@ class _Reader:
         try:
             number = int(value)
         except ValueError:
-            raise SettingsError(setting, f"must be a whole number, not {value!r}") from None
+            raise SettingsError(setting, "must be a whole number") from None
         if number < minimum:
-            raise SettingsError(setting, f"must be at least {minimum}, not {number}")
+            raise SettingsError(setting, f"must be at least {minimum}")
         return number
 
     def fraction(self, setting: str, default: float) -> float:
@@ -555,9 +559,9 @@ class _Reader:
         try:
             number = float(value)
         except ValueError:
-            raise SettingsError(setting, f"must be a number between 0 and 1, not {value!r}") from None
+            raise SettingsError(setting, "must be a number between 0 and 1") from None
         if not 0.0 <= number <= 1.0:
-            raise SettingsError(setting, f"must be between 0 and 1, not {number}")
+            raise SettingsError(setting, "must be between 0 and 1")
         return number
 
     def projects(self, setting: str) -> tuple[tuple[str, ...], bool]:
@@ -582,6 +586,6 @@ class _Reader:
         if len(fields) != 6 or not all(re.fullmatch(r"[0-9*/,\-A-Za-z]+", f) for f in fields):
             raise SettingsError(
                 setting,
-                f"{value!r} is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r}",
+                f"is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r}",
             )
         return " ".join(fields)

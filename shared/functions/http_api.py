@@ -11,16 +11,9 @@ import azure.functions as func
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
-from shared.functions.routes import (
-    IDENTIFIER,
-    PROJECT_NAME,
-    api_url,
-    checked_name,
-    query_name,
-    quoted,
-    route_name,
-)
+from shared.functions.routes import api_url, checked_name, query_name, quoted, route_name
 from shared.functions.telemetry import report_recovery_point_ages
+from shared.names import IDENTIFIER, PROJECT_NAME
 
 if TYPE_CHECKING:
     from shared.engine import RunStart

@@ -21,7 +21,8 @@ import azure.functions as func
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
-from shared.functions.routes import IDENTIFIER, PROJECT_NAME, api_url, route_name
+from shared.functions.routes import api_url, route_name
+from shared.names import IDENTIFIER, PROJECT_NAME, is_valid_name
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
 
@@ -101,7 +102,7 @@ def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
         references = []
         for name in ("old", "new"):
             part = req.params.get(name, "")
-            if not SNAPSHOT_PART.fullmatch(part):
+            if not is_valid_name(part, SNAPSHOT_PART):
                 raise InvalidRequest(f"query parameter {name!r} must name a snapshot of {project} "
                                      "(the part after 'project/', a unique prefix of it, or latest)")
             references.append(f"{project}@latest" if part == "latest" else f"{project}/{part}")

@@ -1,0 +1,35 @@
+"""The one rule for "this text looks like a secret", and the redaction applied wherever a value is quoted.
+
+Settings are never quoted at all (only their names); this is the second line of defence for the values
+that must be quoted (a caller's input echoed in a 400, a service's message relayed in an error): an
+account key, a SAS or a signature never reaches an answer, a log line or the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "***"
+
+# Connection-string parts run to the next ';', a SAS query parameter to the next '&'; then any run of 32
+# or more base64 or hex characters (account keys, resource keys, tokens, signatures).
+_SECRET_PART = re.compile(
+    r"(?<![A-Za-z0-9])(?i:(?P<part>accountkey|sharedaccesssignature)\s*=)[^;\s\"']*"
+    r"|(?<![A-Za-z0-9])(?i:(?P<query>sig)\s*=)[^&;\s\"']*"
+    r"|[A-Za-z0-9+/_-]{32,}={0,2}"
+)
+
+
+def looks_secret(text: str) -> bool:
+    """True when `text` holds something shaped like a key, a SAS or a signature."""
+    return _SECRET_PART.search(text) is not None
+
+
+def redact(text: str) -> str:
+    """`text` with every secret-looking part replaced by ***, keeping the name before `=` as a hint."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group("part") or match.group("query")
+        return f"{name}={REDACTED}" if name else REDACTED
+
+    return _SECRET_PART.sub(replace, text)

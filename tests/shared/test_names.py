@@ -1,0 +1,36 @@
+"""One name rule for every way a name enters: `.`, `..` and `...` are refused everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import InvalidRequest
+from shared.functions.routes import checked_name
+from shared.manifest import check_name
+from shared.names import IDENTIFIER, PROJECT_NAME, is_valid_name
+from shared.settings import SettingsError, validate_project_name
+
+DOTS = [".", "..", "...", "." * 50]
+
+
+@pytest.mark.parametrize("name", DOTS)
+def test_a_name_of_only_dots_is_refused_by_every_entry(name: str) -> None:
+    assert not is_valid_name(name)
+    assert not is_valid_name(name, IDENTIFIER)
+    with pytest.raises(SettingsError):
+        validate_project_name(name)
+    with pytest.raises(InvalidRequest):
+        check_name("project", name)
+    with pytest.raises(InvalidRequest):
+        checked_name("project", name, PROJECT_NAME)
+
+
+@pytest.mark.parametrize("name", ["a.b", ".env", "v1.0", "..a", "A_b-c", "x" * 50])
+def test_dots_inside_a_name_are_still_fine(name: str) -> None:
+    assert is_valid_name(name)
+    assert validate_project_name(name) == name
+
+
+@pytest.mark.parametrize("value", ["", "x" * 51, "a/b", "é", "a b", None, 7, ["a"]])
+def test_anything_else_off_the_pattern_is_refused(value: object) -> None:
+    assert not is_valid_name(value)
