@@ -10,7 +10,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from shared.errors import InvalidRequest, ReplicatorError, RunConflict, UnknownProject, UnknownRun
 from shared.functions import http_api, snapshots_api
 from shared.functions.engine_provider import EngineProvider
-from shared.functions.health import handle_health
+from shared.functions.health import handle_health, handle_health_details
 from shared.functions.json_http import MAX_BODY_BYTES
 from shared.settings import SettingsError
 from shared.snapshots import SnapshotCorrupt, SnapshotNotFound
@@ -265,10 +265,12 @@ def test_health_with_unusable_settings_is_a_503_naming_the_setting_and_no_value(
     response = handle_health(http_request("GET", "health"), unusable_settings("PRIMARY_LANGUAGE_ENDPOINT"))
     assert response.status_code == 503
     body = json_body(response)
-    assert body["status"] == "unhealthy"
-    assert body["settings"]["usable"] is False
-    assert "PRIMARY_LANGUAGE_ENDPOINT" in body["settings"]["error"]
-    assert "version" in body
+    assert body == {"status": "unhealthy", "version": body["version"],
+                    "settingsInError": ["PRIMARY_LANGUAGE_ENDPOINT"]}
+    details = json_body(handle_health_details(http_request("GET", "health/details"),
+                                              unusable_settings("PRIMARY_LANGUAGE_ENDPOINT")))
+    assert details["settings"]["usable"] is False
+    assert "PRIMARY_LANGUAGE_ENDPOINT" in details["settings"]["error"]
 
 
 @pytest.mark.parametrize(
