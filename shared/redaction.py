@@ -7,7 +7,9 @@ account key, a SAS or a signature never reaches an answer, a log line or the ter
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 
 REDACTED = "***"
 
@@ -33,3 +35,35 @@ def redact(text: str) -> str:
         return f"{name}={REDACTED}" if name else REDACTED
 
     return _SECRET_PART.sub(replace, text)
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Redact every log record of this process, whichever logger made it (urllib3 and the Azure SDKs log
+    URLs with their SAS at DEBUG), before any handler sees it; idempotent.
+
+    A record factory, not a filter: a filter on a logger misses records its children propagate, and the
+    Functions host owns the handlers.
+    """
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    make_record = logging.getLogRecordFactory()
+    formatter = logging.Formatter()
+
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it to the handler to report, as logging does
+            return record
+        if looks_secret(message):
+            record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(formatter.formatException(record.exc_info))
+        return record
+
+    logging.setLogRecordFactory(redacting_factory)

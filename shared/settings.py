@@ -81,6 +81,10 @@ TARGET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # Blob container naming rules: 3-63 lower-case letters, digits and single hyphens.
 CONTAINER_NAME_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Keys are 32 hex digits or 84 letters and digits; test and emulator keys add - and _: all safe in a header.
+LANGUAGE_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# A region's programmatic name (westus2) or its display name (West US 2).
+REGION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ]{1,39}")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no", ""})
 
@@ -263,7 +267,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     primary = LanguageResource(
         name="primary",
         endpoint=reader.endpoint("PRIMARY_LANGUAGE_ENDPOINT"),
-        key=reader.optional("PRIMARY_LANGUAGE_KEY"),
+        key=reader.key("PRIMARY_LANGUAGE_KEY"),
     )
     listed_targets = _listed_targets(reader, primary)
     # SECONDARY_TARGETS alone configures every target; the single-secondary settings still work beside it.
@@ -271,8 +275,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     secondary = None if targets_only else LanguageResource(
         name=SECONDARY_TARGET,
         endpoint=reader.endpoint("SECONDARY_LANGUAGE_ENDPOINT"),
-        key=reader.optional("SECONDARY_LANGUAGE_KEY"),
-        region=reader.optional("SECONDARY_REGION"),
+        key=reader.key("SECONDARY_LANGUAGE_KEY"),
+        region=reader.region("SECONDARY_REGION"),
     )
     if secondary is not None and secondary.budget_key == primary.budget_key:
         raise SettingsError(
@@ -414,8 +418,8 @@ def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
         prefix = f"SECONDARY__{_target_key(name)}__"
         endpoint = reader.endpoint(f"{prefix}LANGUAGE_ENDPOINT")
         resource = LanguageResource(name=name, endpoint=endpoint,
-                                    key=reader.optional(f"{prefix}LANGUAGE_KEY"),
-                                    region=reader.optional(f"{prefix}REGION") or name)
+                                    key=reader.key(f"{prefix}LANGUAGE_KEY"),
+                                    region=reader.region(f"{prefix}REGION") or name)
         if resource.budget_key == primary.budget_key:
             raise SettingsError(f"{prefix}LANGUAGE_ENDPOINT",
                                 "is the same resource as PRIMARY_LANGUAGE_ENDPOINT")
@@ -494,6 +498,10 @@ def _check_storage_value(setting: str, value: str) -> None:
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS):
+        if parts.query or parts.path.strip("/") or parts.username or parts.password:
+            # A SAS URL or a container URL: we reach accounts with our identity, or a connection string.
+            raise SettingsError(setting, "must be the account URL alone (no path, no query, no SAS); for a "
+                                         "SAS, use a connection string with SharedAccessSignature=")
         return
     # Never echo the value: it may be a connection string with a key in it.
     raise SettingsError(
@@ -516,6 +524,21 @@ class _Reader:
         value = self.optional(setting)
         if value is None:
             raise SettingsError(setting, f"is not set: {hint}")
+        return value
+
+    def key(self, setting: str) -> str | None:
+        """A Language resource key: letters and digits only (anything else would break, and so show in,
+        the request header)."""
+        value = self.optional(setting)
+        if value is not None and not LANGUAGE_KEY_PATTERN.fullmatch(value):
+            raise SettingsError(setting, "is not a Language resource key (letters, digits, - and _ only; "
+                                         "copy it again from the resource's Keys and Endpoint page)")
+        return value
+
+    def region(self, setting: str) -> str | None:
+        value = self.optional(setting)
+        if value is not None and not REGION_PATTERN.fullmatch(value):
+            raise SettingsError(setting, "is not an Azure region name such as westus2 or \"West US 2\"")
         return value
 
     def endpoint(self, setting: str) -> str:

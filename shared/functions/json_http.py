@@ -70,7 +70,8 @@ def json_response(
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> func.HttpResponse:
-    return json_response({"error": {"code": code, "message": message, **extra}}, status)
+    # A message can relay a service's words or a caller's value: nothing shaped like a secret goes out.
+    return json_response({"error": {"code": code, "message": redact(message), **extra}}, status)
 
 
 def read_json_object(req: func.HttpRequest, fields: tuple[str, ...]) -> dict[str, Any]:

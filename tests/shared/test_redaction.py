@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from shared.redaction import looks_secret, redact
+from shared.redaction import install_log_redaction, looks_secret, redact
 
 KEY = "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c2v3b4n5m6q7w8e9r0t1y2u3i4o5p6+/=="
 
@@ -35,3 +37,18 @@ def test_a_secret_looking_part_is_redacted_and_its_name_kept(text: str, secret: 
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert not looks_secret(text)
     assert redact(text) == text
+
+
+def test_every_log_record_is_redacted_whichever_logger_makes_it(caplog: pytest.LogCaptureFixture) -> None:
+    install_log_redaction()
+    install_log_redaction()  # idempotent: one factory, not two stacked
+    with caplog.at_level(logging.DEBUG):
+        urllib3_log = logging.getLogger("urllib3.connectionpool")
+        urllib3_log.debug('"GET /c?restype=container&sig=%s HTTP/1.1" 403', "s1gn")
+        try:
+            raise ValueError(f"AccountKey={KEY}")
+        except ValueError:
+            logging.getLogger("shared.anything").exception("failed")
+    text = caplog.text + "".join(record.exc_text or "" for record in caplog.records)
+    assert "s1gn" not in text and KEY not in text
+    assert "sig=***" in text and "AccountKey=***" in text
