@@ -139,10 +139,13 @@ def resolve_connection(
     if not url and section.get("accountname"):
         url = f"https://{section['accountname']}.{service}.core.windows.net"
     if not url:
+        # The connection name is this setting's value: shown only when it is the name we were given.
+        name = "X" if setting else value
         raise SettingsError(
             label,
-            f"resolves to nothing: set {value} to a connection string, or {value}__{service}ServiceUri "
-            f"(with {value}__credential=managedidentity and {value}__clientId for a user-assigned identity)",
+            f"resolves to nothing: {'it is read as the name X of a connection, so ' if setting else ''}set "
+            f"{name} to a connection string, or {name}__{service}ServiceUri (with "
+            f"{name}__credential=managedidentity and {name}__clientId for a user-assigned identity)",
         )
     if not is_account_url(url):
         raise SettingsError(f"{value}__{service}ServiceUri", "must be an https URL")
