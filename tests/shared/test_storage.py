@@ -121,3 +121,31 @@ def test_blob_clients_stream_downloads_in_small_gets_instead_of_reading_a_blob_w
         assert client._config.max_chunk_get_size == BLOB_DOWNLOAD_CHUNK
         container = client.get_container_client("snapshots")
         assert container._config.max_single_get_size == BLOB_DOWNLOAD_CHUNK
+
+
+MISTYPED = "AcountName=acct;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net"
+
+
+def test_a_mistyped_connection_string_is_named_not_echoed_nor_taken_for_a_connection_name() -> None:
+    with pytest.raises(SettingsError) as refused:
+        resolve_connection(MISTYPED, {}, "blob", setting="SNAPSHOT_STORAGE")
+    assert refused.value.setting == "SNAPSHOT_STORAGE"
+    assert "neither a storage connection string" in str(refused.value)
+    assert "c2VjcmV0a2V5" not in str(refused.value) and "acct" not in str(refused.value)
+
+
+def test_an_account_key_that_is_not_base64_names_the_setting_at_start_up() -> None:
+    value = "AccountName=acct;AccountKey=not*base64!;EndpointSuffix=core.windows.net"
+    with pytest.raises(SettingsError) as refused:
+        resolve_connection(value, {}, "blob", setting="SNAPSHOT_STORAGE")
+    assert refused.value.setting == "SNAPSHOT_STORAGE" and "not base64" in str(refused.value)
+    assert "not*base64" not in str(refused.value)
+    with pytest.raises(SettingsError) as documents:
+        documents_blob_service(value, "PRIMARY_DOCUMENTS_STORAGE")
+    assert documents.value.setting == "PRIMARY_DOCUMENTS_STORAGE"
+
+
+def test_a_connection_name_from_a_setting_that_resolves_to_nothing_is_not_echoed() -> None:
+    with pytest.raises(SettingsError) as refused:
+        resolve_connection("MyConnection", {}, "blob", setting="SNAPSHOT_STORAGE")
+    assert "MyConnection" not in str(refused.value) and "resolves to nothing" in str(refused.value)
