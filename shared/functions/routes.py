@@ -11,6 +11,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import azure.functions as func
 
 from shared.errors import InvalidRequest
+
+# Re-exported: the patterns live with the one name rule in shared.names.
+from shared.names import IDENTIFIER as IDENTIFIER
+from shared.names import PROJECT_NAME as PROJECT_NAME
 from shared.names import is_valid_name
 from shared.redaction import redact
 
