@@ -14,11 +14,12 @@ from typing import Any
 REDACTED = "***"
 
 # Connection-string parts run to the next ';', a SAS query parameter to the next '&'; then any run of 32
-# or more base64 or hex characters (account keys, resource keys, tokens, signatures).
+# or more base64 or hex characters with both a letter and a digit in it (account keys, resource keys,
+# tokens, signatures), so a long name made of words ("customer_support_ticket_classifier") stays readable.
 _SECRET_PART = re.compile(
     r"(?<![A-Za-z0-9])(?i:(?P<part>accountkey|sharedaccesssignature)\s*=)[^;\s\"']*"
     r"|(?<![A-Za-z0-9])(?i:(?P<query>sig)\s*=)[^&;\s\"']*"
-    r"|[A-Za-z0-9+/_-]{32,}={0,2}"
+    r"|(?<![A-Za-z0-9+/])(?=[A-Za-z+/]*[0-9])(?=[0-9+/]*[A-Za-z])[A-Za-z0-9+/]{32,}={0,2}"
 )
 
 

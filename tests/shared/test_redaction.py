@@ -32,7 +32,9 @@ def test_a_secret_looking_part_is_redacted_and_its_name_kept(text: str, secret: 
 
 
 @pytest.mark.parametrize(
-    "text", ["project LoanAgreements", "design=7", "signature=x", "a" * 31, "run 20260101T000000Z-1a2b3c4d"]
+    "text",
+    ["project LoanAgreements", "design=7", "signature=x", "a" * 31, "customer_support_ticket_classifier_v2",
+     "LoanAgreementsContractsClassifierForEurope", "run 20260101T000000Z-1a2b3c4d"],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert not looks_secret(text)
