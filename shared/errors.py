@@ -40,6 +40,12 @@ class InvalidRequest(ReplicatorError):
     code = "InvalidRequest"
 
 
+class RequestTooLarge(InvalidRequest):
+    """The request body is larger than any request of ours needs."""
+
+    code = "RequestTooLarge"
+
+
 class UnknownProject(ReplicatorError):
     code = "UnknownProject"
 

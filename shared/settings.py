@@ -18,8 +18,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.api_versions import DEFAULT_TEXT_API_VERSION, TextApiVersion
-from shared.connections import LOOPBACK_HOSTS, resolve_connection
+from shared.connections import (
+    LOOPBACK_HOSTS,
+    connection_string_problem,
+    is_connection_string,
+    resolve_connection,
+)
 from shared.errors import SettingsError as SettingsError  # its home; re-exported for callers of settings
+from shared.names import PROJECT_NAME_RULE, is_valid_name
 
 KNOWN_SETTINGS: tuple[str, ...] = (
     "PRIMARY_LANGUAGE_ENDPOINT",
@@ -79,9 +85,12 @@ TARGET_SETTING_SUFFIXES: tuple[str, ...] = (
 )
 TARGET_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
-PROJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 # Blob container naming rules: 3-63 lower-case letters, digits and single hyphens.
 CONTAINER_NAME_PATTERN = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# Keys are 32 hex digits or 84 letters and digits; test and emulator keys add - and _: all safe in a header.
+LANGUAGE_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# A region's programmatic name (westus2) or its display name (West US 2).
+REGION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ]{1,39}")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no", ""})
 
@@ -255,7 +264,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     primary = LanguageResource(
         name="primary",
         endpoint=reader.endpoint("PRIMARY_LANGUAGE_ENDPOINT"),
-        key=reader.optional("PRIMARY_LANGUAGE_KEY"),
+        key=reader.key("PRIMARY_LANGUAGE_KEY"),
     )
     listed_targets = _listed_targets(reader, primary)
     # SECONDARY_TARGETS alone configures every target; the single-secondary settings still work beside it.
@@ -263,8 +272,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     secondary = None if targets_only else LanguageResource(
         name=SECONDARY_TARGET,
         endpoint=reader.endpoint("SECONDARY_LANGUAGE_ENDPOINT"),
-        key=reader.optional("SECONDARY_LANGUAGE_KEY"),
-        region=reader.optional("SECONDARY_REGION"),
+        key=reader.key("SECONDARY_LANGUAGE_KEY"),
+        region=reader.region("SECONDARY_REGION"),
     )
     if secondary is not None and secondary.budget_key == primary.budget_key:
         raise SettingsError(
@@ -311,7 +320,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         ))
     for listed in listed_targets:
         if any(t.name == listed.name for t in targets):
-            raise SettingsError("SECONDARY_TARGETS", f"target name {listed.name!r} is already in use")
+            raise SettingsError("SECONDARY_TARGETS", "names a target twice, or one named as the secondary")
         if any(t.language.budget_key == listed.language.budget_key for t in targets):
             raise SettingsError(
                 f"SECONDARY__{_target_key(listed.name)}__LANGUAGE_ENDPOINT",
@@ -329,8 +338,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     if not CONTAINER_NAME_PATTERN.match(snapshot_container):
         raise SettingsError(
             "SNAPSHOT_CONTAINER",
-            f"{snapshot_container!r} is not a valid blob container name "
-            "(3-63 lower-case letters, digits and single hyphens)",
+            "is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)",
         )
     configured_version = reader.optional("LANGUAGE_API_VERSION")
     api_version = (TextApiVersion.from_setting(configured_version, "LANGUAGE_API_VERSION")
@@ -396,13 +404,14 @@ def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
         if not TARGET_NAME_PATTERN.match(name) or name == "primary":
             raise SettingsError(
                 "SECONDARY_TARGETS",
-                f"{name!r} is not a valid target name (lower-case letters, digits and '-'; not 'primary')",
+                "holds a name that is not a valid target name (lower-case letters, digits and '-', "
+                "at most 40; not 'primary')",
             )
         prefix = f"SECONDARY__{_target_key(name)}__"
         endpoint = reader.endpoint(f"{prefix}LANGUAGE_ENDPOINT")
         resource = LanguageResource(name=name, endpoint=endpoint,
-                                    key=reader.optional(f"{prefix}LANGUAGE_KEY"),
-                                    region=reader.optional(f"{prefix}REGION") or name)
+                                    key=reader.key(f"{prefix}LANGUAGE_KEY"),
+                                    region=reader.region(f"{prefix}REGION") or name)
         if resource.budget_key == primary.budget_key:
             raise SettingsError(f"{prefix}LANGUAGE_ENDPOINT",
                                 "is the same resource as PRIMARY_LANGUAGE_ENDPOINT")
@@ -415,7 +424,7 @@ def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
         container = reader.optional(f"{prefix}DOCUMENTS_CONTAINER")
         if container is not None and not CONTAINER_NAME_PATTERN.match(container):
             raise SettingsError(f"{prefix}DOCUMENTS_CONTAINER",
-                                f"{container!r} is not a valid blob container name")
+                                "is not a valid blob container name")
         targets.append(Target(name=name, language=resource, documents_storage=storage,
                               documents_container_override=container,
                               documents_storage_setting=f"{prefix}DOCUMENTS_STORAGE"))
@@ -438,16 +447,15 @@ def _webhook_url(reader: _Reader) -> str | None:
 def _notify_format(reader: _Reader) -> str:
     value = (reader.optional("NOTIFY_FORMAT") or "json").lower()
     if value not in NOTIFY_FORMATS:
-        raise SettingsError("NOTIFY_FORMAT", f"must be one of {', '.join(NOTIFY_FORMATS)}, not {value!r}")
+        raise SettingsError("NOTIFY_FORMAT", f"must be one of {', '.join(NOTIFY_FORMATS)}")
     return value
 
 
 def validate_project_name(name: str, setting: str = "project") -> str:
-    """Names of projects, models and deployments: [A-Za-z0-9_.-], at most 50 characters."""
-    if not PROJECT_NAME_PATTERN.match(name):
-        raise SettingsError(
-            setting, f"{name!r} is not a valid name (letters, digits, '_', '.', '-'; at most 50 characters)"
-        )
+    """Names of projects, models and deployments (shared.names: the one rule, `.`/`..` refused)."""
+    if not is_valid_name(name):
+        # Not quoted: a setting's value is never shown, only its name.
+        raise SettingsError(setting, f"holds a name that is not a valid name ({PROJECT_NAME_RULE})")
     return name
 
 
@@ -472,11 +480,18 @@ def validate_endpoint(value: str, setting: str) -> str:
 
 def _check_storage_value(setting: str, value: str) -> None:
     """A connection string or an account URL; checked here so a typo fails at start-up."""
-    if ("=" in value and ";" in value) or value.startswith("UseDevelopmentStorage="):
+    if is_connection_string(value):
+        problem = connection_string_problem(value)
+        if problem is not None:
+            raise SettingsError(setting, problem)
         return
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        if parts.query or parts.path.strip("/") or parts.username or parts.password:
+            # A SAS URL or a container URL: we reach accounts with our identity, or a connection string.
+            raise SettingsError(setting, "must be the account URL alone (no path, no query, no SAS); for a "
+                                         "SAS, use a connection string with SharedAccessSignature=")
         return
     # Never echo the value: it may be a connection string with a key in it.
     raise SettingsError(
@@ -501,6 +516,21 @@ class _Reader:
             raise SettingsError(setting, f"is not set: {hint}")
         return value
 
+    def key(self, setting: str) -> str | None:
+        """A Language resource key: letters and digits only (anything else would break, and so show in,
+        the request header)."""
+        value = self.optional(setting)
+        if value is not None and not LANGUAGE_KEY_PATTERN.fullmatch(value):
+            raise SettingsError(setting, "is not a Language resource key (letters, digits, - and _ only; "
+                                         "copy it again from the resource's Keys and Endpoint page)")
+        return value
+
+    def region(self, setting: str) -> str | None:
+        value = self.optional(setting)
+        if value is not None and not REGION_PATTERN.fullmatch(value):
+            raise SettingsError(setting, "is not an Azure region name such as westus2 or \"West US 2\"")
+        return value
+
     def endpoint(self, setting: str) -> str:
         return validate_endpoint(
             self.required(setting, "set the endpoint of the Language resource, https://<resource>..."),
@@ -521,7 +551,7 @@ class _Reader:
             return True
         if lowered in _FALSE:
             return False
-        raise SettingsError(setting, f"must be true or false, not {value!r}")
+        raise SettingsError(setting, "must be true or false")
 
     def integer(self, setting: str, default: int, minimum: int) -> int:
         value = self.optional(setting)
@@ -530,9 +560,9 @@ class _Reader:
         try:
             number = int(value)
         except ValueError:
-            raise SettingsError(setting, f"must be a whole number, not {value!r}") from None
+            raise SettingsError(setting, "must be a whole number") from None
         if number < minimum:
-            raise SettingsError(setting, f"must be at least {minimum}, not {number}")
+            raise SettingsError(setting, f"must be at least {minimum}")
         return number
 
     def fraction(self, setting: str, default: float) -> float:
@@ -542,9 +572,9 @@ class _Reader:
         try:
             number = float(value)
         except ValueError:
-            raise SettingsError(setting, f"must be a number between 0 and 1, not {value!r}") from None
+            raise SettingsError(setting, "must be a number between 0 and 1") from None
         if not 0.0 <= number <= 1.0:
-            raise SettingsError(setting, f"must be between 0 and 1, not {number}")
+            raise SettingsError(setting, "must be between 0 and 1")
         return number
 
     def projects(self, setting: str) -> tuple[tuple[str, ...], bool]:
@@ -569,6 +599,6 @@ class _Reader:
         if len(fields) != 6 or not all(re.fullmatch(r"[0-9*/,\-A-Za-z]+", f) for f in fields):
             raise SettingsError(
                 setting,
-                f"{value!r} is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r}",
+                f"is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r}",
             )
         return " ".join(fields)

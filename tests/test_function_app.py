@@ -27,6 +27,7 @@ EXPECTED_HTTP_ROUTES = {
     "cancel_replication": ("replications/{project}/{runId}/cancel", ["POST"], "FUNCTION"),
     "get_drift": ("drift", ["GET"], "FUNCTION"),
     "get_health": ("health", ["GET"], "ANONYMOUS"),
+    "get_health_details": ("health/details", ["GET"], "FUNCTION"),
     "list_snapshots": ("snapshots/{project}", ["GET"], "FUNCTION"),
     "show_snapshot": ("snapshots/{project}/{snapshot}", ["GET"], "FUNCTION"),
     "diff_snapshots": ("snapshot-diffs/{project}", ["GET"], "FUNCTION"),

@@ -30,6 +30,7 @@ from azure.core.exceptions import AzureError
 
 from shared.cli.backup import BACKUP_COMMANDS, add_backup_commands, run_backup_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
+from shared.redaction import install_log_redaction, redact
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def main(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
+    install_log_redaction()
     args = build_parser().parse_args(argv)
     try:
         settings = _load(environ, args.settings)
@@ -118,15 +120,15 @@ def main(
                                 out=out)
         return cancel_command(engine, settings, args.run_id, project=args.project, out=out)
     except (ConfigurationError, InvalidRequest) as error:
-        print(f"error: {error.message}", file=err)
+        print(f"error: {redact(error.message)}", file=err)
         return EXIT_USAGE
     except ReplicatorError as error:
-        print(f"error: {error.message}", file=err)
+        print(f"error: {redact(error.message)}", file=err)
         return EXIT_FAILED
     except (AzureError, requests.RequestException) as error:
         # A service we depend on is unreachable or refused us: say which, without a traceback.
         summary = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        print(f"error: {type(error).__name__}: {summary}", file=err)
+        print(f"error: {type(error).__name__}: {redact(summary)}", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted: active runs keep their place in the step queue; run `python -m shared "

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 class EngineUnavailable(Exception):
     """The engine cannot be built from the app settings; the message names the setting, never a value."""
 
+    def __init__(self, message: str, settings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.settings = settings  # the names of the settings in error, for the anonymous health probe
+
 
 def engine_from_environment() -> ReplicationEngine:
     """Build the engine the way the deployed app does: app settings arrive as environment variables."""
@@ -50,7 +54,9 @@ class EngineProvider:
                 try:
                     self._engine = self._factory()
                 except ConfigurationError as error:
-                    raise EngineUnavailable(f"the app settings are not usable: {error.message}") from None
+                    setting = getattr(error, "setting", None)  # a SettingsError names its setting
+                    raise EngineUnavailable(f"the app settings are not usable: {error.message}",
+                                            (setting,) if isinstance(setting, str) else ()) from None
             return self._engine
 
     def use(self, engine: ReplicationEngine) -> None:

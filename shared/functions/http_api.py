@@ -10,17 +10,10 @@ import azure.functions as func
 
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
-from shared.functions.json_http import answer, json_response, read_json_object
-from shared.functions.routes import (
-    IDENTIFIER,
-    PROJECT_NAME,
-    api_url,
-    checked_name,
-    query_name,
-    quoted,
-    route_name,
-)
+from shared.functions.json_http import answer, json_response, read_json_object, refuse_body
+from shared.functions.routes import api_url, checked_name, query_name, quoted, route_name
 from shared.functions.telemetry import report_recovery_point_ages
+from shared.names import IDENTIFIER, PROJECT_NAME
 
 if TYPE_CHECKING:
     from shared.engine import RunStart
@@ -69,10 +62,7 @@ def handle_start_replications(req: func.HttpRequest, provider: EngineProvider) -
     """Manual trigger: 202 when a run started, 409 naming the active run, 200 for a plan or nothing to do."""
 
     def start() -> func.HttpResponse:
-        body = read_json_object(req)
-        unknown = sorted(set(body) - set(START_FIELDS))
-        if unknown:
-            raise InvalidRequest(f"unknown field(s) {unknown}; the body accepts {list(START_FIELDS)}")
+        body = read_json_object(req, START_FIELDS)
         projects = _project_list(body.get("projects"))
         force = _flag(body, "force")
         dry_run = _flag(body, "dryRun")
@@ -118,6 +108,7 @@ def handle_redrive_step(req: func.HttpRequest, provider: EngineProvider) -> func
     """
 
     def redrive() -> func.HttpResponse:
+        refuse_body(req)
         project = route_name(req, "project", PROJECT_NAME)
         run_id = route_name(req, "runId", IDENTIFIER)
         step = route_name(req, "step", IDENTIFIER)
@@ -142,6 +133,7 @@ def handle_cancel_replication(req: func.HttpRequest, provider: EngineProvider) -
     """Ask the run to stop; a job already submitted is cancelled by the run's next slice, so poll Location."""
 
     def cancel() -> func.HttpResponse:
+        refuse_body(req)
         project = route_name(req, "project", PROJECT_NAME)
         run_id = route_name(req, "runId", IDENTIFIER)
         manifest = provider.get().cancel_run(project, run_id).to_json()
@@ -158,7 +150,7 @@ def handle_drift(req: func.HttpRequest, provider: EngineProvider) -> func.HttpRe
     def drift() -> func.HttpResponse:
         output = req.params.get("format", "json")
         if output not in ("json", "text"):
-            raise InvalidRequest(f"format must be 'json' or 'text', not {output!r}")
+            raise InvalidRequest(f"format must be 'json' or 'text', not {quoted(output)}")
         report = provider.get().drift_report()
         body = report.to_json()
         report_recovery_point_ages(body)
@@ -229,7 +221,8 @@ def _limit(req: func.HttpRequest) -> int:
     raw = req.params.get("limit")
     if raw is None:
         return DEFAULT_RUN_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RUN_LIMIT:
-        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_RUN_LIMIT}, not {raw!r}")
+    # ASCII digits only, and few of them: str.isdigit() also accepts '²', and int() of 5,000 digits raises.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not 1 <= int(raw) <= MAX_RUN_LIMIT:
+        raise InvalidRequest(f"limit must be a whole number from 1 to {MAX_RUN_LIMIT}, not {quoted(raw)}")
     return int(raw)
 

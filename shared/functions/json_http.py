@@ -20,11 +20,13 @@ from shared.errors import (
     ConfigurationError,
     InvalidRequest,
     ReplicatorError,
+    RequestTooLarge,
     RunConflict,
     UnknownProject,
     UnknownRun,
 )
 from shared.functions.engine_provider import EngineUnavailable
+from shared.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ JSON_MIMETYPE = "application/json"
 
 # Most specific first: the first isinstance match wins.
 STATUS_BY_ERROR: tuple[tuple[type[ReplicatorError], int], ...] = (
+    (RequestTooLarge, 413),
     (InvalidRequest, 400),
     (UnknownProject, 404),
     (UnknownRun, 404),
@@ -45,13 +48,20 @@ STATUS_BY_ERROR: tuple[tuple[type[ReplicatorError], int], ...] = (
 STATUS_BY_CODE = {"SnapshotNotFound": 404, "SnapshotCorrupt": 422}
 # A product error nobody mapped comes from a dependency (Language service, storage): not the caller's.
 UNMAPPED_ERROR_STATUS = 502
+# Our largest body (a restore request) is well under a kilobyte; a megabyte is only ever a mistake or abuse.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def json_response(
     body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> func.HttpResponse:
+    text = json.dumps(body, ensure_ascii=False, sort_keys=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate a caller sent, echoed back: escape it, JSON allows that
+        text = json.dumps(body, ensure_ascii=True, sort_keys=False)
     return func.HttpResponse(
-        json.dumps(body, ensure_ascii=False, sort_keys=False),
+        text,
         status_code=status,
         headers=dict(headers or {}),
         mimetype=JSON_MIMETYPE,
@@ -60,21 +70,37 @@ def json_response(
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> func.HttpResponse:
-    return json_response({"error": {"code": code, "message": message, **extra}}, status)
+    # A message can relay a service's words or a caller's value: nothing shaped like a secret goes out.
+    return json_response({"error": {"code": code, "message": redact(message), **extra}}, status)
 
 
-def read_json_object(req: func.HttpRequest) -> dict[str, Any]:
-    """The request body as a JSON object; an empty body is an empty object (every field is optional)."""
+def read_json_object(req: func.HttpRequest, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The request body as a JSON object with only `fields`; an empty body is an empty object (every
+    field is optional). Too deep, too large or unknown: a 4xx, never a 500."""
     raw = req.get_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestTooLarge(f"the request body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are accepted")
     if not raw or not raw.strip():
         return {}
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidRequest(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequest("the request body is nested too deeply") from None
+    except ValueError as error:  # not UTF-8, not JSON, or a number too long to convert
+        raise InvalidRequest(f"the request body is not valid JSON ({type(error).__name__})") from None
     if not isinstance(body, dict):
         raise InvalidRequest(f"the request body must be a JSON object, not {type(body).__name__}")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        names = redact(json.dumps(unknown[:5], ensure_ascii=True))[:200]
+        raise InvalidRequest(f"unknown field(s) {names}; the body accepts {list(fields)}")
     return body
+
+
+def refuse_body(req: func.HttpRequest) -> None:
+    """For an action that reads no body: a body means the caller expects something we would not do."""
+    if req.get_body().strip():
+        raise InvalidRequest("this endpoint takes no request body; its parameters are in the URL")
 
 
 def response_for_error(error: Exception) -> func.HttpResponse:

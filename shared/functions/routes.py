@@ -12,11 +12,12 @@ import azure.functions as func
 
 from shared.errors import InvalidRequest
 
-# Language resource project and deployment names (reference: names match [A-Za-z0-9_.-]{1,50}).
-PROJECT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
-# Run ids, step names and snapshot names are ours; checked only for a sane shape, the engine decides if
-# they exist.
-IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+# Re-exported: the patterns live with the one name rule in shared.names.
+from shared.names import IDENTIFIER as IDENTIFIER
+from shared.names import PROJECT_NAME as PROJECT_NAME
+from shared.names import is_valid_name
+from shared.redaction import redact
+
 DEFAULT_ROUTE_PREFIX = "/api"
 
 
@@ -32,14 +33,14 @@ def query_name(req: func.HttpRequest, param: str, pattern: re.Pattern[str]) -> s
 
 
 def checked_name(what: str, value: Any, pattern: re.Pattern[str]) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidRequest(f"invalid {what} {quoted(value)}: expected {pattern.pattern}")
+    if not is_valid_name(value, pattern):
+        raise InvalidRequest(f"invalid {what} {quoted(value)}: expected {pattern.pattern}, not only dots")
     return value
 
 
 def quoted(value: Any) -> str:
     """A caller's value quoted for an error message, truncated so a huge body cannot flood the log."""
-    text: str = json.dumps(value, ensure_ascii=False, default=str)
+    text = redact(json.dumps(value, ensure_ascii=False, default=str)[:200])
     return text if len(text) <= 80 else text[:77] + "..."
 
 

@@ -21,7 +21,8 @@ import azure.functions as func
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
-from shared.functions.routes import IDENTIFIER, PROJECT_NAME, api_url, route_name
+from shared.functions.routes import api_url, checked_name, route_name
+from shared.names import IDENTIFIER, PROJECT_NAME, is_valid_name
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unannotated
 
@@ -29,6 +30,7 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unanno
 SNAPSHOT_PART = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 RESTORE_FIELDS = ("snapshot", "target", "project", "train", "modelLabel", "deployments",
                   "trainingConfigVersion")
+RETENTION_FIELDS = ("dryRun",)
 
 
 @bp.route(route="snapshots/{project}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -101,7 +103,7 @@ def handle_diff_snapshots(req: func.HttpRequest, provider: EngineProvider) -> fu
         references = []
         for name in ("old", "new"):
             part = req.params.get(name, "")
-            if not SNAPSHOT_PART.fullmatch(part):
+            if not is_valid_name(part, SNAPSHOT_PART):
                 raise InvalidRequest(f"query parameter {name!r} must name a snapshot of {project} "
                                      "(the part after 'project/', a unique prefix of it, or latest)")
             references.append(f"{project}@latest" if part == "latest" else f"{project}/{part}")
@@ -115,25 +117,25 @@ def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> fun
     def start() -> func.HttpResponse:
         from shared.recovery.restore import RestoreRequest, RestoreService
 
-        body = read_json_object(req)
-        unknown = sorted(set(body) - set(RESTORE_FIELDS))
-        if unknown:
-            raise InvalidRequest(f"unknown field(s) {unknown}; the body accepts {list(RESTORE_FIELDS)}")
+        body = read_json_object(req, RESTORE_FIELDS)
         snapshot = _text(body, "snapshot")
         if snapshot is None:
             raise InvalidRequest(
                 "'snapshot' is required: a snapshot name, a unique prefix of it, or Project@latest"
             )
+        _check_snapshot_reference(snapshot)
         deployments = body.get("deployments")
         if deployments is not None and (not isinstance(deployments, list)
                                         or not all(isinstance(d, str) for d in deployments)):
             raise InvalidRequest("'deployments' must be a list of deployment names")
+        for deployment in deployments or ():
+            checked_name("deployment", deployment, PROJECT_NAME)
         train = body.get("train", False)
         if not isinstance(train, bool):
             raise InvalidRequest("'train' must be true or false")
-        request = RestoreRequest(snapshot, target=_text(body, "target") or "primary",
-                                 project=_text(body, "project"), train=train,
-                                 model_label=_text(body, "modelLabel"), deployments=deployments,
+        request = RestoreRequest(snapshot, target=_name(body, "target") or "primary",
+                                 project=_name(body, "project"), train=train,
+                                 model_label=_name(body, "modelLabel"), deployments=deployments,
                                  training_config_version=_text(body, "trainingConfigVersion"))
         started = RestoreService(provider.get()).start(request, trigger="http")
         location = api_url(req, "restores", started.project, started.run_id)
@@ -155,10 +157,8 @@ def handle_retention(req: func.HttpRequest, provider: EngineProvider) -> func.Ht
     def sweep() -> func.HttpResponse:
         from shared.recovery.upkeep import Maintenance
 
-        dry_run = req.params.get("dryRun", "false").lower()
-        if dry_run not in ("true", "false"):
-            raise InvalidRequest("dryRun must be true or false")
-        report = Maintenance(provider.get()).retention(dry_run=dry_run == "true")
+        dry_run = _retention_dry_run(req)  # before any engine work: a bad request deletes nothing
+        report = Maintenance(provider.get()).retention(dry_run=dry_run)
         return json_response(report.to_json())
 
     return answer(sweep)
@@ -171,6 +171,34 @@ def handle_expiry(req: func.HttpRequest, provider: EngineProvider) -> func.HttpR
         return json_response(Maintenance(provider.get()).expiry().to_json())
 
     return answer(expiry)
+
+
+def _retention_dry_run(req: func.HttpRequest) -> bool:
+    """`?dryRun=true`, or `{"dryRun": true}` in the body: both are honoured, since a sweep deletes."""
+    query = req.params.get("dryRun")
+    if query is not None and query.lower() not in ("true", "false"):
+        raise InvalidRequest("the dryRun query parameter must be true or false")
+    body = read_json_object(req, RETENTION_FIELDS).get("dryRun")
+    if body is not None and not isinstance(body, bool):
+        raise InvalidRequest("dryRun in the body must be true or false")
+    if query is not None and body is not None and (query.lower() == "true") != body:
+        raise InvalidRequest("dryRun is given twice, in the query and the body, with different values")
+    return body if body is not None else query is not None and query.lower() == "true"
+
+
+def _check_snapshot_reference(reference: str) -> None:
+    """`Project/<name or prefix>` or `Project@latest`: the names in it follow the one name rule."""
+    project, separator, rest = reference.partition("@" if "/" not in reference else "/")
+    if separator:
+        checked_name("project", project, PROJECT_NAME)
+        if rest and not is_valid_name(rest, SNAPSHOT_PART):
+            raise InvalidRequest("'snapshot' names no snapshot: use Project/<time>-<hash>.json, a unique "
+                                 "prefix of it, or Project@latest")
+
+
+def _name(body: dict[str, Any], field: str) -> str | None:
+    value = _text(body, field)
+    return None if value is None else checked_name(field, value, PROJECT_NAME)
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:

@@ -30,6 +30,7 @@ from shared.language.credentials import RequestAuth
 from shared.language.project_kinds import ANALYZE_TEXT
 from shared.language.request_budget import RequestBudget
 from shared.language.retry import DEFAULT_POLICY, RetryLater, RetryPolicy
+from shared.origin import is_same_origin
 from shared.settings import validate_endpoint, validate_project_name
 
 # The text family serves every kind we replicate (custom NER, custom text classification).
@@ -388,12 +389,11 @@ class AuthoringClient:
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
     def _check_origin(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.netloc.lower() != self._origin or parts.scheme != urlsplit(self.endpoint).scheme:
-            # A job or result URL on another host must not receive our key or token.
-            raise LanguageApiError(
-                0, "UnexpectedHost", f"refusing to send credentials to {parts.scheme}://{parts.netloc}"
-            )
+        if not is_same_origin(url, self.endpoint):
+            # A job or result URL elsewhere, or in clear text, must not receive our key or token.
+            parts = urlsplit(url)
+            raise LanguageApiError(0, "UnexpectedHost", f"refusing to send credentials to {parts.scheme}://"
+                                   f"{parts.hostname}: not the endpoint's scheme, host and port")
 
     def _charge_budget(self, method: str) -> None:
         if self._budget is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 
@@ -19,6 +19,7 @@ from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
 from shared.language.project_kinds import kind_of
 from shared.language.retry import DEFAULT_POLICY, RetryPolicy
+from shared.origin import is_same_origin
 
 RUNTIME_API_VERSION = DEFAULT_TEXT_API_VERSION.runtime_version
 MAX_DOCUMENTS_PER_JOB = 25
@@ -48,7 +49,6 @@ class RuntimeClient:
         self._session = session or requests.Session()
         self._retry = retry or DEFAULT_POLICY
         self._timeout = timeout
-        self._origin = urlsplit(self.endpoint).netloc.lower()
 
     def submit(self, project_kind: str, project: str, deployment: str,
                documents: Sequence[SampleDocument]) -> str:
@@ -74,8 +74,9 @@ class RuntimeClient:
         return location
 
     def get(self, job_url: str) -> dict[str, Any]:
-        if urlsplit(job_url).netloc.lower() != self._origin:
-            raise RuntimeApiError("refusing to send credentials to another host")
+        if not is_same_origin(job_url, self.endpoint):
+            raise RuntimeApiError("refusing to send credentials to a URL that is not the endpoint's scheme, "
+                                  "host and port")
         response = self._send("GET", job_url, None)
         if response.status_code != 200:
             raise _error(response)

@@ -16,8 +16,8 @@ from typing import Any
 from shared.errors import InvalidRequest
 from shared.language.export_format import ExportedProject
 from shared.language.project_kinds import LabelShape, project_kind
+from shared.names import check_name
 from shared.replication.drift import format_age
-from shared.settings import validate_project_name
 from shared.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore
 
 LATEST = "latest"
@@ -97,14 +97,14 @@ class SnapshotCatalogue:
 
     def list(self, project: str) -> list[SnapshotInfo]:
         """Newest first."""
-        return self.store.list(validate_project_name(project, "project"))
+        return self.store.list(check_name("project", project))
 
     def resolve(self, reference: str) -> SnapshotInfo:
         """A blob name, a unique prefix of one, or `Project@latest`."""
         reference = reference.strip()
         if "/" not in reference and "@" not in reference:
-            raise InvalidRequest(f"{reference!r} names no snapshot: use Project/<time>-<hash>.json, a unique "
-                                 "prefix of it, or Project@latest")
+            raise InvalidRequest(f"{reference[:80]!r} names no snapshot: use Project/<time>-<hash>.json, "
+                                 "a unique prefix of it, or Project@latest")
         if reference.endswith(f"@{LATEST}"):
             project = reference[: -len(LATEST) - 1]
             snapshots = self.list(project)
@@ -112,7 +112,7 @@ class SnapshotCatalogue:
                 raise SnapshotNotFound(reference)
             return snapshots[0]
         project = reference.split("/", 1)[0]
-        validate_project_name(project, "project")
+        check_name("project", project)
         with_suffix = reference if reference.endswith(".json") else None
         if with_suffix is not None:
             try:

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ConcurrentUpdate, InvalidRequest, UnknownRun
+from shared.names import check_name as check_name  # its home; re-exported for run code
 from shared.storage.json_blobs import JsonBlobs
 
 PENDING = "pending"
@@ -30,7 +31,6 @@ RUN_TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 STEP_DONE = frozenset({SUCCEEDED, SKIPPED})
 
 _RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
-_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,50}$")
 
 
 def new_run_id(now: datetime) -> str:
@@ -42,12 +42,6 @@ def check_run_id(run_id: str) -> str:
     if not _RUN_ID.match(run_id):
         raise InvalidRequest(f"{run_id!r} is not a run id")
     return run_id
-
-
-def check_name(kind: str, name: str) -> str:
-    if not _NAME.match(name):
-        raise InvalidRequest(f"{kind} name {name!r} is invalid: use 1-50 of A-Z a-z 0-9 _ . -")
-    return name
 
 
 def _time(value: Any) -> datetime | None:

@@ -13,7 +13,13 @@ from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
-from shared.connections import CredentialSpec, is_account_url, is_connection_string, resolve_connection
+from shared.connections import (
+    CredentialSpec,
+    connection_string_problem,
+    is_account_url,
+    is_connection_string,
+    resolve_connection,
+)
 from shared.errors import SettingsError
 
 ClientT = TypeVar("ClientT", BlobServiceClient, QueueServiceClient)
@@ -92,6 +98,9 @@ def documents_blob_service(
     """Document storage: a connection string, or an account URL reached with our identity."""
     text = value.strip()
     if is_connection_string(text):
+        problem = connection_string_problem(text)
+        if problem is not None:
+            raise SettingsError(setting, problem)
         return _from_connection_string(BlobServiceClient, text, setting)
     if is_account_url(text):
         return BlobServiceClient(

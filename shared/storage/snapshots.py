@@ -32,7 +32,7 @@ from shared.clock import Clock, utc_iso
 from shared.errors import ReplicatorError
 from shared.language.export_format import ExportedProject, UnsafeExport, parse_export
 from shared.language.export_stream import ExportSummary, summarise_export
-from shared.settings import validate_project_name
+from shared.names import check_name
 from shared.storage.json_blobs import ContainerOnFirstWrite
 
 BLOCK_SIZE = 4 * 1024 * 1024
@@ -158,7 +158,7 @@ class SnapshotStore:
         step is harmless); other bytes of the same content in the same second are stored under a name
         that adds their sha256.
         """
-        validate_project_name(project, "project")
+        check_name("project", project)
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
             digest = hashlib.sha256()
             size = 0
@@ -230,7 +230,7 @@ class SnapshotStore:
 
     def list(self, project: str) -> list[SnapshotInfo]:
         """The project's snapshots, newest first."""
-        validate_project_name(project, "project")
+        check_name("project", project)
         try:
             blobs = list(self._container.list_blobs(name_starts_with=f"{project}/", include=["metadata"]))
         except ResourceNotFoundError:

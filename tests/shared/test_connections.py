@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from shared.connections import CredentialSpec, resolve_connection
+from shared.errors import SettingsError
+from shared.storage.clients import documents_blob_service
 
 
 def test_service_uri_and_account_name_forms() -> None:
@@ -26,3 +30,31 @@ def test_settings_resolve_connections_without_loading_the_storage_sdk() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                             timeout=60).stdout.strip()
     assert loaded == "[]"
+
+
+MISTYPED = "AcountName=acct;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net"
+
+
+def test_a_mistyped_connection_string_is_named_not_echoed_nor_taken_for_a_connection_name() -> None:
+    with pytest.raises(SettingsError) as refused:
+        resolve_connection(MISTYPED, {}, "blob", setting="SNAPSHOT_STORAGE")
+    assert refused.value.setting == "SNAPSHOT_STORAGE"
+    assert "neither a storage connection string" in str(refused.value)
+    assert "c2VjcmV0a2V5" not in str(refused.value) and "acct" not in str(refused.value)
+
+
+def test_an_account_key_that_is_not_base64_names_the_setting_at_start_up() -> None:
+    value = "AccountName=acct;AccountKey=not*base64!;EndpointSuffix=core.windows.net"
+    with pytest.raises(SettingsError) as refused:
+        resolve_connection(value, {}, "blob", setting="SNAPSHOT_STORAGE")
+    assert refused.value.setting == "SNAPSHOT_STORAGE" and "not base64" in str(refused.value)
+    assert "not*base64" not in str(refused.value)
+    with pytest.raises(SettingsError) as documents:
+        documents_blob_service(value, "PRIMARY_DOCUMENTS_STORAGE")
+    assert documents.value.setting == "PRIMARY_DOCUMENTS_STORAGE"
+
+
+def test_a_connection_name_from_a_setting_that_resolves_to_nothing_is_not_echoed() -> None:
+    with pytest.raises(SettingsError) as refused:
+        resolve_connection("MyConnection", {}, "blob", setting="SNAPSHOT_STORAGE")
+    assert "MyConnection" not in str(refused.value) and "resolves to nothing" in str(refused.value)

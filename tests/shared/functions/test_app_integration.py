@@ -12,6 +12,7 @@ import pytest
 from localdev.sample_project import ner_project
 from shared.clock import SystemClock
 from shared.functions.engine_provider import EngineProvider, EngineUnavailable, engines
+from shared.functions.health import ANONYMOUS_FIELDS
 from shared.functions.steps_queue import on_step_message, read_step_message
 from shared.functions.timer import on_drift_timer
 from shared.runs.scheduler import QUEUE_NAME
@@ -295,7 +296,14 @@ def test_health_with_a_working_engine_reports_usable_settings_and_storage_withou
     regions: Any, azurite: Any
 ) -> None:
     with serving(engine_for(regions, azurite)):
-        response = registered("get_health")(http_request("GET", "health", params={"code": ""}))
+        anonymous = registered("get_health")(http_request("GET", "health", params={"code": ""}))
+        response = registered("get_health_details")(http_request("GET", "health/details"))
+    # Anonymous: exactly these fields, so no endpoint, region, auth mode, name or schedule leaks.
+    assert anonymous.status_code == 200
+    assert json_body(anonymous) == {"status": "healthy", "version": json_body(anonymous)["version"],
+                                    "settingsInError": []}
+    assert list(json_body(anonymous)) == list(ANONYMOUS_FIELDS)
+    assert regions.primary.endpoint not in anonymous.get_body().decode()
     assert response.status_code == 200
     body = json_body(response)
     assert body["status"] == "healthy"

@@ -10,7 +10,8 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from shared.errors import InvalidRequest, ReplicatorError, RunConflict, UnknownProject, UnknownRun
 from shared.functions import http_api, snapshots_api
 from shared.functions.engine_provider import EngineProvider
-from shared.functions.health import handle_health
+from shared.functions.health import handle_health, handle_health_details
+from shared.functions.json_http import MAX_BODY_BYTES
 from shared.settings import SettingsError
 from shared.storage.snapshots import SnapshotCorrupt, SnapshotNotFound
 from tests.shared.functions.host import http_request, json_body
@@ -50,7 +51,10 @@ def assert_error(response: Any, status: int, code: str, *message_parts: str) -> 
         ({"projects": ["x" * 51]}, "invalid project name"),
         ({"force": "yes"}, "force must be true or false"),
         ({"dryRun": 1}, "dryRun must be true or false"),
-        ({"dry_run": True}, "unknown field(s) ['dry_run']"),
+        ({"dry_run": True}, 'unknown field(s) ["dry_run"]'),
+        ({"projects": [".."]}, "invalid project name"),
+        (b"[" * 20_000, "nested too deeply"),
+        (b'{"projects": ["\\ud800"], "\\udfff": 1}', "unknown field(s)"),
     ],
 )
 def test_a_bad_start_body_is_a_400_naming_the_problem(body: Any, message: str) -> None:
@@ -74,6 +78,15 @@ def test_a_bad_start_body_is_a_400_naming_the_problem(body: Any, message: str) -
         ("cancel", "replications/P/%20/cancel", {"project": "P", "runId": " "}, {},
          "invalid runId"),
         ("drift", "drift", {}, {"format": "xml"}, "format must be"),
+        # str.isdigit() accepted these, then int() raised or read a number nobody typed.
+        ("list", "replications/P", {"project": "P"}, {"limit": "²"}, "limit"),
+        ("list", "replications/P", {"project": "P"}, {"limit": "١٠"}, "limit"),
+        ("list", "replications/P", {"project": "P"}, {"limit": "9" * 5000}, "limit"),
+        ("list", "replications/..", {"project": ".."}, {}, "invalid project"),
+        ("list", "replications/P", {"project": "P"}, {"target": "..."}, "invalid target"),
+        ("get", "replications/P/..", {"project": "P", "runId": ".."}, {}, "invalid runId"),
+        ("redrive", "replications/P/r/steps/.", {"project": "P", "runId": "r", "step": "."}, {},
+         "invalid step"),
     ],
 )
 def test_a_bad_name_or_query_is_a_400_before_any_engine_work(
@@ -114,6 +127,19 @@ SNAPSHOT_ROUTES = [
 ]
 
 
+def test_a_body_over_the_limit_is_a_413_before_any_engine_work() -> None:
+    request = http_request("POST", "restores", body=b" " * (MAX_BODY_BYTES + 1))
+    assert_error(snapshots_api.handle_start_restore(request, unreachable_engine()), 413, "RequestTooLarge")
+
+
+@pytest.mark.parametrize("handler", ["redrive", "cancel"])
+def test_an_action_that_reads_no_body_refuses_one(handler: str) -> None:
+    route = dict((name, (method, path, params)) for name, method, path, params in ROUTES)
+    method, path, route_params = route[handler]
+    request = http_request(method, path, route_params=route_params, body={"force": True})
+    assert_error(HANDLERS[handler](request, unreachable_engine()), 400, "InvalidRequest", "no request body")
+
+
 @pytest.mark.parametrize(("handler", "method", "path", "route_params"), ROUTES)
 def test_unusable_settings_are_a_503_naming_the_setting(
     handler: str, method: str, path: str, route_params: dict[str, str]
@@ -150,6 +176,20 @@ def test_the_backup_routes_also_answer_unusable_settings_with_a_503_naming_the_s
         ("restore", "POST", "restores", {}, {}, {"snapshot": "P/x", "deployments": "prod"}, "'deployments'"),
         ("restore-run", "GET", "restores/P/r r", {"project": "P", "runId": "r r"}, {}, None, "invalid runId"),
         ("retention", "POST", "retention", {}, {"dryRun": "maybe"}, None, "dryRun"),
+        # The cases: deep nesting was a RecursionError (500); a body we do not read ran a sweep.
+        ("restore", "POST", "restores", {}, {}, b"[" * 20_000, "nested too deeply"),
+        ("restore", "POST", "restores", {}, {}, b'{"a":' * 10_000, "nested too deeply"),
+        ("restore", "POST", "restores", {}, {}, b'{"snapshot": ' + b"1" * 5000 + b"}", "not valid JSON"),
+        ("restore", "POST", "restores", {}, {}, {"snapshot": "../x"}, "invalid project"),
+        ("snapshots", "GET", "snapshots/..", {"project": ".."}, {}, None, "invalid project"),
+        ("snapshot", "GET", "snapshots/P/..", {"project": "P", "snapshot": ".."}, {}, None,
+         "invalid snapshot"),
+        ("snapshot-diff", "GET", "snapshot-diffs/P", {"project": "P"}, {"old": "...", "new": "latest"}, None,
+         "'old'"),
+        ("restore-run", "GET", "restores/./r", {"project": ".", "runId": "r"}, {}, None, "invalid project"),
+        ("retention", "POST", "retention", {}, {}, {"dryRun": "yes"}, "dryRun in the body"),
+        ("retention", "POST", "retention", {}, {"dryRun": "false"}, {"dryRun": True}, "given twice"),
+        ("retention", "POST", "retention", {}, {}, {"dry_run": True}, "unknown field(s)"),
     ],
 )
 def test_a_bad_backup_request_is_a_400_before_any_engine_work(
@@ -225,10 +265,12 @@ def test_health_with_unusable_settings_is_a_503_naming_the_setting_and_no_value(
     response = handle_health(http_request("GET", "health"), unusable_settings("PRIMARY_LANGUAGE_ENDPOINT"))
     assert response.status_code == 503
     body = json_body(response)
-    assert body["status"] == "unhealthy"
-    assert body["settings"]["usable"] is False
-    assert "PRIMARY_LANGUAGE_ENDPOINT" in body["settings"]["error"]
-    assert "version" in body
+    assert body == {"status": "unhealthy", "version": body["version"],
+                    "settingsInError": ["PRIMARY_LANGUAGE_ENDPOINT"]}
+    details = json_body(handle_health_details(http_request("GET", "health/details"),
+                                              unusable_settings("PRIMARY_LANGUAGE_ENDPOINT")))
+    assert details["settings"]["usable"] is False
+    assert "PRIMARY_LANGUAGE_ENDPOINT" in details["settings"]["error"]
 
 
 @pytest.mark.parametrize(

@@ -78,6 +78,9 @@ def test_catalogue_and_restore_over_http(regions: Any, azurite: Any) -> None:
 
     retention = api.handle_retention(http_request("POST", "retention", params={"dryRun": "true"}), provider)
     assert retention.status_code == 200 and json_body(retention)["dryRun"] is True
+    # The body is read too: {"dryRun": true} used to be ignored, and the sweep deleted for real.
+    in_body = api.handle_retention(http_request("POST", "retention", body={"dryRun": True}), provider)
+    assert in_body.status_code == 200 and json_body(in_body)["dryRun"] is True
     expiry = api.handle_expiry(http_request("GET", "expiry"), provider)
     assert expiry.status_code == 200 and json_body(expiry)["warnings"] == []
 

@@ -10,7 +10,7 @@ import pytest
 from shared.clock import FakeClock
 from shared.engine import ReplicationEngine
 from shared.functions.engine_provider import EngineProvider
-from shared.functions.health import handle_health
+from shared.functions.health import handle_health_details
 from shared.language.regions import (
     AUTHORING_REGIONS,
     authoring_region_problem,
@@ -105,8 +105,9 @@ def test_health_names_a_target_whose_region_cannot_author(azurite: Any) -> None:
     assert health["healthy"] is True  # the app works; the target is named so an operator fixes it
     (warning,) = health["warnings"]
     assert "target 'secondary' is in region 'francecentral'" in warning
-    # The anonymous GET /api/health answers with it.
-    response = handle_health(http_request("GET", "health"), EngineProvider(factory=lambda: engine))
+    # GET /api/health/details (function key) answers with it; the anonymous probe says only "healthy".
+    provider = EngineProvider(factory=lambda: engine)
+    response = handle_health_details(http_request("GET", "health/details"), provider)
     assert response.status_code == 200
     assert json_body(response)["warnings"] == [warning]
 
