@@ -51,7 +51,8 @@ def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_sto
     assert len(re.findall(r"control http://127\.0\.0\.1:\d+", text)) == 2
     # Timings where they belong: the run's under the scenes, the stop's under the stop heading.
     assert re.search(r"Demo finished: .*\n   demo ran in \d+\.\d s\n", text)
-    assert re.search(r"== Stopping everything the demo started\n   stopped in \d+\.\d s; \d+\.\d s in all", text)
+    assert re.search(r"== Stopping everything the demo started\n"
+                     r"   stopped in \d+\.\d s; \d+\.\d s in all", text)
 
 
 def test_a_port_in_time_wait_counts_as_free():

@@ -107,7 +107,7 @@ def test_the_readme_sample_output_is_what_the_demo_prints(demo: RunningDemo):
         pattern = re.sub(r"\d{4}\\-\d\d\\-\d\dT\d\d:\d\d:\d\dZ", TIMESTAMP, pattern)
         pattern = re.sub(r"(?:\\ )+", r"\\s+", pattern)
         pattern = re.sub(r"\d+\\\.\d", r"\\d+\\.\\d", pattern)  # timings
-        found = next((index for index in range(position, len(output)) if re.fullmatch(pattern, output[index])),
-                     None)
+        found = next((index for index in range(position, len(output))
+                      if re.fullmatch(pattern, output[index])), None)
         assert found is not None, f"README line not printed (in this order): {line!r}\n{demo.output()}"
         position = found + 1
