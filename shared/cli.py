@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="cancel an active run")
     cancel.add_argument("run_id", metavar="RUN", help="the run id, as `runs` prints it")
     cancel.add_argument("--project", metavar="P", help="the run's project (default: looked up)")
+    doctor = commands.add_parser(
+        "doctor", help="check, without changing anything, what a first real deployment needs")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     add_backup_commands(commands)
     return parser
 
@@ -98,13 +102,22 @@ def main(
     err: IO[str] | None = None,
     engine_factory: EngineFactory | None = None,
     runner_factory: RunnerFactory | None = None,
+    check_first: bool | None = None,
 ) -> int:
+    """`check_first` (default: when the engine is the real one) runs `preflight` before the command."""
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
+    # azure-identity logs every credential it tried, many lines; MissingCredential says what to set.
+    logging.getLogger("azure.identity").addHandler(logging.NullHandler())
+    logging.getLogger("azure.identity").propagate = False
     try:
         settings = _load(environ, args.settings)
         engine = (engine_factory or default_engine)(settings)
+        if args.command == "doctor":
+            return doctor_command(engine, as_json=args.json, out=out)
+        if engine_factory is None if check_first is None else check_first:
+            preflight(engine, {**(os.environ if environ is None else environ), **settings.values})
         if args.command in BACKUP_COMMANDS:
             return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
         if args.command == "drift":
@@ -132,6 +145,25 @@ def main(
         print("interrupted: active runs keep their place in the step queue; run `python -m shared "
               "replicate` again to resume them", file=err)
         return EXIT_INTERRUPTED
+
+
+def preflight(engine: ReplicationEngine, values: Mapping[str, str]) -> None:
+    """Stop before any work, with one line naming the setting, when a service cannot be reached or a
+    resource without a key has no credential (instead of minutes of SDK retries or a credential chain)."""
+    from shared.reachability import engine_endpoints, host_storage_url, require_reachable
+
+    require_reachable(engine_endpoints(engine, host_storage_url=host_storage_url(values)))
+    engine.primary.check_credential()
+    for target in engine.targets.values():
+        target.authoring.check_credential()
+
+
+def doctor_command(engine: ReplicationEngine, *, as_json: bool, out: IO[str]) -> int:
+    from shared.doctor import run_doctor
+
+    report = run_doctor(engine)
+    print(json.dumps(report.to_json(), indent=2) if as_json else report.to_text(), file=out)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _load(environ: Mapping[str, str] | None, local_settings: Path | None) -> Settings:
