@@ -14,6 +14,7 @@ role first and answers 403 without it, 404 with it.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,9 +29,9 @@ from shared.authoring import AuthoringClient, LanguageApiError
 from shared.credentials import MissingCredential
 from shared.errors import ReplicatorError
 from shared.export_format import NER, PROJECT_KINDS
-from shared.reachability import engine_endpoints, unreachable
+from shared.reachability import engine_endpoints, host_storage_url, unreachable
 from shared.regions import authoring_region_problem
-from shared.settings import LanguageResource, Target, resource_setting
+from shared.settings import LanguageResource, SettingsError, Target, resource_setting
 
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
@@ -119,7 +120,12 @@ def run_doctor(engine: ReplicationEngine, *, timeout: float = 5.0) -> DoctorRepo
     """Every check, in the order a newcomer would fix them."""
     found = _Collector()
     settings = engine.settings
-    endpoints = engine_endpoints(engine)
+    try:
+        host_url = host_storage_url({**os.environ, **settings.values})
+    except SettingsError as error:
+        found.add("storage", "reachable", FAIL, error.message, f"correct {error.setting}")
+        host_url = None
+    endpoints = engine_endpoints(engine, host_storage_url=host_url)
     unreachable_settings = unreachable(endpoints, timeout)
     for endpoint in endpoints:
         subject = _subject_of(engine, endpoint.setting)
