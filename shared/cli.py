@@ -117,7 +117,8 @@ def main(
         if args.command == "doctor":
             return doctor_command(engine, as_json=args.json, out=out)
         if engine_factory is None if check_first is None else check_first:
-            preflight(engine, {**(os.environ if environ is None else environ), **settings.values})
+            preflight(engine, {**(os.environ if environ is None else environ), **settings.values},
+                      every_service=args.command in NEEDS_EVERY_SERVICE)
         if args.command in BACKUP_COMMANDS:
             return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
         if args.command == "drift":
@@ -147,15 +148,25 @@ def main(
         return EXIT_INTERRUPTED
 
 
-def preflight(engine: ReplicationEngine, values: Mapping[str, str]) -> None:
+# Commands that talk to every Language resource. The others read or change our own state, or one
+# chosen resource, and must keep working while a region (its Language resource and the storage linked
+# to it) is down: before them only the state storage is checked.
+NEEDS_EVERY_SERVICE = frozenset({"drift", "replicate", "expiry", "upkeep"})
+
+
+def preflight(engine: ReplicationEngine, values: Mapping[str, str], *, every_service: bool = True) -> None:
     """Stop before any work, with one line naming the setting, when a service cannot be reached or a
     resource without a key has no credential (instead of minutes of SDK retries or a credential chain)."""
-    from shared.reachability import engine_endpoints, host_storage_url, require_reachable
+    from shared.reachability import STATE_SETTINGS, engine_endpoints, host_storage_url, require_reachable
 
-    require_reachable(engine_endpoints(engine, host_storage_url=host_storage_url(values)))
-    engine.primary.check_credential()
-    for target in engine.targets.values():
-        target.authoring.check_credential()
+    endpoints = engine_endpoints(engine, host_storage_url=host_storage_url(values))
+    if not every_service:
+        endpoints = [endpoint for endpoint in endpoints if endpoint.setting in STATE_SETTINGS]
+    require_reachable(endpoints)
+    if every_service:
+        engine.primary.check_credential()
+        for target in engine.targets.values():
+            target.authoring.check_credential()
 
 
 def doctor_command(engine: ReplicationEngine, *, as_json: bool, out: IO[str]) -> int:

@@ -21,6 +21,8 @@ from shared.settings import HOST_STORAGE_CONNECTION, SettingsError, resource_set
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
 
+# Where our own state lives (run manifests, locks, snapshots; the step queue).
+STATE_SETTINGS = frozenset({"SNAPSHOT_STORAGE", HOST_STORAGE_CONNECTION})
 # Well under the ~15 s a user waits before deciding something hangs; DNS and connect included.
 DEFAULT_TIMEOUT = 5.0
 
@@ -121,5 +123,5 @@ def require_reachable(endpoints: Sequence[Endpoint], timeout: float = DEFAULT_TI
         if endpoint.setting in failed:
             others = [setting for setting in failed if setting != endpoint.setting]
             also = f" (also unreachable: {', '.join(others)})" if others else ""
-            raise SettingsError(endpoint.setting, f"cannot be reached: {failed[endpoint.setting]}; "
-                                f"check the endpoint or account it names, and the network{also}")
+            raise SettingsError(endpoint.setting, f"cannot be reached: {failed[endpoint.setting]}; check the "
+                                f"endpoint or account it names, the network and the service's status{also}")

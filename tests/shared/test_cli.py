@@ -376,3 +376,17 @@ def test_reachable_services_pass_the_preflight_and_the_command_runs(regions, azu
 
     assert code == EXIT_OK, err
     assert "No runs yet." in out
+
+
+def test_commands_that_must_work_while_a_region_is_down_check_only_our_state_storage(regions, azurite):
+    values = settings_values(regions, azurite, PRIMARY_LANGUAGE_ENDPOINT=_closed_port_url())
+
+    code, _, err = run_cli("runs", environ=values, check_first=True)
+    assert code == EXIT_OK, err
+    assert run_cli("drift", environ=values, check_first=True)[0] == EXIT_USAGE
+
+    dead_port = _closed_port_url().rsplit(":", 1)[1]
+    dead_state = azurite.connection_string().replace(str(azurite.blob_port), dead_port)
+    values = settings_values(regions, azurite, SNAPSHOT_STORAGE=dead_state)
+    code, _, err = run_cli("runs", environ=values, check_first=True)
+    assert code == EXIT_USAGE and err.startswith("error: SNAPSHOT_STORAGE: cannot be reached")
