@@ -142,9 +142,12 @@ def run_doctor(engine: ReplicationEngine, *, timeout: float = 5.0) -> DoctorRepo
             found.add(subject, "reachable", PASS, f"{endpoint.setting}: accepts connections")
     if "SNAPSHOT_STORAGE" in unreachable_settings:
         # Every Language request is charged to the request budget kept in the snapshot storage.
-        found.skip(
-            "primary", ("language",), "SNAPSHOT_STORAGE, which holds the request budget, is unreachable"
-        )
+        for resource in (settings.primary, *(target.language for target in settings.targets)):
+            found.skip(
+                resource.name,
+                LANGUAGE_CHECKS,
+                "SNAPSHOT_STORAGE, which holds the request budget, is unreachable",
+            )
         return DoctorReport(tuple(found.checks))
     primary_projects = _language_checks(
         found, settings.primary, engine.primary, "primary", unreachable_settings
@@ -338,12 +341,15 @@ def _role_check(
         found.add(subject, "role", PASS, "Reader or higher: the project list answered")
         return
     probe = _absent_project_name(projects)
-    if client.get_project(probe) is not None:
-        found.add(subject, "role", SKIP, "not checked: the probe project unexpectedly exists")
-        return
     try:
+        if client.get_project(probe) is not None:
+            found.add(subject, "role", SKIP, "not checked: the probe project unexpectedly exists")
+            return
         client.delete_deployment(probe, "doctor-probe")
-    except LanguageApiError as error:
+    except (ReplicatorError, requests.RequestException) as error:
+        if not isinstance(error, LanguageApiError):
+            found.add(subject, "role", FAIL, f"the Owner probe failed: {_reason(error)}", "retry later")
+            return
         if error.status == 404:
             found.add(subject, "role", PASS, "Owner (deployments may be changed)")
         elif error.status == 403:

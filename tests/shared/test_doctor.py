@@ -235,3 +235,10 @@ def test_get_api_doctor_answers_the_report_as_json_or_text(seeded, azurite):
     assert text.get_body().decode().startswith("PASS  ")
     bad = http_api.handle_doctor(http_request("GET", "doctor", params={"format": "xml"}), provider)
     assert bad.status_code == 400
+
+
+def test_unreachable_snapshot_storage_fails_and_leaves_the_language_checks_unchecked(seeded, azurite):
+    dead = azurite.connection_string().replace(str(azurite.blob_port), str(free_port()))
+    report = doctor(seeded, azurite, SNAPSHOT_STORAGE=dead)
+    assert only_failures(report) == {("storage", "reachable")}, report.to_text()
+    assert status(report, "primary", "auth") == SKIP and status(report, "secondary", "role") == SKIP
