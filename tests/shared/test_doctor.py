@@ -242,3 +242,43 @@ def test_unreachable_snapshot_storage_fails_and_leaves_the_language_checks_unche
     report = doctor(seeded, azurite, SNAPSHOT_STORAGE=dead)
     assert only_failures(report) == {("storage", "reachable")}, report.to_text()
     assert status(report, "primary", "auth") == SKIP and status(report, "secondary", "role") == SKIP
+
+
+def _wrong_key(connection: str) -> str:
+    from localdev.services import DEV_ACCOUNT_KEY
+
+    return connection.replace(DEV_ACCOUNT_KEY, "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk=")
+
+
+def test_a_target_storage_that_refuses_us_fails_its_documents_check(seeded, azurite):
+    wrong = _wrong_key(azurite.connection_string("secondarydocs"))
+    report = doctor(seeded, azurite, SECONDARY_DOCUMENTS_STORAGE=wrong)
+    assert only_failures(report) == {("secondary", "documents")}, report.to_text()
+    assert "HTTP 403" in report.to_text() and "Storage Blob Data Contributor" in report.to_text()
+
+
+def test_a_snapshot_storage_that_refuses_us_fails_the_snapshots_check(seeded, azurite):
+    report = doctor(seeded, azurite, SNAPSHOT_STORAGE=_wrong_key(azurite.connection_string()))
+    assert only_failures(report) == {("storage", "snapshots")}, report.to_text()
+
+
+def test_a_replicated_project_of_an_unsupported_kind_fails_and_star_only_notes_it():
+    from types import SimpleNamespace
+
+    from shared.doctor import _Collector, _replicated_project_checks
+    from tests.shared.setting_values import offline_values
+
+    projects = {"Chat": {"projectName": "Chat", "projectKind": "Conversation"},
+                "Loans": {"projectName": "Loans", "projectKind": "CustomEntityRecognition"}}
+    named = _Collector()
+    engine = SimpleNamespace(settings=settings_from_values(offline_values(REPLICATED_PROJECTS="Loans,Chat")))
+    _replicated_project_checks(named, engine, projects)  # type: ignore[arg-type]
+    assert [c.status for c in named.checks] == [PASS, FAIL]
+    assert "Conversation" in named.checks[1].detail
+
+    everything = _Collector()
+    engine = SimpleNamespace(settings=settings_from_values(offline_values(REPLICATED_PROJECTS="*")))
+    _replicated_project_checks(everything, engine, projects)  # type: ignore[arg-type]
+    assert [c.status for c in everything.checks] == [PASS]
+    detail = everything.checks[0].detail
+    assert "1 projects of supported kinds; other kinds are not replicated: Conversation" in detail
