@@ -93,14 +93,15 @@ def test_the_readme_explore_commands_answer_against_a_demo_on_free_ports(demo: R
             assert re.search(r"LoanAgreements\s+secondary\s+in_sync", result.stdout)
 
 
-def test_the_readme_sample_output_is_what_the_demo_prints(demo: RunningDemo):
-    block = _block_after("It ends with (abridged", "```text\n")
-    output = demo.output().splitlines()
-    # The run stops after it prints the stop heading; until then the sample is compared up to it.
-    expected = [line for line in block.splitlines() if line.strip() and line.strip() != "..."]
+def assert_sample_printed(sample: str, printed: str, *, stop_at: str | None = None) -> None:
+    """Each line of a README sample (but "..." lines) is printed, in order; timestamps, timings,
+    column padding and "(e.g. ...)" tails may differ."""
+    output = printed.splitlines()
     position = 0
-    for line in expected:
-        if line.startswith("== Stopping"):
+    for line in sample.splitlines():
+        if not line.strip() or line.strip() == "...":
+            continue
+        if stop_at is not None and line.startswith(stop_at):
             break
         pattern = re.escape(line)
         pattern = pattern.replace(re.escape("(e.g. ...)"), r"\(e\.g\. .*\)")
@@ -109,5 +110,18 @@ def test_the_readme_sample_output_is_what_the_demo_prints(demo: RunningDemo):
         pattern = re.sub(r"\d+\\\.\d", lambda _: r"\d+\.\d", pattern)  # timings
         found = next((index for index in range(position, len(output))
                       if re.fullmatch(pattern, output[index])), None)
-        assert found is not None, f"README line not printed (in this order): {line!r}\n{demo.output()}"
+        assert found is not None, f"README line not printed (in this order): {line!r}\n{printed}"
         position = found + 1
+
+
+def test_the_readme_sample_output_is_what_the_demo_prints(demo: RunningDemo):
+    # The demo is still running: the sample is compared up to the stop, which comes after the tests.
+    assert_sample_printed(_block_after("It ends with (abridged", "```text\n"), demo.output(),
+                          stop_at="== Stopping")
+
+
+def test_the_readme_doctor_sample_is_what_the_doctor_prints_against_the_demo(demo: RunningDemo):
+    result = subprocess.run([sys.executable, "-m", "shared", "--settings", str(demo.settings_file), "doctor"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert_sample_printed(_block_after("Against the demo's services every check", "```text\n"), result.stdout)
