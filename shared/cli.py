@@ -1,4 +1,4 @@
-"""`python -m shared`: the replication engine from a terminal (drift, replicate, runs, cancel).
+"""`python -m shared`: the replication engine from a terminal (drift, replicate, runs, cancel, doctor).
 
 The CLI is the same engine the Functions app runs, over the same storage queue: `replicate` starts
 runs and then consumes the step queue on this machine with the host's semantics (shared.scheduler's
@@ -7,6 +7,8 @@ Interrupted, nothing is lost: the messages stay in the queue and the next `repli
 deployed app) resumes the runs.
 
 Settings come from the environment, else from local.settings.json `Values`, like `func start`.
+Before a command works, `preflight` checks that the services it needs answer at all, so a typo in a
+setting is one line naming it within seconds, not minutes of SDK retries.
 
 Exit codes: 0 success / in sync; 1 a run or check failed; 2 bad settings or usage; 3 drift or
 divergence found (and, for `replicate`, left in place); 4 timed out with runs still active;
