@@ -138,6 +138,10 @@ def create_control_blueprint(
     def errors() -> Response:
         return jsonify(faults.add_error_burst(_object()).to_json())
 
+    @blueprint.post("/faults/refuse")
+    def refuse() -> Response:
+        return jsonify(faults.add_refusal(_object()).to_json())
+
     @blueprint.post("/faults/latency")
     def latency() -> Response:
         return jsonify(faults.add_latency(_object()).to_json())

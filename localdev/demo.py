@@ -8,13 +8,15 @@ app uses, shows the replica in sync, compares predictions of both regions, then 
 started, on success, failure or Ctrl-C.
 
 Ports: the ones local.settings.json.example names (Azurite's defaults 10000-10002, the regions on
-5301/5302) when they are free, so `python -m shared ...` and `func start` work against a demo started
-with `--keep-running`; free ports otherwise (or with `--free-ports`).
+5301/5302) when they are free; free ports otherwise (or with `--free-ports`). Either way the settings
+the demo used are written to `.demo/local.settings.json`, so `python -m shared --settings
+.demo/local.settings.json ...` works against a demo started with `--keep-running`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import signal
 import socket
@@ -55,6 +57,8 @@ DEMO_DEPLOYMENT = "production"
 PRIMARY_KEY = "local-primary-key"
 SECONDARY_KEY = "local-secondary-key"
 PREDICTION_SAMPLE = 3
+# Where the demo writes the settings it used (git-ignored); the CLI reads it with --settings.
+DEMO_SETTINGS_FILE = Path(".demo") / "local.settings.json"
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,13 @@ def _storage_connection(azurite: Azurite, account: str) -> str:
 
 
 def _port_free(port: int) -> bool:
+    """Whether a server could listen on `port` now.
+
+    SO_REUSEADDR, as every server the demo starts sets it: a port left in TIME_WAIT by the previous
+    demo is free for them, and must count as free here too.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -189,12 +199,14 @@ def started_services(ports: DemoPorts | None, time_scale: float, say: Callable[[
                                  time_scale=time_scale, state_dir=state_dir, **regions["primary"])
         stack.callback(primary.stop)
         primary.start()
-        say(f"primary      {primary.endpoint}  (eastus, documents in primarydocs)")
+        say(f"primary      {primary.endpoint}  control {primary.control_url}  "
+            "(eastus, documents in primarydocs)")
         secondary = EmulatorRegion(azurite.connection_string("secondarydocs"), region="westus2",
                                    key=SECONDARY_KEY, time_scale=time_scale, **regions["secondary"])
         stack.callback(secondary.stop)
         secondary.start()
-        say(f"secondary    {secondary.endpoint}  (westus2, documents in secondarydocs)")
+        say(f"secondary    {secondary.endpoint}  control {secondary.control_url}  "
+            "(westus2, documents in secondarydocs)")
         yield DemoEnvironment(azurite, primary, secondary)
 
 
@@ -360,19 +372,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help=f"emulated job durations times this (default {DEMO_TIME_SCALE})")
     parser.add_argument("--keep-running", action="store_true",
                         help="leave the services up after the demo until Ctrl-C (try the CLI, func start)")
+    parser.add_argument("--settings-file", type=Path, default=DEMO_SETTINGS_FILE, metavar="FILE",
+                        help=f"where to write the settings the demo used (default {DEMO_SETTINGS_FILE})")
     return parser.parse_args(argv)
 
 
-def keep_running(env: DemoEnvironment, out: IO[str]) -> None:
+def write_settings_file(env: DemoEnvironment, path: Path) -> Path:
+    """The settings the demo's services answer to, as a local.settings.json the CLI and `func start` read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"IsEncrypted": False, "Values": env.settings_values()}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def keep_running(env: DemoEnvironment, settings_file: Path, out: IO[str]) -> None:
     """Leave the services up for the CLI or `func start` until Ctrl-C."""
-    if env.azurite.blob_port == DemoPorts().blob and env.primary.port == DemoPorts().primary:
-        print("\nServices left running: copy local.settings.json.example to local.settings.json, then try\n"
-              "   .venv/bin/python -m shared drift\nCtrl-C stops everything.", file=out, flush=True)
-    else:
-        print("\nServices left running on free ports; their settings:", file=out)
-        for name, value in env.settings_values().items():
-            print(f"   {name}={value}", file=out)
-        print("Ctrl-C stops everything.", file=out, flush=True)
+    print(f"\nServices left running; their settings are in {settings_file}. In another terminal:\n"
+          f"   .venv/bin/python -m shared --settings {settings_file} drift\n"
+          f"Emulator control ports (faults, outages: see the README): primary {env.primary.control_url}, "
+          f"secondary {env.secondary.control_url}\n"
+          "Ctrl-C stops everything.", file=out, flush=True)
     try:
         while True:
             time.sleep(3600)
@@ -408,17 +427,23 @@ def main(argv: Sequence[str] | None = None, out: IO[str] | None = None) -> int:
             print(f"   {text}", file=out, flush=True)
 
         with started_services(ports, args.time_scale, say) as env:
+            settings_file = write_settings_file(env, args.settings_file)
+            say(f"settings     {settings_file}  (python -m shared --settings {settings_file} ...)")
+            say(f"started in {time.monotonic() - started:.1f} s")
+            scenes = time.monotonic()
             outcome = run_demo(env, out)
+            say(f"demo ran in {time.monotonic() - scenes:.1f} s")
             if args.keep_running:
-                keep_running(env, out)
+                keep_running(env, settings_file, out)
             heading(out, "Stopping everything the demo started")
+            stopping = time.monotonic()
+        say(f"stopped in {time.monotonic() - stopping:.1f} s; {time.monotonic() - started:.1f} s in all")
     except KeyboardInterrupt:
         print("\nInterrupted: everything the demo started has been stopped.", file=out)
         return EXIT_INTERRUPTED
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    print(f"   done in {time.monotonic() - started:.1f} s", file=out)
     return outcome
 
 

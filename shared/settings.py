@@ -391,6 +391,16 @@ def target_setting(name: str, suffix: str) -> str:
     return f"SECONDARY__{_target_key(name)}__{suffix}"
 
 
+def resource_setting(resource: str, suffix: str) -> str:
+    """The setting of one Language resource ("primary", "secondary" or a listed target) with `suffix`
+    ("LANGUAGE_ENDPOINT", "LANGUAGE_KEY"), for messages that must name it."""
+    if resource == "primary":
+        return f"PRIMARY_{suffix}"
+    if resource == SECONDARY_TARGET:
+        return f"SECONDARY_{suffix}"
+    return target_setting(resource, suffix)
+
+
 def _listed_targets(reader: _Reader, primary: LanguageResource) -> list[Target]:
     """SECONDARY_TARGETS=westus2,northeurope, each with SECONDARY__<NAME>__* settings."""
     value = reader.optional("SECONDARY_TARGETS")

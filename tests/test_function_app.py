@@ -26,6 +26,7 @@ EXPECTED_HTTP_ROUTES = {
     "redrive_replication_step": ("replications/{project}/{runId}/steps/{step}", ["POST"], "FUNCTION"),
     "cancel_replication": ("replications/{project}/{runId}/cancel", ["POST"], "FUNCTION"),
     "get_drift": ("drift", ["GET"], "FUNCTION"),
+    "get_doctor": ("doctor", ["GET"], "FUNCTION"),
     "get_health": ("health", ["GET"], "ANONYMOUS"),
     "get_health_details": ("health/details", ["GET"], "FUNCTION"),
     "list_snapshots": ("snapshots/{project}", ["GET"], "FUNCTION"),

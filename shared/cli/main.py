@@ -1,4 +1,4 @@
-"""`python -m shared`: the replication engine from a terminal (drift, replicate, runs, cancel).
+"""`python -m shared`: the replication engine from a terminal (drift, replicate, runs, cancel, doctor).
 
 The CLI is the same engine the Functions app runs, over the same storage queue: `replicate` starts
 runs and then consumes the step queue on this machine with the host's semantics (shared.runs.scheduler's
@@ -7,6 +7,8 @@ Interrupted, nothing is lost: the messages stay in the queue and the next `repli
 deployed app) resumes the runs.
 
 Settings come from the environment, else from local.settings.json `Values`, like `func start`.
+Before a command works, `preflight` checks that the services it needs answer at all, so a typo in a
+setting is one line naming it within seconds, not minutes of SDK retries.
 
 Exit codes: 0 success / in sync; 1 a run or check failed; 2 bad settings or usage; 3 drift or
 divergence found (and, for `replicate`, left in place); 4 timed out with runs still active;
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -87,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = commands.add_parser("cancel", help="cancel an active run")
     cancel.add_argument("run_id", metavar="RUN", help="the run id, as `runs` prints it")
     cancel.add_argument("--project", metavar="P", help="the run's project (default: looked up)")
+    doctor = commands.add_parser(
+        "doctor", help="check, without changing anything, what a first real deployment needs")
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     add_backup_commands(commands)
     return parser
 
@@ -99,14 +105,24 @@ def main(
     err: IO[str] | None = None,
     engine_factory: EngineFactory | None = None,
     runner_factory: RunnerFactory | None = None,
+    check_first: bool | None = None,
 ) -> int:
+    """`check_first` (default: when the engine is the real one) runs `preflight` before the command."""
     out = out or sys.stdout
     err = err or sys.stderr
     install_log_redaction()
     args = build_parser().parse_args(argv)
+    # azure-identity logs every credential it tried, many lines; MissingCredential says what to set.
+    logging.getLogger("azure.identity").addHandler(logging.NullHandler())
+    logging.getLogger("azure.identity").propagate = False
     try:
         settings = _load(environ, args.settings)
         engine = (engine_factory or default_engine)(settings)
+        if args.command == "doctor":
+            return doctor_command(engine, as_json=args.json, out=out)
+        if engine_factory is None if check_first is None else check_first:
+            preflight(engine, {**(os.environ if environ is None else environ), **settings.values},
+                      every_service=args.command in NEEDS_EVERY_SERVICE)
         if args.command in BACKUP_COMMANDS:
             return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
         if args.command == "drift":
@@ -134,6 +150,35 @@ def main(
         print("interrupted: active runs keep their place in the step queue; run `python -m shared "
               "replicate` again to resume them", file=err)
         return EXIT_INTERRUPTED
+
+
+# Commands that talk to every Language resource. The others read or change our own state, or one
+# chosen resource, and must keep working while a region (its Language resource and the storage linked
+# to it) is down: before them only the state storage is checked.
+NEEDS_EVERY_SERVICE = frozenset({"drift", "replicate", "expiry", "upkeep"})
+
+
+def preflight(engine: ReplicationEngine, values: Mapping[str, str], *, every_service: bool = True) -> None:
+    """Stop before any work, with one line naming the setting, when a service cannot be reached or a
+    resource without a key has no credential (instead of minutes of SDK retries or a credential chain)."""
+    from shared.reachability import STATE_SETTINGS, engine_endpoints, host_storage_url, require_reachable
+
+    endpoints = engine_endpoints(engine, host_storage_url=host_storage_url(values))
+    if not every_service:
+        endpoints = [endpoint for endpoint in endpoints if endpoint.setting in STATE_SETTINGS]
+    require_reachable(endpoints)
+    if every_service:
+        engine.primary.check_credential()
+        for target in engine.targets.values():
+            target.authoring.check_credential()
+
+
+def doctor_command(engine: ReplicationEngine, *, as_json: bool, out: IO[str]) -> int:
+    from shared.doctor import run_doctor
+
+    report = run_doctor(engine)
+    print(json.dumps(report.to_json(), indent=2) if as_json else report.to_text(), file=out)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def _load(environ: Mapping[str, str] | None, local_settings: Path | None) -> Settings:

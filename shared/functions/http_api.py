@@ -58,6 +58,11 @@ def get_drift(req: func.HttpRequest) -> func.HttpResponse:
     return handle_drift(req, engines)
 
 
+@bp.route(route="doctor", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_doctor(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_doctor(req, engines)
+
+
 def handle_start_replications(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     """Manual trigger: 202 when a run started, 409 naming the active run, 200 for a plan or nothing to do."""
 
@@ -159,6 +164,25 @@ def handle_drift(req: func.HttpRequest, provider: EngineProvider) -> func.HttpRe
         return json_response(body)
 
     return answer(drift)
+
+
+def handle_doctor(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    """The doctor's checks as JSON (`ok` false when one failed), or as the CLI's text with `?format=text`.
+
+    200 either way: the checks ran; what they found is in the body.
+    """
+    from shared.doctor import run_doctor
+
+    def doctor() -> func.HttpResponse:
+        output = req.params.get("format", "json")
+        if output not in ("json", "text"):
+            raise InvalidRequest(f"format must be 'json' or 'text', not {output!r}")
+        report = run_doctor(provider.get())
+        if output == "text":
+            return func.HttpResponse(report.to_text(), mimetype="text/plain", charset="utf-8")
+        return json_response(report.to_json())
+
+    return answer(doctor)
 
 
 def _started_response(req: func.HttpRequest, starts: "list[RunStart]", dry_run: bool) -> func.HttpResponse:

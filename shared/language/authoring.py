@@ -213,6 +213,13 @@ class AuthoringClient:
     def __repr__(self) -> str:
         return f"AuthoringClient(endpoint={self.endpoint!r}, api_version={self.api_version!r})"
 
+    def check_credential(self) -> None:
+        """Obtain the credential now (a token, for Microsoft Entra ID) without sending a request.
+
+        Raises MissingCredential when there is none, so a command can stop before doing anything.
+        """
+        self._auth.headers()
+
     # -- projects ------------------------------------------------------------------------------------
 
     def list_projects(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[dict[str, Any]]:

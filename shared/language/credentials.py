@@ -12,14 +12,31 @@ from datetime import timedelta
 from typing import Protocol
 
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import ClientAuthenticationError
 
 from shared.clock import Clock, SystemClock
-from shared.settings import LanguageResource
+from shared.errors import ConfigurationError
+from shared.settings import LanguageResource, resource_setting
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
 
 CredentialFactory = Callable[[], TokenCredential]
+
+
+class MissingCredential(ConfigurationError):
+    """No key is set and no Microsoft Entra ID credential could be found; names the key's setting.
+
+    Replaces azure-identity's many-line account of every credential it tried: whoever reads it needs
+    to know what to set, not the chain.
+    """
+
+    def __init__(self, key_setting: str) -> None:
+        super().__init__(
+            f"{key_setting}: is not set, and no Microsoft Entra ID credential is available: set the "
+            "resource's key, or sign in (`az login`) locally, or give the app a managed identity with a "
+            "role on the resource")
+        self.setting = key_setting
 
 
 class RequestAuth(Protocol):
@@ -53,8 +70,10 @@ class TokenAuth:
         *,
         clock: Clock | None = None,
         refresh_margin: timedelta = timedelta(minutes=5),
+        key_setting: str | None = None,
     ) -> None:
         self._credential = credential
+        self._key_setting = key_setting
         self._scope = scope
         self._clock = clock or SystemClock()
         self._margin = refresh_margin.total_seconds()
@@ -68,7 +87,12 @@ class TokenAuth:
         with self._lock:
             now = self._clock.now().timestamp()
             if self._token is None or now >= self._token.expires_on - self._margin:
-                self._token = self._credential.get_token(self._scope)
+                try:
+                    self._token = self._credential.get_token(self._scope)
+                except ClientAuthenticationError:
+                    if self._key_setting is None:
+                        raise
+                    raise MissingCredential(self._key_setting) from None
             return self._token.token
 
     def __repr__(self) -> str:
@@ -118,4 +142,5 @@ def auth_for(
     """Key auth when the resource has a key, else a bearer token from a lazily built credential."""
     if resource.key:
         return KeyAuth(resource.key)
-    return TokenAuth(LazyCredential(credential_factory), clock=clock)
+    return TokenAuth(LazyCredential(credential_factory), clock=clock,
+                     key_setting=resource_setting(resource.name, "LANGUAGE_KEY"))

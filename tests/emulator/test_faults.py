@@ -314,3 +314,17 @@ def test_runtime_jobs_can_be_made_to_fail_and_their_results_expire_scaled(make_a
     assert api.get(location).status_code == 200
     api.clock.advance(10)
     assert api.get(location).status_code == 404
+
+
+def test_refusals_answer_as_the_service_refuses_each_doctor_check(api: Api) -> None:
+    api.control("/faults/refuse", {"check": "region"})
+    refused = api.call("GET", "/projects/global/training-config-versions",
+                       query={"projectKind": "CustomEntityRecognition"})
+    assert refused.status_code == 400 and error_of(refused)["code"] == "OperationNotSupported"
+    assert api.get("/projects").status_code == 200  # nothing else is refused
+    api.control("/faults/refuse", {"check": "subdomain", "count": 1})
+    denied = api.get("/projects")
+    assert denied.status_code == 401 and "custom subdomain" in error_of(denied)["message"]
+    assert api.get("/projects").status_code == 200
+    response = api.client.post("/_emulator/faults/refuse", json={"check": "everything"})
+    assert response.status_code == 400 and error_of(response)["code"] == "InvalidArgument"

@@ -21,10 +21,11 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_stops_everything():
+def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_stops_everything(tmp_path):
     out = io.StringIO()
+    settings_file = tmp_path / "local.settings.json"
 
-    code = main(["--free-ports", "--time-scale", "0.001"], out=out)
+    code = main(["--free-ports", "--time-scale", "0.001", "--settings-file", str(settings_file)], out=out)
 
     text = out.getvalue()
     assert code == 0, text
@@ -43,6 +44,34 @@ def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_sto
     ports = [int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)", text)]
     assert len(set(ports)) >= 4
     assert not [port for port in set(ports) if listening(port)], "the demo left a service running"
+    # The settings it used are on disk, and it said where; the control ports were printed.
+    written = json.loads(settings_file.read_text(encoding="utf-8"))["Values"]
+    assert settings_from_values(written).primary.endpoint in text
+    assert f"--settings {settings_file}" in text
+    assert len(re.findall(r"control http://127\.0\.0\.1:\d+", text)) == 2
+    # Timings where they belong: the run's under the scenes, the stop's under the stop heading.
+    assert re.search(r"Demo finished: .*\n   demo ran in \d+\.\d s\n", text)
+    assert re.search(r"== Stopping everything the demo started\n"
+                     r"   stopped in \d+\.\d s; \d+\.\d s in all", text)
+
+
+def test_a_port_in_time_wait_counts_as_free():
+    from localdev.demo import _port_free
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    assert not _port_free(port), "a listening port is taken"
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    # The server side closes first, so its end of the connection stays in TIME_WAIT on `port`.
+    accepted.close()
+    server.close()
+    client.recv(1)
+    client.close()
+    assert _port_free(port)
 
 
 def test_local_settings_example_is_what_the_demo_uses_on_its_default_ports():

@@ -309,3 +309,84 @@ def test_replicate_timeout_exits_4_and_the_next_replicate_resumes(local):
     assert code == EXIT_OK, out + err
     assert f"resuming run {run_id}, which was already under way" in out
     assert f"run {run_id} succeeded" in out
+
+
+# -- failing fast, on one line, before any work (issue 13) --------------------------------------------
+
+
+class NoCredential:
+    """What DefaultAzureCredential raises on a machine with no identity at all."""
+
+    def get_token(self, *scopes, **kwargs):
+        from azure.identity import CredentialUnavailableError
+
+        raise CredentialUnavailableError("DefaultAzureCredential failed to retrieve a token\n" * 14)
+
+
+def _closed_port_url(scheme_host: str = "http://127.0.0.1") -> str:
+    from localdev.services import free_port
+
+    return f"{scheme_host}:{free_port()}"
+
+
+def test_an_unreachable_documents_storage_fails_at_once_naming_the_setting(regions, azurite):
+    from localdev.services import DEV_ACCOUNT_KEY
+
+    dead = _closed_port_url()
+    values = settings_values(regions, azurite, PRIMARY_DOCUMENTS_STORAGE=(
+        f"DefaultEndpointsProtocol=http;AccountName=primarydocs;AccountKey={DEV_ACCOUNT_KEY};"
+        f"BlobEndpoint={dead}/primarydocs;"))
+    started = datetime.now(UTC)
+
+    code, out, err = run_cli("drift", environ=values, check_first=True)
+
+    assert (datetime.now(UTC) - started).total_seconds() < 15
+    assert code == EXIT_USAGE and out == ""
+    assert err.startswith("error: PRIMARY_DOCUMENTS_STORAGE: cannot be reached: the connection was refused")
+    assert err.count("\n") == 1
+    assert DEV_ACCOUNT_KEY not in err and dead.rsplit(":", 1)[1] not in err
+
+
+def test_an_unreachable_language_endpoint_fails_at_once_naming_the_setting(regions, azurite):
+    values = settings_values(regions, azurite, SECONDARY_LANGUAGE_ENDPOINT=_closed_port_url())
+
+    code, _, err = run_cli("replicate", "--dry-run", environ=values, check_first=True)
+
+    assert code == EXIT_USAGE
+    assert err.startswith("error: SECONDARY_LANGUAGE_ENDPOINT: cannot be reached") and err.count("\n") == 1
+
+
+def test_a_missing_key_without_any_identity_is_one_line_saying_what_to_set(regions, azurite):
+    from shared.engine import ReplicationEngine
+
+    values = settings_values(regions, azurite, PRIMARY_LANGUAGE_KEY="")
+
+    def engine_without_identity(settings):
+        return ReplicationEngine.from_settings(settings, credential=NoCredential())
+
+    code, _, err = run_cli("drift", environ=values, check_first=True, engine_factory=engine_without_identity)
+
+    assert code == EXIT_USAGE
+    assert err.startswith("error: PRIMARY_LANGUAGE_KEY: is not set, and no Microsoft Entra ID credential")
+    assert err.count("\n") == 1 and "DefaultAzureCredential" not in err
+
+
+def test_reachable_services_pass_the_preflight_and_the_command_runs(regions, azurite):
+    code, out, err = run_cli("runs", environ=settings_values(regions, azurite), check_first=True)
+
+    assert code == EXIT_OK, err
+    assert "No runs yet." in out
+
+
+def test_commands_that_must_work_while_a_region_is_down_check_only_our_state_storage(regions, azurite):
+    values = settings_values(regions, azurite, PRIMARY_LANGUAGE_ENDPOINT=_closed_port_url())
+
+    code, _, err = run_cli("runs", environ=values, check_first=True)
+    assert code == EXIT_OK, err
+    assert run_cli("drift", environ=values, check_first=True)[0] == EXIT_USAGE
+
+    dead_port = _closed_port_url().rsplit(":", 1)[1]
+    dead_state = azurite.connection_string().replace(str(azurite.blob_port), dead_port)
+    values = settings_values(regions, azurite, SNAPSHOT_STORAGE=dead_state)
+    code, _, err = run_cli("runs", environ=values, check_first=True)
+    assert code == EXIT_USAGE and err.startswith("error: SNAPSHOT_STORAGE: cannot be reached")
