@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import replace
 
-from shared.cli import EXIT_OK, default_runner, replicate_command
+from shared.cli.main import EXIT_OK, default_runner, replicate_command
 from shared.doctor import run_doctor
 from shared.engine import ReplicationEngine
 from shared.settings import Settings

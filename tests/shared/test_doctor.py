@@ -206,7 +206,7 @@ def test_an_unreachable_service_fails_reachable_and_skips_what_depends_on_it(see
 def test_the_cli_prints_one_line_per_check_and_exits_1_on_a_failure(seeded, azurite):
     import io
 
-    from shared.cli import EXIT_FAILED, EXIT_OK, main
+    from shared.cli.main import EXIT_FAILED, EXIT_OK, main
 
     values = settings_values(seeded, azurite, PROJECT)
     out, err = io.StringIO(), io.StringIO()
