@@ -26,7 +26,8 @@ from shared.authoring import AuthoringClient
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.credentials import CredentialFactory, RequestAuth, auth_for, default_credential_factory
 from shared.documents import container_fingerprint
-from shared.drift import DriftReport, DriftState, check_drift, export_content_hash
+from shared.drift import DriftReport, check_drift, export_content_hash
+from shared.drift_verdict import DriftState, settle
 from shared.errors import ConcurrentUpdate, InvalidRequest, ReplicatorError, RunConflict, UnknownProject
 from shared.export_format import PROJECT_KINDS
 from shared.json_blobs import STATE_CONTAINER, JsonBlobs
@@ -252,15 +253,21 @@ class ReplicationEngine:
         if metadata is None:
             raise UnknownProject(project)
         container = self.primary_documents.get_container_client(str(metadata["storageInputContainerName"]))
-        return observe(project, target, self.primary, clients.authoring, container, record)
+        observed = observe(project, target, self.primary, clients.authoring, container, record,
+                           self.our_modifications(target, project))
+        # The same export decision as the daily check's, so both reach the same verdict.
+        settled = settle(observed.observation(), lambda name: export_content_hash(self.primary, name))
+        return replace(observed, content_changed=settled.content_changed)
+
+    def our_modifications(self, target: str, project: str) -> frozenset[str]:
+        """The target's lastModifiedDateTime values our imports left in recent runs, finished or failed."""
+        return frozenset(str(step.detail["modifiedAfter"])
+                         for run in self.manifests.recent(project, target, limit=5)
+                         for step in run.steps if step.kind == "import" and step.detail.get("modifiedAfter"))
 
     def _plan(self, project: str, target: str, force: bool) -> tuple[Observed, Plan]:
         observed = self._observe(project, target)
-        ours = frozenset(str(step.detail["modifiedAfter"])
-                         for run in self.manifests.recent(project, target, limit=5)
-                         for step in run.steps if step.kind == "import" and step.detail.get("modifiedAfter"))
-        return observed, plan_run(observed, force=force, api_version=self.settings.api_version,
-                                  our_modifications=ours)
+        return observed, plan_run(observed, force=force, api_version=self.settings.api_version)
 
     def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
         if dry_run:
@@ -467,7 +474,10 @@ class ReplicationEngine:
             export = manifest.step(f"export:{label}")
             if export.status == SUCCEEDED:
                 label_hashes[label] = export.detail["contentHash"]
-            trained[label] = observed["models"][label]["lastTrainedDateTime"]
+            # Only a label trained by this run changed the target's model; a skipped one keeps what it had.
+            if label not in trained or any(step.kind == "train" and step.label == label
+                                           and step.status == SUCCEEDED for step in manifest.steps):
+                trained[label] = observed["models"][label]["lastTrainedDateTime"]
         working = manifest.step("export:working")
         return SyncRecord(
             target=manifest.target, project=manifest.project, project_kind=observed["projectKind"],
@@ -647,7 +657,8 @@ class ReplicationEngine:
             return export_content_hash(self.primary, project)
 
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
-                           self.sync_records, fingerprint, content_hash, self.clock, projects=projects)
+                           self.sync_records, fingerprint, content_hash, self.clock, projects=projects,
+                           our_modifications=self.our_modifications)
 
     def health(self) -> dict[str, Any]:
         """Whether settings and state storage are usable; never a secret."""

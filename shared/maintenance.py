@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.clock import parse_iso, utc_iso
-from shared.drift import DriftReport, DriftState, format_age
+from shared.drift import DriftReport, format_age
+from shared.drift_verdict import DriftState
 from shared.errors import ConcurrentUpdate, ReplicatorError
 from shared.expiry import ExpiryReader, ExpiryReport, check_expiry
 from shared.json_blobs import STATE_CONTAINER, JsonBlobs

@@ -1,31 +1,34 @@
 """Decide what a run must do: observe both sides cheaply, compare with the last sync, plan the steps.
 
-Cheap signals only (a few GETs and one container listing); the content hash of fresh exports decides
-later, inside the run, whether the working copy needs importing at all.
+The state comes from the one classifier (shared.drift_verdict.classify), which the daily check uses
+too; the planner only adds how to repair. Cheap signals first (a few GETs and one container listing);
+a fresh export is compared only when the primary's timestamp alone moved.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azure.storage.blob import ContainerClient
 
 from shared.authoring import AuthoringClient
 from shared.documents import container_fingerprint
+from shared.drift_verdict import DriftState, Observation, classify, deployment_records
 from shared.errors import UnknownProject
 from shared.manifest import SKIPPED, StepRecord
 from shared.sync_record import DeploymentRecord, SyncRecord
 
-IN_SYNC = "in_sync"
-DRIFTED = "drifted"
-DIVERGED = "diverged"
+IN_SYNC = DriftState.IN_SYNC.value
+DRIFTED = DriftState.DRIFTED.value
+DIVERGED = DriftState.DIVERGED.value
+MISSING = DriftState.MISSING.value
 WORKING = ""  # the label of the working copy in step records
 
 
 @dataclass
 class Observed:
-    """Both sides of one (target, project), as cheap GETs show them now."""
+    """Both sides of one (target, project), as cheap GETs show them now, plus the primary's models."""
 
     project: str
     target: str
@@ -37,6 +40,8 @@ class Observed:
     secondary_models: dict[str, dict[str, Any]]
     secondary_deployments: dict[str, dict[str, Any]]
     record: SyncRecord | None
+    our_modifications: frozenset[str] = frozenset()
+    content_changed: bool | None = None
 
     @property
     def kind(self) -> str:
@@ -45,6 +50,15 @@ class Observed:
     @property
     def container(self) -> str:
         return str(self.primary["storageInputContainerName"])
+
+    def observation(self) -> Observation:
+        """What the one classifier decides from (shared.drift_verdict)."""
+        return Observation(
+            project=self.project, target=self.target, primary=self.primary,
+            primary_deployments=self.primary_deployments, documents_fingerprint=self.documents_fingerprint,
+            secondary=self.secondary, secondary_models=self.secondary_models,
+            secondary_deployments=self.secondary_deployments, record=self.record,
+            our_modifications=self.our_modifications, content_changed=self.content_changed)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,28 +76,14 @@ class Observed:
         }
 
 
-def deployment_records(deployments: list[dict[str, Any]], models: dict[str, dict[str, Any]]
-                       ) -> dict[str, DeploymentRecord]:
-    """Deployment name -> the label it serves (the API names the modelId, which the models list maps)."""
-    label_by_model_id = {str(m.get("modelId")): label for label, m in models.items()}
-    records = {}
-    for deployment in deployments:
-        label = label_by_model_id.get(str(deployment.get("modelId")))
-        if label is None:
-            continue  # a deployment of a deleted model: nothing we can rebuild
-        records[str(deployment["deploymentName"])] = DeploymentRecord(
-            label=label, last_trained=str(deployment.get("lastTrainedDateTime", "")),
-            training_config_version=str(deployment.get("modelTrainingConfigVersion", "")))
-    return records
-
-
 def observe(project: str, target: str, primary: AuthoringClient, secondary: AuthoringClient,
-            primary_documents: ContainerClient | None, record: SyncRecord | None) -> Observed:
+            primary_documents: ContainerClient | None, record: SyncRecord | None,
+            our_modifications: frozenset[str] = frozenset()) -> Observed:
     metadata = primary.get_project(project)
     if metadata is None:
         raise UnknownProject(project)
     models = {str(m["label"]): m for m in primary.list_models(project)}
-    deployments = deployment_records(primary.list_deployments(project), models)
+    deployments = deployment_records(primary.list_deployments(project), models.values())
     fingerprint = container_fingerprint(primary_documents) if primary_documents is not None else ""
     secondary_project = secondary.get_project(project)
     secondary_models: dict[str, dict[str, Any]] = {}
@@ -92,7 +92,7 @@ def observe(project: str, target: str, primary: AuthoringClient, secondary: Auth
         secondary_models = {str(m["label"]): m for m in secondary.list_models(project)}
         secondary_deployments = {str(d["deploymentName"]): d for d in secondary.list_deployments(project)}
     return Observed(project, target, metadata, deployments, models, fingerprint, secondary_project,
-                    secondary_models, secondary_deployments, record)
+                    secondary_models, secondary_deployments, record, our_modifications)
 
 
 @dataclass
@@ -113,71 +113,16 @@ class Plan:
         }
 
 
-def drift_reasons(observed: Observed, ours: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
-    """(state, reasons) from cheap signals alone; `ours` holds target timestamps our own imports left."""
-    record = observed.record
-    primary_modified = str(observed.primary.get("lastModifiedDateTime"))
-    reasons: list[str] = []
-    if observed.secondary is None:
-        reasons.append(f"the target has no project {observed.project}")
-    if record is None:
-        reasons.append("never replicated by us")
-    else:
-        if primary_modified != record.primary_last_modified:
-            reasons.append(f"primary modified at {primary_modified} "
-                           f"(last sync saw {record.primary_last_modified})")
-        reasons += _deployment_changes(record.deployments, observed.primary_deployments)
-        if observed.documents_fingerprint and observed.documents_fingerprint != record.documents_fingerprint:
-            reasons.append("documents changed in the primary's container")
-        if record.project_kind and record.project_kind != observed.kind:
-            reasons.append(f"project kind changed from {record.project_kind} to {observed.kind}")
-    if observed.secondary is not None:
-        for name, deployment in sorted(observed.primary_deployments.items()):
-            secondary_model = observed.secondary_models.get(deployment.label)
-            secondary_deployment = observed.secondary_deployments.get(name)
-            if secondary_model is None or secondary_deployment is None or \
-                    secondary_deployment.get("modelId") != secondary_model.get("modelId"):
-                reasons.append(f"the target's deployment {name} does not serve model {deployment.label}")
-        diverged = _diverged(observed)
-        if diverged and str(observed.secondary.get("lastModifiedDateTime")) not in ours:
-            return DIVERGED, [diverged, *reasons]
-    return (DRIFTED if reasons else IN_SYNC), reasons
-
-
-def _diverged(observed: Observed) -> str | None:
-    secondary_modified = str((observed.secondary or {}).get("lastModifiedDateTime"))
-    record = observed.record
-    if record is None:
-        return "the target already has a project of this name that we never replicated"
-    if record.secondary_last_modified is not None and secondary_modified != record.secondary_last_modified:
-        return (f"the target was modified at {secondary_modified}, after our last import "
-                f"({record.secondary_last_modified})")
-    return None
-
-
-def _deployment_changes(before: dict[str, DeploymentRecord], now: dict[str, DeploymentRecord]) -> list[str]:
-    reasons = []
-    for name in sorted(set(before) | set(now)):
-        old, new = before.get(name), now.get(name)
-        if old is None:
-            reasons.append(f"deployment {name} added on the primary")
-        elif new is None:
-            reasons.append(f"deployment {name} removed from the primary")
-        elif old.label != new.label:
-            reasons.append(f"deployment {name} re-pointed from {old.label} to {new.label}")
-        elif old != new:  # same label, so retrained or another training config
-            reasons.append(f"model {new.label} behind deployment {name} was retrained on the primary")
-    return reasons
-
-
 def plan_run(observed: Observed, *, force: bool, api_version: str,
              our_modifications: frozenset[str] = frozenset()) -> Plan:
-    """The steps a run needs. `our_modifications`: the target's lastModifiedDateTime values left by our
-    own imports in recent runs, so a run of ours that stopped half-way is not taken for someone's edit."""
-    state, reasons = drift_reasons(observed, our_modifications)
-    if observed.secondary is not None and str(observed.secondary.get("lastModifiedDateTime")) in \
-            our_modifications and state != DIVERGED:
-        reasons.append("an earlier run of ours did not finish")
+    """The steps a run needs, from the one verdict (shared.drift_verdict.classify) plus the models.
+
+    `our_modifications`: the target's lastModifiedDateTime values left by our own imports in recent runs,
+    so a run of ours that stopped half-way is not taken for someone's edit."""
+    if our_modifications:
+        observed = replace(observed, our_modifications=observed.our_modifications | our_modifications)
+    drift_state, verdict = classify(observed.observation())
+    state, reasons = drift_state.value, list(verdict)
     plan = Plan(observed.project, observed.target, state, reasons)
     if state == IN_SYNC and not force:
         return plan
@@ -188,15 +133,29 @@ def plan_run(observed: Observed, *, force: bool, api_version: str,
         steps.append(StepRecord("backup", "backup", WORKING))
     labels = sorted({d.label for d in observed.primary_deployments.values()})
     record = observed.record
+    unreproducible: set[str] = set()
     for label in labels:
         model = observed.primary_models[label]
+        current = str(model.get("lastTrainedDateTime"))
+        serving = {name: d.last_trained for name, d in observed.primary_deployments.items()
+                   if d.label == label}
+        trained = record.trained_labels.get(label) if record is not None else None
         label_steps = [StepRecord(f"export:{label}", "export", label),
                        StepRecord(f"documents:{label}", "documents", label),
                        StepRecord(f"import:{label}", "import", label),
                        StepRecord(f"train:{label}", "train", label)]
-        unchanged = (not force and record is not None and state != DIVERGED
-                     and record.trained_labels.get(label) == model.get("lastTrainedDateTime")
+        # The target's model of this label mirrors what the primary's deployments serve, or, when they
+        # serve a superseded model the target never had, the label's newest model.
+        unchanged = (not force and record is not None and state != DIVERGED and trained is not None
+                     and (trained in serving.values() or trained == current)
                      and label in observed.secondary_models)
+        # Deployments serving an older model of the label than its newest, which the target lacks.
+        superseded = sorted(name for name, served in serving.items()
+                            if served != current and not (unchanged and trained == served))
+        unreproducible.update(superseded)
+        for name in superseded:
+            plan.warnings.append(f"deployment {name} serves a superseded model that cannot be reproduced: "
+                                 f"the target deploys model {label} as the primary trained it last")
         if unchanged:
             for step in label_steps:
                 step.status = SKIPPED
@@ -210,7 +169,9 @@ def plan_run(observed: Observed, *, force: bool, api_version: str,
     steps += [StepRecord("export:working", "export", WORKING),
               StepRecord("documents:working", "documents", WORKING),
               StepRecord("import:working", "import", WORKING)]
-    steps += [StepRecord(f"deploy:{name}", "deploy", name) for name in sorted(observed.primary_deployments)]
+    steps += [StepRecord(f"deploy:{name}", "deploy", name,
+                         detail={"superseded": True} if name in unreproducible else {})
+              for name in sorted(observed.primary_deployments)]
     steps.append(StepRecord("verify", "verify"))
     plan.steps = steps
     return plan
