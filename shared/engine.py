@@ -94,10 +94,13 @@ class RunStart:
     status: str                      # started | already_active | planned | in_sync | diverged | error
     active_run_id: str | None = None
     plan: dict[str, Any] | None = None
+    # status "error" because the service throttled or the request budget ran out: ask again after this.
+    retry_after: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "target": self.target, "runId": self.run_id, "status": self.status,
-                "activeRunId": self.active_run_id, "plan": self.plan}
+                "activeRunId": self.active_run_id, "plan": self.plan,
+                **({"retryAfterSeconds": self.retry_after} if self.retry_after is not None else {})}
 
 
 @dataclass
@@ -243,7 +246,9 @@ class ReplicationEngine:
                 except ReplicatorError as error:
                     # One target down must not hold back the others: report it and go on.
                     logger.warning("could not start %s -> %s: %s", project, target, error.message)
-                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message}))
+                    retry_after = error.delay if isinstance(error, RetryLater) else None
+                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message},
+                                           retry_after))
         return starts
 
     def _observe(self, project: str, target: str) -> Observed:
