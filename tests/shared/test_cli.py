@@ -324,7 +324,8 @@ def test_replicate_rides_out_throttling_while_planning_within_its_budget(local, 
     engine, runner = _engine_and_runner(local)
     # The primary's project GET answers 429 with a Retry-After longer than one call may sleep.
     control(regions.primary, "/_emulator/faults/throttle",
-            {"method": "GET", "path": f"/projects/{local.project.name}$", "count": 1, "retryAfterSeconds": 30})
+            {"method": "GET", "path": f"/projects/{local.project.name}$", "count": 1,
+             "retryAfterSeconds": 30})
     out, slept = io.StringIO(), []
 
     code = replicate_command(engine, runner, out=out, sleep=slept.append)

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime
 
-from shared.manifest import SKIPPED
 from shared.drift_verdict import UNFINISHED_RUN, deployment_records
+from shared.manifest import SKIPPED
 from shared.planner import DIVERGED, DRIFTED, IN_SYNC, MISSING, Observed, plan_run
 from shared.sync_record import DeploymentRecord, SyncRecord
 

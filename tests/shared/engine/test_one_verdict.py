@@ -1,4 +1,4 @@
-"""One verdict everywhere: the daily check and the run's plan agree, failed runs heal, retrains keep deployments.
+"""One verdict: the daily check and the run's plan agree, failed runs heal, retrains keep deployments.
 
 Against Azurite and two emulated regions. Every scenario compares the drift report's state (what the
 timer, `drift` and GET /api/drift show) with the dry-run plan's state (what `replicate --dry-run` and
@@ -70,7 +70,8 @@ SCENARIOS = {
     "saved unchanged": lambda regions, azurite, primary, project: wait_job(primary, primary.start_import(
         project.name, json.dumps(export_of(primary, project.name)).encode())),
     "document edited": lambda regions, azurite, primary, project: edit_document(azurite, project),
-    "retrained, not redeployed": lambda regions, azurite, primary, project: retrain(primary, project.name, "v1"),
+    "retrained, not redeployed": lambda regions, azurite, primary, project: retrain(
+        primary, project.name, "v1"),
     "retrained and redeployed": lambda regions, azurite, primary, project: train_and_deploy(
         primary, project.name, "v1", "prod"),
     "deployment added": lambda regions, azurite, primary, project: wait_job(primary, primary.start_deployment(
