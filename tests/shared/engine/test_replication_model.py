@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -33,12 +33,15 @@ from shared.manifest import FAILED, SUCCEEDED, RunManifest
 from .support import Harness, control, export_of, harness, predict, seed, wait_job
 
 IN_CI = bool(os.environ.get("CI"))
+# Every step costs seconds against real services: no shrinking (it ran for minutes); the failing
+# sequence is printed as found.
 BUDGET = settings(
-    max_examples=6,
+    max_examples=8,
     stateful_step_count=10,
     deadline=None,
     derandomize=IN_CI,
     database=None if IN_CI else settings.default.database,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.too_slow],
 )
 FAULTS = ("none", "train", "deploy", "import", "throttle", "outage")
@@ -186,10 +189,16 @@ class ReplicationModel(RuleBasedStateMachine):
         elif fault == "throttle":
             control(secondary, "/_emulator/faults/throttle",
                     {"method": "POST", "count": 3, "retryAfterSeconds": 2})
-        [start] = self.h.engine.start_runs()
+        # With a fault injected, the run is forced so that it really imports, trains and deploys.
+        [start] = self.h.engine.start_runs(force=fault != "none")
         if fault == "outage":
             control(secondary, "/_emulator/faults/outage", {"mode": "503"})
-        self.drive(200 if fault == "outage" else 5000)
+        if fault == "outage":
+            # The secondary is down mid-run: the run keeps retrying (not done yet) until it comes back.
+            with contextlib.suppress(RuntimeError):
+                self.drive(200)
+        else:
+            self.drive()
         control(secondary, "/_emulator/faults/clear", {})
         control(secondary, "/_emulator/faults/outage", {"mode": None})
         self.drive()
