@@ -30,6 +30,7 @@ from azure.core.exceptions import AzureError
 
 from shared.backup_cli import BACKUP_COMMANDS, add_backup_commands, run_backup_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
+from shared.retry import RetryLater
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -219,8 +220,16 @@ def replicate_command(
 ) -> int:
     """Start (or resume) runs and drive the step queue until each has finished."""
     deadline = time.monotonic() + timeout
-    starts = engine.start_runs(list(projects) if projects else None, force=force, dry_run=dry_run,
-                               trigger="cli")
+    while True:
+        try:
+            starts = engine.start_runs(list(projects) if projects else None, force=force, dry_run=dry_run,
+                                       trigger="cli")
+            break
+        except RetryLater as later:
+            # Listing the projects was throttled: wait like the steps do, while the budget lasts.
+            if time.monotonic() + later.delay >= deadline:
+                raise
+            sleep(later.delay)
     starts = [_settled(engine, start, force=force, dry_run=dry_run, deadline=deadline, sleep=sleep,
                        idle_sleep=idle_sleep, max_idle_sleep=max_idle_sleep) for start in starts]
     if not starts:

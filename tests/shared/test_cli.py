@@ -335,6 +335,21 @@ def test_replicate_rides_out_throttling_while_planning_within_its_budget(local, 
     assert out.getvalue().rstrip().endswith("All replicated projects are in sync.")
 
 
+def test_replicate_rides_out_throttling_while_listing_the_projects(local, regions):
+    from shared.cli import replicate_command
+    from tests.shared.engine.support import control
+
+    engine, runner = _engine_and_runner(local)  # REPLICATED_PROJECTS=*: the project list comes first
+    control(regions.primary, "/_emulator/faults/throttle",
+            {"method": "GET", "path": "/projects$", "count": 1, "retryAfterSeconds": 30})
+    out, slept = io.StringIO(), []
+
+    code = replicate_command(engine, runner, out=out, sleep=slept.append)
+
+    assert code == EXIT_OK, out.getvalue()
+    assert slept == [30.0]
+
+
 def test_a_racing_replicate_follows_the_winner_s_run_and_exits_0(local):
     from shared.cli import replicate_command
 
