@@ -1,9 +1,9 @@
 """Drift detection: does each target still serve what the primary serves, and how old is what it serves?
 
 Per (target, project), the cheap signals come first and cost almost nothing: one paged project list
-per resource (not a GET per project), one deployment list per primary project, one training-config
-list per project kind, and a listing of the primary's document container (storage, outside the
-Language request budget). Only when the primary's `lastModifiedDateTime` moved and nothing else
+per resource (not a GET per project), one deployment list and one model list per project on each
+side (what the planner observes too), one training-config list per project kind, and a listing of
+the primary's document container (storage, outside the Language request budget). Only when the primary's `lastModifiedDateTime` moved and nothing else
 already proves drift does a fresh export decide, by its content hash: the export is a POST and
 counts against the 10-POST-per-minute budget, and a touched-but-unchanged project must not cost a
 billed training run.
