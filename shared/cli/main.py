@@ -33,11 +33,12 @@ from azure.core.exceptions import AzureError
 
 from shared.cli.backup import BACKUP_COMMANDS, add_backup_commands, run_backup_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
+from shared.language.retry import RetryLater
 from shared.redaction import install_log_redaction, redact
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, load_settings
 
 if TYPE_CHECKING:
-    from shared.engine import ReplicationEngine
+    from shared.engine import ReplicationEngine, RunStart
     from shared.runs.manifest import RunManifest
     from shared.runs.scheduler.local_runner import LocalRunner, QueueHostSettings
 
@@ -262,10 +263,22 @@ def replicate_command(
     out: IO[str],
     idle_sleep: float = 0.05,
     max_idle_sleep: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Start (or resume) runs and drive the step queue until each has finished."""
-    starts = engine.start_runs(list(projects) if projects else None, force=force, dry_run=dry_run,
-                               trigger="cli")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            starts = engine.start_runs(list(projects) if projects else None, force=force, dry_run=dry_run,
+                                       trigger="cli")
+            break
+        except RetryLater as later:
+            # Listing the projects was throttled: wait like the steps do, while the budget lasts.
+            if time.monotonic() + later.delay >= deadline:
+                raise
+            sleep(later.delay)
+    starts = [_settled(engine, start, force=force, dry_run=dry_run, deadline=deadline, sleep=sleep,
+                       idle_sleep=idle_sleep, max_idle_sleep=max_idle_sleep) for start in starts]
     if not starts:
         print("Nothing to replicate: no replicated project found on the primary.", file=out)
         return EXIT_OK
@@ -316,6 +329,34 @@ def replicate_command(
         return EXIT_DRIFT
     print("All replicated projects are in sync.", file=out)
     return EXIT_OK
+
+
+def _settled(engine: ReplicationEngine, start: RunStart, *, force: bool, dry_run: bool, deadline: float,
+             sleep: Callable[[float], None], idle_sleep: float, max_idle_sleep: float) -> RunStart:
+    """Ask again until the start is decided, within the command's time budget, as the steps do:
+    planning throttled (or the request budget spent) waits the service's delay; a run another
+    `replicate` is starting is followed once its manifest exists, or planned again if it never runs."""
+    pause = idle_sleep
+    while time.monotonic() < deadline:
+        if start.status == "error" and start.retry_after is not None:
+            sleep(min(start.retry_after, max(0.0, deadline - time.monotonic())))
+        elif start.status == "already_active" and start.active_run_id and not dry_run:
+            try:
+                engine.get_run(start.project, start.active_run_id)
+                return start
+            except UnknownRun:
+                pass
+            if engine.lock.holder(start.target, start.project) == start.active_run_id:
+                # The winner holds the lock and is still planning: its manifest comes in a moment.
+                sleep(pause)
+                pause = min(pause * 2, max_idle_sleep)
+                continue
+        else:
+            return start
+        # Throttled, or the winner released the lock without a run (it found nothing to do): ask again.
+        [start] = engine.start_runs([start.project], force=force, dry_run=dry_run, trigger="cli",
+                                    targets={start.target})
+    return start
 
 
 def follow_runs(engine: ReplicationEngine, runner: LocalRunner, runs: list[_Followed], *, timeout: float,

@@ -10,7 +10,13 @@ import azure.functions as func
 
 from shared.errors import InvalidRequest, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
-from shared.functions.json_http import answer, json_response, read_json_object, refuse_body
+from shared.functions.json_http import (
+    answer,
+    json_response,
+    read_json_object,
+    refuse_body,
+    retry_later_response,
+)
 from shared.functions.routes import api_url, checked_name, query_name, quoted, route_name
 from shared.functions.telemetry import report_recovery_point_ages
 from shared.names import IDENTIFIER, PROJECT_NAME
@@ -64,7 +70,8 @@ def get_doctor(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def handle_start_replications(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
-    """Manual trigger: 202 when a run started, 409 naming the active run, 200 for a plan or nothing to do."""
+    """Manual trigger: 202 when a run started, 409 naming the active run, 200 for a plan or nothing to do;
+    503 with Retry-After when planning was throttled (an HTTP answer cannot wait), 502 when it failed."""
 
     def start() -> func.HttpResponse:
         body = read_json_object(req, START_FIELDS)
@@ -208,6 +215,15 @@ def _started_response(req: func.HttpRequest, starts: "list[RunStart]", dry_run: 
         headers = {"Location": _run_url(req, active[0].project, str(active[0].active_run_id))}
         return json_response({"error": error, "runs": runs}, 409, headers)
     diverged = [start for start in starts if start.status == "diverged"]
+    errors = [start for start in starts if start.status == "error"]
+    if errors and not diverged:
+        messages = "; ".join(f"{s.project} → {s.target}: {(s.plan or {}).get('error', 'failed')}"
+                             for s in errors)
+        delays = [start.retry_after for start in errors if start.retry_after is not None]
+        if delays:
+            return retry_later_response(max(delays), f"could not plan now ({messages})", runs=runs)
+        failed = {"code": "DependencyFailed", "message": f"could not plan ({messages})"}
+        return json_response({"error": failed, "runs": runs}, 502)
     if diverged and not dry_run:
         names = ", ".join(f"{start.project} → {start.target}" for start in diverged)
         error = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,6 +51,9 @@ STATUS_BY_CODE = {"SnapshotNotFound": 404, "SnapshotCorrupt": 422}
 UNMAPPED_ERROR_STATUS = 502
 # Our largest body (a restore request) is well under a kilobyte; a megabyte is only ever a mistake or abuse.
 MAX_BODY_BYTES = 64 * 1024
+
+# shared.language.retry.RetryLater's code, matched by code: this module need not import the HTTP stack.
+RETRY_LATER = "RetryLater"
 
 
 def json_response(
@@ -111,6 +115,9 @@ def response_for_error(error: Exception) -> func.HttpResponse:
     dependency = _dependency_failure(error)
     if dependency is not None:
         return dependency
+    if isinstance(error, ReplicatorError) and error.code == RETRY_LATER:
+        # RetryLater: throttled, or the request budget is spent. An HTTP answer cannot wait.
+        return retry_later_response(float(getattr(error, "delay", 1.0)), error.message)
     if isinstance(error, ReplicatorError):
         extra: dict[str, Any] = {}
         if isinstance(error, RunConflict) and error.active_run_id is not None:
@@ -122,6 +129,12 @@ def response_for_error(error: Exception) -> func.HttpResponse:
         return error_response(status, error.code, error.message, **extra)
     logger.exception("unexpected error in an HTTP function")
     return error_response(500, "InternalError", "unexpected error; the function log has the details")
+
+
+def retry_later_response(delay: float, message: str, **extra: Any) -> func.HttpResponse:
+    """503 with Retry-After: the Language service throttled us or our request budget is spent."""
+    body = {"error": {"code": RETRY_LATER, "message": message}, **extra}
+    return json_response(body, 503, {"Retry-After": str(max(1, math.ceil(delay)))})
 
 
 def _dependency_failure(error: Exception) -> func.HttpResponse | None:

@@ -1,53 +1,40 @@
 """Drift detection: does each target still serve what the primary serves, and how old is what it serves?
 
-Per (target, project), the cheap signals come first and cost almost nothing: one paged project list
-per resource (not a GET per project), one deployment list per primary project, one training-config
-list per project kind, and a listing of the primary's document container (storage, outside the
-Language request budget). Only when the primary's `lastModifiedDateTime` moved and nothing else
-already proves drift does a fresh export decide, by its content hash: the export is a POST and
-counts against the 10-POST-per-minute budget, and a touched-but-unchanged project must not cost a
-billed training run.
+Per (target, project), the cheap signals come first and cost almost nothing: one paged project list per
+resource (not a GET per project), one deployment list and one model list per project on each side (what
+the planner observes too), one training-config list per project kind, and a listing of the primary's
+document container (storage, outside the Language request budget). Only when the primary's
+`lastModifiedDateTime` moved and nothing else already proves drift does a fresh export decide, by its
+content hash: the export is a POST and counts against the 10-POST-per-minute budget, and a touched-but-
+unchanged project must not cost a billed training run.
 
-A target modified after our last import (someone edited the secondary during an outage) is
+The verdict itself is shared.replication.verdict.classify, the same function the run's planner uses. A
+target modified after our last import by someone (not by an import of ours, finished or failed) is
 *diverged*: reported, and never overwritten without `force` (the engine enforces that).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import requests
 from azure.core.exceptions import AzureError
 
-from shared.clock import Clock, is_later, parse_iso, utc_iso
+from shared.clock import Clock, parse_iso, utc_iso
 from shared.errors import ReplicatorError
 from shared.language.authoring import DEFAULT_PAGE_SIZE
 from shared.language.export_format import canonical_kind
 from shared.language.regions import target_region_problems
-from shared.replication.sync_record import DeploymentRecord, SyncRecord
+from shared.replication.sync_record import SyncRecord
+from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
+from shared.replication.verdict import DriftState as DriftState
+from shared.replication.verdict import Observation, classify, deployment_records, settle
 from shared.settings import Settings
-
-# The service's modelId: `model1-20220418T034749-299f45b8114849538c1a750b21b05a94`.
-_MODEL_ID = re.compile(r"^(?P<label>[A-Za-z0-9_.-]{1,50})-\d{8}T\d{6}-[0-9a-f]{32}$")
-
-
-class DriftState(StrEnum):
-    IN_SYNC = "in_sync"
-    DRIFTED = "drifted"  # the primary changed since our last sync: replicate
-    DIVERGED = "diverged"  # the target changed after our last import: report, never overwrite without force
-    MISSING = "missing"  # the target has no such project: replicate
-    ERROR = "error"  # unknown: the check itself failed (the reason says why)
-
-
-# States that a replication run resolves (a diverged target needs a person, or force).
-NEEDS_REPLICATION = frozenset({DriftState.DRIFTED, DriftState.MISSING})
 
 
 class AuthoringReader(Protocol):
@@ -71,6 +58,8 @@ class SyncRecords(Protocol):
 DocumentsFingerprint = Callable[[str, str], str]
 # project -> content hash of a fresh export of the primary's working copy (a POST, so rare).
 ContentHash = Callable[[str], str]
+# (target, project) -> the target's lastModifiedDateTime values our own recent imports left.
+OurModifications = Callable[[str, str], frozenset[str]]
 
 
 @dataclass(frozen=True)
@@ -245,6 +234,7 @@ def check_drift(
     *,
     projects: Sequence[str] | None = None,
     expiry_horizon: timedelta | None = None,
+    our_modifications: OurModifications | None = None,
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
@@ -273,14 +263,16 @@ def check_drift(
     wanted = _wanted_projects(settings, primary_projects, projects)
 
     target_projects: dict[str, dict[str, dict[str, Any]] | str] = {}
+    target_readers: dict[str, _Counted] = {}
     for target in settings.targets:
         counts[target.name] = Counter()
         client = targets.get(target.name)
         if client is None:
             target_projects[target.name] = f"no authoring client for target {target.name!r}"
             continue
+        target_readers[target.name] = _Counted(client, counts[target.name])
         try:
-            listed = _Counted(client, counts[target.name]).list_projects()
+            listed = target_readers[target.name].list_projects()
             target_projects[target.name] = {str(p["projectName"]): p for p in listed}
         except (ReplicatorError, requests.RequestException) as error:
             target_projects[target.name] = f"cannot list the target's projects: {_describe(error)}"
@@ -291,6 +283,7 @@ def check_drift(
         content_hash=_counted_hash(content_hash, counts["primary"]),
         now=now,
         expiry_horizon=expiry_horizon,
+        our_modifications=our_modifications or (lambda target, project: frozenset()),
     )
     entries: list[ProjectDrift] = []
     for name in wanted:
@@ -305,8 +298,8 @@ def check_drift(
                 entries.append(ProjectDrift(target.name, name, DriftState.ERROR, (listing,)))
                 continue
             try:
-                entry = checker.check(target.name, name, metadata, listing.get(name),
-                                      records.get(target.name, name))
+                entry = checker.check(target.name, name, metadata, target_readers[target.name],
+                                      listing.get(name), records.get(target.name, name))
             except (ReplicatorError, requests.RequestException, AzureError, OSError) as error:
                 # One project's failure (e.g. its document storage unreachable) must not hide the others.
                 reason = f"check failed: {_describe(error)}"
@@ -328,126 +321,48 @@ def check_drift(
 
 class _ProjectChecker:
     def __init__(self, *, primary: _Counted, documents_fingerprint: DocumentsFingerprint,
-                 content_hash: ContentHash, now: datetime, expiry_horizon: timedelta) -> None:
+                 content_hash: ContentHash, now: datetime, expiry_horizon: timedelta,
+                 our_modifications: OurModifications) -> None:
         self.primary = primary
         self.documents_fingerprint = documents_fingerprint
         self.content_hash = content_hash
         self.now = now
         self.expiry_horizon = expiry_horizon
+        self.our_modifications = our_modifications
         self._config_versions: dict[str, dict[str, str]] = {}
 
-    def check(self, target: str, project: str, primary: Mapping[str, Any],
+    def check(self, target: str, project: str, primary: Mapping[str, Any], target_reader: AuthoringReader,
               secondary: Mapping[str, Any] | None, record: SyncRecord | None) -> ProjectDrift:
-        primary_modified = _text(primary.get("lastModifiedDateTime"))
-        base = ProjectDrift(
-            target=target,
-            project=project,
-            state=DriftState.IN_SYNC,
-            last_synced_at=record.synced_at if record else None,
-            last_run_id=(record.run_id or None) if record else None,
-            primary_last_modified=primary_modified,
-            target_last_modified=_text(secondary.get("lastModifiedDateTime")) if secondary else None,
-        )
+        """Observe what the planner observes, and let the one classifier decide."""
         deployments = self.primary.list_deployments(project)
         risks = tuple(self._expiry_risks(str(primary.get("projectKind", "")), deployments))
-        if secondary is None:
-            return replace(base, state=DriftState.MISSING, risks=risks,
-                            reasons=(f"the target has no project {project!r}",))
-        if record is None:
-            # Someone else's project of the same name: replacing it unasked could destroy their work.
-            return replace(base, state=DriftState.DIVERGED, risks=risks, reasons=(
-                "the target already has a project of this name that we never replicated: it is left alone "
-                "unless replication is forced (which backs up its assets first)",))
-
-        diverged = self._divergence(record, secondary)
-        # Changes on the primary since our last sync; deployment and document changes are proof on their own.
-        changes = _deployment_changes(record.deployments, self._current_deployments(project, deployments))
-        if not changes:
-            changes += self._retrained_labels(project, primary, record)
+        models = self.primary.list_models(project)
         container = str(primary.get("storageInputContainerName", ""))
-        if container and self.documents_fingerprint(project, container) != record.documents_fingerprint:
-            changes.append(f"the documents in container {container!r} changed (text edited, added or removed "
-                           "in blob storage)")
-        notes: list[str] = []
-        export_checked = False
-        if is_later(primary_modified, record.primary_last_modified):
-            touched = (f"the primary was modified at {primary_modified} (last sync saw "
-                       f"{record.primary_last_modified})")
-            if changes or diverged:
-                # Already decided: spare the export's POST.
-                changes.insert(0, touched)
-            else:
-                # The timestamp alone is no proof (a save without changes moves it): a fresh export decides.
-                export_checked = True
-                if self.content_hash(project) != record.content_hash:
-                    changes.insert(0, f"{touched}, and a fresh export's labels or settings differ")
-                else:
-                    notes.append(f"{touched}, but a fresh export has the content we replicated")
-
-        if diverged:
-            state, reasons = DriftState.DIVERGED, [diverged, *changes]
-        elif changes:
-            state, reasons = DriftState.DRIFTED, changes
-        else:
-            state, reasons = DriftState.IN_SYNC, notes
-        return replace(base, state=state, reasons=tuple(reasons), risks=risks, export_checked=export_checked,
-                       recovery_point_age=self._recovery_point_age(record, changed=bool(changes)))
-
-    def _current_deployments(self, project: str,
-                             deployments: Iterable[Mapping[str, Any]]) -> dict[str, DeploymentRecord]:
-        """Deployment name -> the label it serves, as the sync record keeps it.
-
-        A GA deployment names only its modelId, `<label>-<yyyymmddThhmmss>-<32 hex>` on the service; the
-        label is read from it, and only an id of another shape costs a GET of the project's models.
-        """
-        labels_by_id: dict[str, str] | None = None
-        current: dict[str, DeploymentRecord] = {}
-        for item in deployments:
-            name = str(item.get("deploymentName") or "")
-            if not name:
-                continue
-            model_id = str(item.get("modelId", ""))
-            match = _MODEL_ID.match(model_id)
-            if match:
-                label = match["label"]
-            else:
-                if labels_by_id is None:
-                    labels_by_id = {str(m.get("modelId")): str(m.get("label"))
-                                    for m in self.primary.list_models(project)}
-                label = labels_by_id.get(model_id, model_id)
-            current[name] = DeploymentRecord(
-                label=label,
-                last_trained=str(item.get("lastTrainedDateTime", "")),
-                training_config_version=str(item.get("modelTrainingConfigVersion", "")),
-            )
-        return current
-
-    def _retrained_labels(self, project: str, primary: Mapping[str, Any], record: SyncRecord) -> list[str]:
-        """A deployed label retrained on the primary, its deployment still pinned to the previous model.
-
-        The project list's lastTrainedDateTime (free) says whether any training finished since our sync;
-        only then does one GET of the models say which label it was.
-        """
-        recorded = {**{d.label: d.last_trained for d in record.deployments.values()}, **record.trained_labels}
-        newest = max(recorded.values(), key=_sortable, default=None)
-        if not recorded or not is_later(_text(primary.get("lastTrainedDateTime")), newest):
-            return []
-        models = {str(m.get("label")): m for m in self.primary.list_models(project)}
-        changes = []
-        for label, trained in sorted(recorded.items()):
-            now_trained = _text((models.get(label) or {}).get("lastTrainedDateTime"))
-            if now_trained and now_trained != trained:
-                changes.append(f"model {label!r} was retrained on the primary at {now_trained} (last sync "
-                               f"saw {trained}); its deployment has not been redeployed yet")
-        return changes
-
-    def _divergence(self, record: SyncRecord, secondary: Mapping[str, Any]) -> str | None:
-        current = _text(secondary.get("lastModifiedDateTime"))
-        if record.secondary_last_modified is None or not is_later(current, record.secondary_last_modified):
-            return None
-        return (f"the target was modified at {current}, after our last import "
-                f"({record.secondary_last_modified}): someone edited it; it is left alone unless replication "
-                "is forced")
+        fingerprint = self.documents_fingerprint(project, container) if container and record else ""
+        secondary_models: dict[str, dict[str, Any]] = {}
+        secondary_deployments: dict[str, dict[str, Any]] = {}
+        if secondary is not None and record is not None:
+            secondary_models = {str(m.get("label")): m for m in target_reader.list_models(project)}
+            secondary_deployments = {str(d.get("deploymentName")): d
+                                     for d in target_reader.list_deployments(project)}
+        observation = Observation(
+            project=project, target=target, primary=primary,
+            primary_deployments=deployment_records(deployments, models), documents_fingerprint=fingerprint,
+            secondary=secondary, secondary_models=secondary_models,
+            secondary_deployments=secondary_deployments, record=record,
+            our_modifications=self.our_modifications(target, project) if secondary else frozenset())
+        settled = settle(observation, self.content_hash)
+        state, reasons = classify(settled)
+        age = None
+        if record is not None:
+            age = self._recovery_point_age(record, changed=state is not DriftState.IN_SYNC)
+        return ProjectDrift(
+            target=target, project=project, state=state, reasons=reasons, risks=risks, recovery_point_age=age,
+            last_synced_at=record.synced_at if record else None,
+            last_run_id=(record.run_id or None) if record else None,
+            primary_last_modified=_text(primary.get("lastModifiedDateTime")),
+            target_last_modified=_text(secondary.get("lastModifiedDateTime")) if secondary else None,
+            export_checked=settled.content_changed is not None)
 
     def _recovery_point_age(self, record: SyncRecord, *, changed: bool) -> timedelta:
         """How old the primary state is that the target serves.
@@ -504,38 +419,6 @@ def _wanted_projects(settings: Settings, primary_projects: Mapping[str, Any],
         return sorted(name for name, metadata in primary_projects.items()
                       if canonical_kind(metadata.get("projectKind")) is not None)
     return list(settings.replicated_projects)
-
-
-def _deployment_changes(recorded: Mapping[str, DeploymentRecord],
-                        current: Mapping[str, DeploymentRecord]) -> list[str]:
-    """Added, removed, re-pointed or retrained deployments.
-
-    modelId is never compared: it differs between resources even for the same training data.
-    """
-    changes: list[str] = []
-    for name in sorted(set(recorded) | set(current)):
-        before, after = recorded.get(name), current.get(name)
-        if before is None and after is not None:
-            changes.append(f"deployment {name!r} was added on the primary (model {after.label!r})")
-        elif after is None and before is not None:
-            changes.append(f"deployment {name!r} was removed from the primary")
-        elif before is not None and after is not None:
-            if before.label != after.label:
-                changes.append(f"deployment {name!r} now serves model {after.label!r} (was {before.label!r})")
-            elif after.last_trained != before.last_trained:
-                changes.append(f"model {after.label!r} behind deployment {name!r} was retrained at "
-                               f"{after.last_trained} (last sync saw {before.last_trained})")
-            elif after.training_config_version != before.training_config_version:
-                changes.append(f"model {after.label!r} behind deployment {name!r} now uses training config "
-                               f"{after.training_config_version} (was {before.training_config_version})")
-    return changes
-
-
-def _sortable(value: str) -> datetime:
-    try:
-        return parse_iso(value)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
 
 
 def _date(value: Any) -> date | None:

@@ -1,12 +1,13 @@
 """Decide what a run must do: observe both sides cheaply, compare with the last sync, plan the steps.
 
-Cheap signals only (a few GETs and one container listing); the content hash of fresh exports decides
-later, inside the run, whether the working copy needs importing at all.
+The state comes from the one classifier (shared.replication.verdict.classify), which the daily check uses
+too; the planner only adds how to repair. Cheap signals first (a few GETs and one container listing);
+a fresh export is compared only when the primary's timestamp alone moved.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from azure.storage.blob import ContainerClient
@@ -16,18 +17,20 @@ from shared.errors import UnknownProject
 from shared.language.authoring import AuthoringClient
 from shared.replication.step_kinds import StepKind
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
+from shared.replication.verdict import DriftState, Observation, classify, deployment_records
 from shared.runs.manifest import SKIPPED, StepRecord
 from shared.storage.documents import container_fingerprint
 
-IN_SYNC = "in_sync"
-DRIFTED = "drifted"
-DIVERGED = "diverged"
+IN_SYNC = DriftState.IN_SYNC.value
+DRIFTED = DriftState.DRIFTED.value
+DIVERGED = DriftState.DIVERGED.value
+MISSING = DriftState.MISSING.value
 WORKING = ""  # the label of the working copy in step records
 
 
 @dataclass
 class Observed:
-    """Both sides of one (target, project), as cheap GETs show them now."""
+    """Both sides of one (target, project), as cheap GETs show them now, plus the primary's models."""
 
     project: str
     target: str
@@ -39,6 +42,8 @@ class Observed:
     secondary_models: dict[str, dict[str, Any]]
     secondary_deployments: dict[str, dict[str, Any]]
     record: SyncRecord | None
+    our_modifications: frozenset[str] = frozenset()
+    content_changed: bool | None = None
 
     @property
     def kind(self) -> str:
@@ -47,6 +52,15 @@ class Observed:
     @property
     def container(self) -> str:
         return str(self.primary["storageInputContainerName"])
+
+    def observation(self) -> Observation:
+        """What the one classifier decides from (shared.replication.verdict)."""
+        return Observation(
+            project=self.project, target=self.target, primary=self.primary,
+            primary_deployments=self.primary_deployments, documents_fingerprint=self.documents_fingerprint,
+            secondary=self.secondary, secondary_models=self.secondary_models,
+            secondary_deployments=self.secondary_deployments, record=self.record,
+            our_modifications=self.our_modifications, content_changed=self.content_changed)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,28 +78,14 @@ class Observed:
         }
 
 
-def deployment_records(deployments: list[dict[str, Any]], models: dict[str, dict[str, Any]]
-                       ) -> dict[str, DeploymentRecord]:
-    """Deployment name -> the label it serves (the API names the modelId, which the models list maps)."""
-    label_by_model_id = {str(m.get("modelId")): label for label, m in models.items()}
-    records = {}
-    for deployment in deployments:
-        label = label_by_model_id.get(str(deployment.get("modelId")))
-        if label is None:
-            continue  # a deployment of a deleted model: nothing we can rebuild
-        records[str(deployment["deploymentName"])] = DeploymentRecord(
-            label=label, last_trained=str(deployment.get("lastTrainedDateTime", "")),
-            training_config_version=str(deployment.get("modelTrainingConfigVersion", "")))
-    return records
-
-
 def observe(project: str, target: str, primary: AuthoringClient, secondary: AuthoringClient,
-            primary_documents: ContainerClient | None, record: SyncRecord | None) -> Observed:
+            primary_documents: ContainerClient | None, record: SyncRecord | None,
+            our_modifications: frozenset[str] = frozenset()) -> Observed:
     metadata = primary.get_project(project)
     if metadata is None:
         raise UnknownProject(project)
     models = {str(m["label"]): m for m in primary.list_models(project)}
-    deployments = deployment_records(primary.list_deployments(project), models)
+    deployments = deployment_records(primary.list_deployments(project), models.values())
     fingerprint = container_fingerprint(primary_documents) if primary_documents is not None else ""
     secondary_project = secondary.get_project(project)
     secondary_models: dict[str, dict[str, Any]] = {}
@@ -94,7 +94,7 @@ def observe(project: str, target: str, primary: AuthoringClient, secondary: Auth
         secondary_models = {str(m["label"]): m for m in secondary.list_models(project)}
         secondary_deployments = {str(d["deploymentName"]): d for d in secondary.list_deployments(project)}
     return Observed(project, target, metadata, deployments, models, fingerprint, secondary_project,
-                    secondary_models, secondary_deployments, record)
+                    secondary_models, secondary_deployments, record, our_modifications)
 
 
 @dataclass
@@ -115,71 +115,16 @@ class Plan:
         }
 
 
-def drift_reasons(observed: Observed, ours: frozenset[str] = frozenset()) -> tuple[str, list[str]]:
-    """(state, reasons) from cheap signals alone; `ours` holds target timestamps our own imports left."""
-    record = observed.record
-    primary_modified = str(observed.primary.get("lastModifiedDateTime"))
-    reasons: list[str] = []
-    if observed.secondary is None:
-        reasons.append(f"the target has no project {observed.project}")
-    if record is None:
-        reasons.append("never replicated by us")
-    else:
-        if primary_modified != record.primary_last_modified:
-            reasons.append(f"primary modified at {primary_modified} "
-                           f"(last sync saw {record.primary_last_modified})")
-        reasons += _deployment_changes(record.deployments, observed.primary_deployments)
-        if observed.documents_fingerprint and observed.documents_fingerprint != record.documents_fingerprint:
-            reasons.append("documents changed in the primary's container")
-        if record.project_kind and record.project_kind != observed.kind:
-            reasons.append(f"project kind changed from {record.project_kind} to {observed.kind}")
-    if observed.secondary is not None:
-        for name, deployment in sorted(observed.primary_deployments.items()):
-            secondary_model = observed.secondary_models.get(deployment.label)
-            secondary_deployment = observed.secondary_deployments.get(name)
-            if secondary_model is None or secondary_deployment is None or \
-                    secondary_deployment.get("modelId") != secondary_model.get("modelId"):
-                reasons.append(f"the target's deployment {name} does not serve model {deployment.label}")
-        diverged = _diverged(observed)
-        if diverged and str(observed.secondary.get("lastModifiedDateTime")) not in ours:
-            return DIVERGED, [diverged, *reasons]
-    return (DRIFTED if reasons else IN_SYNC), reasons
-
-
-def _diverged(observed: Observed) -> str | None:
-    secondary_modified = str((observed.secondary or {}).get("lastModifiedDateTime"))
-    record = observed.record
-    if record is None:
-        return "the target already has a project of this name that we never replicated"
-    if record.secondary_last_modified is not None and secondary_modified != record.secondary_last_modified:
-        return (f"the target was modified at {secondary_modified}, after our last import "
-                f"({record.secondary_last_modified})")
-    return None
-
-
-def _deployment_changes(before: dict[str, DeploymentRecord], now: dict[str, DeploymentRecord]) -> list[str]:
-    reasons = []
-    for name in sorted(set(before) | set(now)):
-        old, new = before.get(name), now.get(name)
-        if old is None:
-            reasons.append(f"deployment {name} added on the primary")
-        elif new is None:
-            reasons.append(f"deployment {name} removed from the primary")
-        elif old.label != new.label:
-            reasons.append(f"deployment {name} re-pointed from {old.label} to {new.label}")
-        elif old != new:  # same label, so retrained or another training config
-            reasons.append(f"model {new.label} behind deployment {name} was retrained on the primary")
-    return reasons
-
-
 def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
              our_modifications: frozenset[str] = frozenset()) -> Plan:
-    """The steps a run needs. `our_modifications`: the target's lastModifiedDateTime values left by our
-    own imports in recent runs, so a run of ours that stopped half-way is not taken for someone's edit."""
-    state, reasons = drift_reasons(observed, our_modifications)
-    if observed.secondary is not None and str(observed.secondary.get("lastModifiedDateTime")) in \
-            our_modifications and state != DIVERGED:
-        reasons.append("an earlier run of ours did not finish")
+    """The steps a run needs, from the one verdict (shared.replication.verdict.classify) plus the models.
+
+    `our_modifications`: the target's lastModifiedDateTime values left by our own imports in recent runs,
+    so a run of ours that stopped half-way is not taken for someone's edit."""
+    if our_modifications:
+        observed = replace(observed, our_modifications=observed.our_modifications | our_modifications)
+    drift_state, verdict = classify(observed.observation())
+    state, reasons = drift_state.value, list(verdict)
     plan = Plan(observed.project, observed.target, state, reasons)
     if state == IN_SYNC and not force:
         return plan
@@ -190,15 +135,29 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
         steps.append(StepRecord("backup", StepKind.BACKUP, WORKING))
     labels = sorted({d.label for d in observed.primary_deployments.values()})
     record = observed.record
+    unreproducible: set[str] = set()
     for label in labels:
         model = observed.primary_models[label]
+        current = str(model.get("lastTrainedDateTime"))
+        serving = {name: d.last_trained for name, d in observed.primary_deployments.items()
+                   if d.label == label}
+        trained = record.trained_labels.get(label) if record is not None else None
         label_steps = [StepRecord(f"export:{label}", StepKind.EXPORT, label),
                        StepRecord(f"documents:{label}", StepKind.DOCUMENTS, label),
                        StepRecord(f"import:{label}", StepKind.IMPORT, label),
                        StepRecord(f"train:{label}", StepKind.TRAIN, label)]
-        unchanged = (not force and record is not None and state != DIVERGED
-                     and record.trained_labels.get(label) == model.get("lastTrainedDateTime")
+        # The target's model of this label mirrors what the primary's deployments serve, or, when they
+        # serve a superseded model the target never had, the label's newest model.
+        unchanged = (not force and record is not None and state != DIVERGED and trained is not None
+                     and (trained in serving.values() or trained == current)
                      and label in observed.secondary_models)
+        # Deployments serving an older model of the label than its newest, which the target lacks.
+        superseded = sorted(name for name, served in serving.items()
+                            if served != current and not (unchanged and trained == served))
+        unreproducible.update(superseded)
+        for name in superseded:
+            plan.warnings.append(f"deployment {name} serves a superseded model that cannot be reproduced: "
+                                 f"the target deploys model {label} as the primary trained it last")
         if unchanged:
             for step in label_steps:
                 step.status = SKIPPED
@@ -213,7 +172,8 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
     steps += [StepRecord("export:working", StepKind.EXPORT, WORKING),
               StepRecord("documents:working", StepKind.DOCUMENTS, WORKING),
               StepRecord("import:working", StepKind.IMPORT, WORKING)]
-    steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name)
+    steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name,
+                         detail={"superseded": True} if name in unreproducible else {})
               for name in sorted(observed.primary_deployments)]
     steps.append(StepRecord("verify", StepKind.VERIFY))
     plan.steps = steps

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from shared.clock import Clock
 from shared.errors import ReplicatorError, RunConflict, UnknownProject
 from shared.language.authoring import AuthoringClient
 from shared.language.project_kinds import project_kind
+from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
 from shared.replication.drift import DriftReport, check_drift, export_content_hash
 from shared.replication.plan import DIVERGED, Observed, Plan, observe, plan_run
@@ -25,6 +26,7 @@ from shared.replication.step_kinds import StepKind
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
+from shared.replication.verdict import settle
 from shared.runs.executor import RunExecutor
 from shared.runs.kinds import REPLICATION_KIND
 from shared.runs.lock import RunLock
@@ -52,10 +54,13 @@ class RunStart:
     status: str                      # started | already_active | planned | in_sync | diverged | error
     active_run_id: str | None = None
     plan: dict[str, Any] | None = None
+    # status "error" because the service throttled or the request budget ran out: ask again after this.
+    retry_after: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"project": self.project, "target": self.target, "runId": self.run_id, "status": self.status,
-                "activeRunId": self.active_run_id, "plan": self.plan}
+                "activeRunId": self.active_run_id, "plan": self.plan,
+                **({"retryAfterSeconds": self.retry_after} if self.retry_after is not None else {})}
 
 
 @dataclass
@@ -142,7 +147,9 @@ class ReplicationRun:
                 except ReplicatorError as error:
                     # One target down must not hold back the others: report it and go on.
                     logger.warning("could not start %s -> %s: %s", project, target, error.message)
-                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message}))
+                    retry_after = error.delay if isinstance(error, RetryLater) else None
+                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message},
+                                           retry_after))
         return starts
 
     def _observe(self, project: str, target: str) -> Observed:
@@ -152,16 +159,22 @@ class ReplicationRun:
         if metadata is None:
             raise UnknownProject(project)
         container = self.primary_documents.get_container_client(str(metadata["storageInputContainerName"]))
-        return observe(project, target, self.primary, clients.authoring, container, record)
+        observed = observe(project, target, self.primary, clients.authoring, container, record,
+                           self.our_modifications(target, project))
+        # The same export decision as the daily check's, so both reach the same verdict.
+        settled = settle(observed.observation(), lambda name: export_content_hash(self.primary, name))
+        return replace(observed, content_changed=settled.content_changed)
 
-    def _plan(self, project: str, target: str, force: bool) -> tuple[Observed, Plan]:
-        observed = self._observe(project, target)
-        ours = frozenset(str(step.detail["modifiedAfter"])
+    def our_modifications(self, target: str, project: str) -> frozenset[str]:
+        """The target's lastModifiedDateTime values our imports left in recent runs, finished or failed."""
+        return frozenset(str(step.detail["modifiedAfter"])
                          for run in self.manifests.recent(project, target, limit=5)
                          for step in run.steps
                          if step.kind == StepKind.IMPORT and step.detail.get("modifiedAfter"))
-        return observed, plan_run(observed, force=force, api_version=self.settings.api_version,
-                                  our_modifications=ours)
+
+    def _plan(self, project: str, target: str, force: bool) -> tuple[Observed, Plan]:
+        observed = self._observe(project, target)
+        return observed, plan_run(observed, force=force, api_version=self.settings.api_version)
 
     def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
         if dry_run:
@@ -236,7 +249,10 @@ class ReplicationRun:
             export = manifest.step(f"export:{label}")
             if export.status == SUCCEEDED:
                 label_hashes[label] = export.detail["contentHash"]
-            trained[label] = observed["models"][label]["lastTrainedDateTime"]
+            # Only a label trained by this run changed the target's model; a skipped one keeps what it had.
+            if label not in trained or any(step.kind == StepKind.TRAIN and step.label == label
+                                           and step.status == SUCCEEDED for step in manifest.steps):
+                trained[label] = observed["models"][label]["lastTrainedDateTime"]
         working = manifest.step("export:working")
         return SyncRecord(
             target=manifest.target, project=manifest.project, project_kind=observed["projectKind"],
@@ -257,7 +273,8 @@ class ReplicationRun:
             return export_content_hash(self.primary, project)
 
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
-                           self.sync_records, fingerprint, content_hash, self.clock, projects=projects)
+                           self.sync_records, fingerprint, content_hash, self.clock, projects=projects,
+                           our_modifications=self.our_modifications)
 
 
 __all__ = ["ReplicationRun", "RunStart", "TargetClients", "TickReport"]

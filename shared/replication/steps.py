@@ -321,15 +321,23 @@ class StepMachine:
                 self._context(slice_)["importedAny"] = True
                 self._handle_dropped_models(slice_, step)
             return delay
-        status, wait = self._succeeded_job(client, step)
+        try:
+            status, wait = self._succeeded_job(client, step)
+        except StepFailed:
+            self._note_our_import(project, step)
+            raise
         if status is None:
             return wait
         self._context(slice_)["importedAny"] = True
-        # Remember the timestamp our import left, so a later plan does not mistake it for someone's edit.
-        current = client.get_project(project)
-        step.detail["modifiedAfter"] = current.get("lastModifiedDateTime") if current else None
+        self._note_our_import(project, step)
         self._handle_dropped_models(slice_, step)
         return None
+
+    def _note_our_import(self, project: str, step: StepRecord) -> None:
+        """Remember the timestamp our import left, finished or failed, so a later check does not mistake
+        it for someone's edit."""
+        current = self.target.authoring.get_project(project)
+        step.detail["modifiedAfter"] = current.get("lastModifiedDateTime") if current else None
 
     def _handle_dropped_models(self, slice_: SliceHandle, step: StepRecord) -> None:
         """Whether an import keeps a project's trained models is undocumented. Where it drops them (models
@@ -515,14 +523,22 @@ class StepMachine:
             raise StepFailed("DeploymentMismatch", (
                 f"verify: deployment(s) {', '.join(wrong)} on the target do not serve the primary's "
                 "model label"))
-        if not deployments:
+        # A primary deployment serving a superseded model the target never had cannot answer alike.
+        superseded = sorted(s.label for s in slice_.manifest.steps
+                            if s.kind == StepKind.DEPLOY and s.label and s.detail.get("superseded"))
+        if superseded and "superseded" not in step.detail:
+            step.detail["superseded"] = superseded
+            self._warn(slice_, step, f"verify: deployment(s) {', '.join(superseded)} not compared: the "
+                       "primary's serve a superseded model that cannot be reproduced")
+        compared_names = sorted(set(deployments) - set(superseded))
+        if not compared_names:
             step.detail["agreement"] = None
             return None
         jobs: dict[str, dict[str, str]] = step.detail.setdefault("jobs", {})
         if not jobs:
             sample = self._sample(slice_)
             step.detail["sample"] = [d.id for d in sample]
-            for name in sorted(deployments):
+            for name in compared_names:
                 jobs[name] = {
                     "primary": self.primary.runtime.submit(observed["projectKind"], project, name, sample),
                     "target": self.target.runtime.submit(observed["projectKind"], project, name, sample),

@@ -390,3 +390,84 @@ def test_commands_that_must_work_while_a_region_is_down_check_only_our_state_sto
     values = settings_values(regions, azurite, SNAPSHOT_STORAGE=dead_state)
     code, _, err = run_cli("runs", environ=values, check_first=True)
     assert code == EXIT_USAGE and err.startswith("error: SNAPSHOT_STORAGE: cannot be reached")
+
+
+def _engine_and_runner(local):
+    local("drift")  # builds one engine from the fixture's settings
+    engine = local.engines[-1]
+    return engine, scaled_runner(engine.settings, engine)
+
+
+def test_replicate_rides_out_throttling_while_planning_within_its_budget(local, regions):
+    from shared.cli import replicate_command
+    from tests.shared.engine.support import control
+
+    engine, runner = _engine_and_runner(local)
+    # The primary's project GET answers 429 with a Retry-After longer than one call may sleep.
+    control(regions.primary, "/_emulator/faults/throttle",
+            {"method": "GET", "path": f"/projects/{local.project.name}$", "count": 1,
+             "retryAfterSeconds": 30})
+    out, slept = io.StringIO(), []
+
+    code = replicate_command(engine, runner, out=out, sleep=slept.append)
+
+    assert code == EXIT_OK, out.getvalue()
+    assert slept == [30.0]
+    assert out.getvalue().rstrip().endswith("All replicated projects are in sync.")
+
+
+def test_replicate_rides_out_throttling_while_listing_the_projects(local, regions):
+    from shared.cli import replicate_command
+    from tests.shared.engine.support import control
+
+    engine, runner = _engine_and_runner(local)  # REPLICATED_PROJECTS=*: the project list comes first
+    control(regions.primary, "/_emulator/faults/throttle",
+            {"method": "GET", "path": "/projects$", "count": 1, "retryAfterSeconds": 30})
+    out, slept = io.StringIO(), []
+
+    code = replicate_command(engine, runner, out=out, sleep=slept.append)
+
+    assert code == EXIT_OK, out.getvalue()
+    assert slept == [30.0]
+
+
+def test_a_racing_replicate_follows_the_winner_s_run_and_exits_0(local):
+    from shared.cli import replicate_command
+
+    engine, runner = _engine_and_runner(local)
+    project = local.project.name
+    # The winner holds the run lock and is still planning: no manifest exists yet for the loser to read.
+    engine.lock.acquire("secondary", project, "20260101T000000Z-00000000")
+    winner: list[str] = []
+
+    def meanwhile(seconds: float) -> None:
+        if not winner:  # the winner finishes planning: its own run, under the lock
+            engine.lock.release("secondary", project, "20260101T000000Z-00000000")
+            [start] = engine.start_runs(trigger="cli")
+            winner.append(str(start.run_id))
+
+    out = io.StringIO()
+    code = replicate_command(engine, runner, out=out, sleep=meanwhile)
+
+    assert code == EXIT_OK, out.getvalue()
+    assert f"resuming run {winner[0]}, which was already under way" in out.getvalue()
+    assert f"run {winner[0]} succeeded" in out.getvalue()
+    assert "no run" not in out.getvalue()
+
+
+def test_a_racing_replicate_whose_winner_found_nothing_to_do_plans_again(local):
+    from shared.cli import replicate_command
+
+    engine, runner = _engine_and_runner(local)
+    assert local("replicate")[0] == EXIT_OK
+    project = local.project.name
+    engine.lock.acquire("secondary", project, "20260101T000000Z-00000000")
+
+    def meanwhile(seconds: float) -> None:  # the winner found the replica in sync and let go
+        engine.lock.release("secondary", project, "20260101T000000Z-00000000")
+
+    out = io.StringIO()
+    code = replicate_command(engine, runner, out=out, sleep=meanwhile)
+
+    assert code == EXIT_OK, out.getvalue()
+    assert "in sync, nothing to do" in out.getvalue()

@@ -88,7 +88,7 @@ def test_a_document_text_change_in_blob_storage_is_replicated(regions, azurite, 
     name = sorted(project.documents)[0]
     container(azurite, "primarydocs", project).upload_blob(name, b"Edited text.", overwrite=True)
     run = replicate(h, project)
-    assert "documents changed in the primary's container" in run.reasons
+    assert any("the documents in container" in reason for reason in run.reasons), run.reasons
     assert run.status == SUCCEEDED
     assert container(azurite, "secondarydocs", project).download_blob(name).readall() == b"Edited text."
     assert [s.name for s in run.steps if s.status == SKIPPED and s.kind == "train"] == ["train:v1"]
@@ -111,7 +111,7 @@ def test_a_deployment_re_pointed_to_a_new_label_is_replicated(regions, azurite, 
     train_and_deploy(primary, project.name, "v2", "prod")
     run = replicate(h, project)
     assert run.status == SUCCEEDED
-    assert any("re-pointed from v1 to v2" in reason for reason in run.reasons)
+    assert any("deployment 'prod' now serves model 'v2' (was 'v1')" in reason for reason in run.reasons)
     secondary = authoring(regions.secondary)
     assert secondary.get_deployment(project.name, "prod")["modelId"] == secondary.get_model(
         project.name, "v2")["modelId"]
@@ -220,7 +220,7 @@ def test_a_new_run_after_our_own_failed_run_is_not_taken_for_divergence(regions,
     control(regions.secondary, "/_emulator/faults/clear", {})
     again = replicate(h, project)
     assert again.status == SUCCEEDED
-    assert "an earlier run of ours did not finish" in again.reasons
+    assert any(reason.startswith("an earlier run of ours did not finish") for reason in again.reasons)
 
 
 def test_api_version_2022_05_01_trains_from_the_working_copy(regions, azurite, seeded):

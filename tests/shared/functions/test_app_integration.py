@@ -389,3 +389,30 @@ def test_with_settings_missing_a_step_outlives_both_queues_and_the_fixed_app_res
         host.drain()
         assert json_body(get_run(PROJECT.name, run_id))["status"] == "succeeded"
         assert [run["runId"] for run in runs_of(PROJECT.name)] == [run_id]
+
+
+def test_a_start_throttled_while_planning_is_503_with_retry_after_not_a_200_error(
+    regions: Any, azurite: Any, seeded: Any
+) -> None:
+    from tests.shared.engine.support import control
+
+    # The primary's project GET answers 429 with a Retry-After longer than one call may sleep.
+    control(regions.primary, "/_emulator/faults/throttle",
+            {"method": "GET", "path": f"/projects/{PROJECT.name}$", "count": 1, "retryAfterSeconds": 30})
+    with serving(engine_for(regions, azurite)):
+        throttled = start({"projects": [PROJECT.name]})
+
+        assert throttled.status_code == 503, throttled.get_body()
+        assert throttled.headers["Retry-After"] == "30"
+        body = json_body(throttled)
+        assert body["error"]["code"] == "RetryLater"
+        assert [run["status"] for run in body["runs"]] == ["error"]
+        assert runs_of(PROJECT.name) == []
+
+    # Throttled before a project is even known (every project replicated): the same answer.
+    control(regions.primary, "/_emulator/faults/throttle",
+            {"method": "GET", "path": "/projects$", "count": 1, "retryAfterSeconds": 30})
+    with serving(engine_for(regions, azurite, REPLICATED_PROJECTS="*")):
+        listed = start()
+    assert listed.status_code == 503 and listed.headers["Retry-After"] == "30", listed.get_body()
+    assert json_body(listed)["error"]["code"] == "RetryLater"

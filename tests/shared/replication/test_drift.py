@@ -37,6 +37,7 @@ class FakeResource:
     def __init__(self) -> None:
         self.projects: dict[str, dict[str, Any]] = {}
         self.deployments: dict[str, list[dict[str, Any]]] = {}
+        self.models: dict[str, dict[str, dict[str, Any]]] = {}
         self.configs: list[dict[str, Any]] = [
             {"trainingConfigVersion": CONFIG, "modelExpirationDate": "2027-10-22"}
         ]
@@ -49,12 +50,20 @@ class FakeResource:
             "storageInputContainerName": container, "language": "en",
         }
         self.deployments.setdefault(name, [])
+        self.models.setdefault(name, {})
+
+    def train(self, project: str, label: str, *, trained: str = TRAINED, config: str = CONFIG) -> str:
+        """Train `label` (again): a new model id; deployments keep serving the model they were given."""
+        stamp = trained[:19].replace("-", "").replace(":", "")
+        self.models[project][label] = {"label": label, "modelId": model_id(label, stamp),
+                                       "lastTrainedDateTime": trained, "modelTrainingConfigVersion": config}
+        return str(self.models[project][label]["modelId"])
 
     def deploy(self, project: str, name: str, label: str, *, trained: str = TRAINED, config: str = CONFIG,
                expires: str = "2027-10-22") -> None:
         self.deployments[project] = [d for d in self.deployments[project] if d["deploymentName"] != name]
         self.deployments[project].append({
-            "deploymentName": name, "modelId": model_id(label),
+            "deploymentName": name, "modelId": self.train(project, label, trained=trained, config=config),
             "lastTrainedDateTime": trained, "lastDeployedDateTime": trained,
             "deploymentExpirationDate": expires, "modelTrainingConfigVersion": config,
         })
@@ -71,8 +80,7 @@ class FakeResource:
 
     def list_models(self, project: str) -> list[dict[str, Any]]:
         self.calls.append(f"list_models:{project}")
-        return [{"label": d["modelId"].split("@")[0], "modelId": d["modelId"]}
-                for d in self.deployments.get(project, [])]
+        return list(self.models.get(project, {}).values())
 
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]:
         self.calls.append(f"training_config_versions:{project_kind}")
@@ -104,6 +112,7 @@ class World:
         self.secondary.add(project, SECONDARY_AFTER_IMPORT)
         for name, label in (deployments or {"prod": "model1"}).items():
             self.primary.deploy(project, name, label)
+            self.secondary.deploy(project, name, label, trained=SECONDARY_AFTER_IMPORT)
         self.fingerprints[project] = "docs-v1"
         self.export_hashes[project] = "hash-v1"
         self.records.records[("secondary", project)] = SyncRecord(
@@ -216,20 +225,18 @@ def test_deployment_changes_are_drift_on_their_own_without_an_export(change, exp
     assert world.exports == []
 
 
-def test_a_deployed_label_retrained_without_redeploying_is_drift_found_with_one_models_get():
+def test_a_deployed_label_retrained_without_redeploying_stays_in_sync_until_it_is_redeployed():
     world = World()
     world.synced()
-    world.primary.projects["Loans"]["lastTrainedDateTime"] = TRAINED
+    # The label moves on; its deployment keeps serving the model it was given, and so does the target's.
+    world.primary.train("Loans", "model1", trained="2026-03-02T09:00:00Z")
     assert world.check().project("Loans").state is DriftState.IN_SYNC
-    assert not any(call.startswith("list_models") for call in world.primary.calls)
 
-    world.primary.projects["Loans"]["lastTrainedDateTime"] = "2026-03-02T09:00:00Z"
-    world.primary.list_models = lambda project: [  # type: ignore[method-assign]
-        {"label": "model1", "lastTrainedDateTime": "2026-03-02T09:00:00Z"}]
+    world.primary.deploy("Loans", "prod", "model1", trained="2026-03-02T09:00:00Z")
     entry = world.check().project("Loans")
 
     assert entry.state is DriftState.DRIFTED
-    assert "model 'model1' was retrained on the primary" in entry.reasons[0]
+    assert "model 'model1' behind deployment 'prod' was retrained and redeployed" in entry.reasons[0]
 
 
 def test_model_id_is_never_compared_across_resources():
@@ -244,9 +251,9 @@ def test_a_model_id_of_unknown_shape_is_resolved_through_the_models_list():
     world = World()
     world.synced()
     world.primary.deployments["Loans"][0]["modelId"] = "model1@opaque"
+    world.primary.models["Loans"]["model1"]["modelId"] = "model1@opaque"
 
     assert world.check().project("Loans").state is DriftState.IN_SYNC
-    assert "list_models:Loans" in world.primary.calls
 
 
 def test_document_text_edited_in_blob_storage_is_drift_even_with_unchanged_timestamps():
@@ -325,10 +332,11 @@ def test_many_projects_cost_one_project_list_per_resource():
 
     assert report.in_sync and len(report.projects) == 40
     assert world.primary.calls.count("list_projects") == 1
-    assert world.secondary.calls == ["list_projects"]
-    # No GET per project for metadata: only each project's deployment list, and one config list per kind.
-    assert len(world.primary.calls) == 1 + 40 + 1
-    assert report.requests["secondary"] == {"GET": 1}
+    assert world.secondary.calls.count("list_projects") == 1
+    # No GET per project for metadata: each project's deployment and model lists (what the planner
+    # observes too), and one config list per kind; on the target, its models and deployments.
+    assert len(world.primary.calls) == 1 + 40 * 2 + 1
+    assert report.requests["secondary"] == {"GET": 1 + 40 * 2}
 
 
 def test_configured_projects_only_and_a_missing_primary_project_is_an_error():
@@ -449,8 +457,9 @@ def test_a_fresh_replica_is_in_sync_for_a_few_gets_and_no_export(replicated):
     entry = report.project(INTEGRATION_PROJECT)
     assert entry.state is DriftState.IN_SYNC, entry
     assert not entry.export_checked
-    # One project list per resource, the project's deployment list and one training-config list.
-    assert report.requests == {"primary": {"GET": 3}, "secondary": {"GET": 1}}
+    # One project list per resource, the project's deployment and model lists and one training-config
+    # list; on the target, its model and deployment lists (the planner observes the same).
+    assert report.requests == {"primary": {"GET": 4}, "secondary": {"GET": 3}}
 
 
 def test_a_save_without_changes_on_the_primary_is_settled_by_one_export(replicated):
@@ -503,16 +512,20 @@ def test_a_document_edited_in_blob_storage_is_drift(replicated, azurite):
     assert not entry.export_checked
 
 
-def test_a_retrain_only_change_on_the_primary_is_drift(replicated):
-    from tests.shared.engine.support import retrain
+def test_a_retrain_without_redeploy_is_in_sync_and_a_redeploy_is_drift(replicated):
+    from tests.shared.engine.support import retrain, wait_job
 
     _, primary, h = replicated
     retrain(primary, INTEGRATION_PROJECT, "v1")
 
     entry = h.engine.drift_report().project(INTEGRATION_PROJECT)
+    [plan] = h.engine.start_runs(dry_run=True)
 
+    assert entry.state is DriftState.IN_SYNC and plan.status == "in_sync", (entry, plan)
+    wait_job(primary, primary.start_deployment(INTEGRATION_PROJECT, "prod", trained_model_label="v1"))
+    entry = h.engine.drift_report().project(INTEGRATION_PROJECT)
     assert entry.state is DriftState.DRIFTED, entry
-    assert any("was retrained" in reason for reason in entry.reasons)
+    assert any("was retrained and redeployed" in reason for reason in entry.reasons)
 
 
 def test_a_replica_edited_after_our_import_is_diverged(replicated, regions):

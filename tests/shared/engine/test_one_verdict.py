@@ -1,0 +1,171 @@
+"""One verdict: the daily check and the run's plan agree, failed runs heal, retrains keep deployments.
+
+Against Azurite and two emulated regions. Every scenario compares the drift report's state (what the
+timer, `drift` and GET /api/drift show) with the dry-run plan's state (what `replicate --dry-run` and
+the run itself decide): both come from shared.replication.verdict.classify.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from localdev.sample_project import ner_project
+from shared.language import retry
+from shared.replication.verdict import UNFINISHED_RUN, DriftState
+from shared.runs.manifest import FAILED, SUCCEEDED
+
+from .support import authoring, control, export_of, harness, retrain, seed, train_and_deploy, wait_job
+
+
+@pytest.fixture
+def world(regions, azurite):
+    project = ner_project(documents=10)
+    primary = seed(regions.primary, azurite.connection_string("primarydocs"), project)
+    h = harness(regions, azurite)
+    with retry.testing(sleep=h.clock.sleep):
+        yield project, primary, h
+
+
+def replicate(h, project):
+    [start] = h.engine.start_runs()
+    assert start.status == "started", start
+    h.run()
+    return h.engine.get_run(project.name, start.run_id)
+
+
+def verdicts(h, project) -> tuple[DriftState, str]:
+    """(the drift report's state, the dry-run plan's state) for the one project and target."""
+    entry = h.engine.drift_report().project(project.name)
+    [planned] = h.engine.start_runs(dry_run=True)
+    assert planned.plan is not None, planned
+    return entry.state, planned.plan["state"]
+
+
+def edit_labels(client, project):
+    changed = export_of(client, project.name)
+    changed["assets"]["documents"][0]["entities"][0]["labels"].pop()
+    wait_job(client, client.start_import(project.name, json.dumps(changed).encode()))
+
+
+def edit_document(azurite, project):
+    container = BlobServiceClient.from_connection_string(azurite.connection_string("primarydocs")) \
+        .get_container_client(project.container)
+    location = next(iter(project.documents))
+    container.upload_blob(location, (project.documents[location] + " Amended.").encode(), overwrite=True)
+
+
+def edit_secondary(regions, project):
+    secondary = authoring(regions.secondary)
+    edited = export_of(secondary, project.name)
+    edited["metadata"]["description"] = "edited in the secondary during an outage"
+    wait_job(secondary, secondary.start_import(project.name, json.dumps(edited).encode()))
+
+
+SCENARIOS = {
+    "in sync": lambda regions, azurite, primary, project: None,
+    "labels edited": lambda regions, azurite, primary, project: edit_labels(primary, project),
+    "saved unchanged": lambda regions, azurite, primary, project: wait_job(primary, primary.start_import(
+        project.name, json.dumps(export_of(primary, project.name)).encode())),
+    "document edited": lambda regions, azurite, primary, project: edit_document(azurite, project),
+    "retrained, not redeployed": lambda regions, azurite, primary, project: retrain(
+        primary, project.name, "v1"),
+    "retrained and redeployed": lambda regions, azurite, primary, project: train_and_deploy(
+        primary, project.name, "v1", "prod"),
+    "deployment added": lambda regions, azurite, primary, project: wait_job(primary, primary.start_deployment(
+        project.name, "staging", trained_model_label="v1")),
+    "deployment deleted": lambda regions, azurite, primary, project: wait_job(
+        primary, primary.delete_deployment(project.name, "prod")),
+    "secondary edited": lambda regions, azurite, primary, project: edit_secondary(regions, project),
+    "secondary deleted": lambda regions, azurite, primary, project: wait_job(
+        authoring(regions.secondary), authoring(regions.secondary).delete_project(project.name)),
+}
+EXPECTED = {
+    "in sync": DriftState.IN_SYNC, "labels edited": DriftState.DRIFTED, "saved unchanged": DriftState.IN_SYNC,
+    "document edited": DriftState.DRIFTED, "retrained, not redeployed": DriftState.IN_SYNC,
+    "retrained and redeployed": DriftState.DRIFTED, "deployment added": DriftState.DRIFTED,
+    "deployment deleted": DriftState.DRIFTED, "secondary edited": DriftState.DIVERGED,
+    "secondary deleted": DriftState.MISSING,
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_the_report_and_the_plan_reach_the_same_state(world, regions, azurite, scenario):
+    project, primary, h = world
+    assert replicate(h, project).status == SUCCEEDED
+
+    SCENARIOS[scenario](regions, azurite, primary, project)
+    report_state, plan_state = verdicts(h, project)
+
+    assert report_state == plan_state == EXPECTED[scenario]
+    if EXPECTED[scenario] in (DriftState.DRIFTED, DriftState.MISSING):
+        # What the plan says is repaired is repaired, and the check then says so twice.
+        assert replicate(h, project).status == SUCCEEDED
+        assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+        assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+
+
+@pytest.mark.parametrize("kind", ["train", "deploy", "import"])
+def test_after_a_failed_run_the_next_timer_tick_repairs_the_replica(world, regions, kind):
+    project, primary, h = world
+    assert replicate(h, project).status == SUCCEEDED
+    edit_labels(primary, project)
+    train_and_deploy(primary, project.name, "v1", "prod")  # so the run imports, trains and deploys
+    control(regions.secondary, "/_emulator/faults/jobs",
+            {"kind": kind, "count": 5, "code": "InvalidRequest", "message": "Bad day."})
+    assert replicate(h, project).status == FAILED
+    control(regions.secondary, "/_emulator/faults/clear", {})
+
+    entry = h.engine.drift_report().project(project.name)
+    assert entry.state is DriftState.DRIFTED, entry  # never "diverged": the change on the target was ours
+    assert verdicts(h, project)[1] == "drifted"
+    tick = h.engine.timer_tick()
+    [start] = tick.started
+    assert start.status == "started" and not tick.diverged, tick.to_json()
+    h.run()
+
+    assert h.engine.get_run(project.name, start.run_id).status == SUCCEEDED
+    assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+
+
+def test_a_failed_first_run_is_ours_too_and_a_person_s_edit_after_it_is_diverged(world, regions):
+    project, _, h = world
+    control(regions.secondary, "/_emulator/faults/jobs",
+            {"kind": "train", "count": 5, "code": "InvalidRequest", "message": "Bad day."})
+    assert replicate(h, project).status == FAILED
+    control(regions.secondary, "/_emulator/faults/clear", {})
+
+    entry = h.engine.drift_report().project(project.name)
+    assert entry.state is DriftState.DRIFTED and entry.reasons[0].startswith(UNFINISHED_RUN), entry
+
+    edit_secondary(regions, project)
+    assert verdicts(h, project) == (DriftState.DIVERGED, "diverged")
+
+
+def test_a_superseded_model_the_target_never_had_is_replaced_by_the_newest_and_stays_in_sync(world, regions):
+    project, primary, h = world
+    retrain(primary, project.name, "v1")  # "prod" keeps serving the first model of v1
+
+    run = replicate(h, project)
+
+    assert run.status == SUCCEEDED, run.to_json()
+    assert any("deployment prod serves a superseded model that cannot be reproduced" in warning
+               for warning in run.warnings), run.warnings
+    assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+    assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+    # A redeploy on the primary is drift again, and the target then follows it.
+    wait_job(primary, primary.start_deployment(project.name, "prod", trained_model_label="v1"))
+    assert verdicts(h, project) == (DriftState.DRIFTED, "drifted")
+    assert replicate(h, project).status == SUCCEEDED
+    assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+
+
+def test_after_a_successful_run_a_forced_dry_run_names_no_unfinished_run(world):
+    project, _, h = world
+    assert replicate(h, project).status == SUCCEEDED
+
+    [planned] = h.engine.start_runs(dry_run=True, force=True)
+
+    assert planned.plan is not None and planned.plan["reasons"] == ["forced"], planned
