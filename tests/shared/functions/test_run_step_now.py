@@ -104,7 +104,7 @@ def test_run_now_is_refused_while_another_slice_holds_the_step_and_for_a_step_no
         assert steps[0]["name"] in error["message"] and error["activeRunId"] == run_id
         assert run_of(run_id)["steps"][0]["status"] == "pending"   # nothing ran
 
-        later = step_request(run_id, steps[1]["name"])
+        later = step_request(run_id, steps[-1]["name"])
         assert later.status_code == 409
         assert steps[0]["name"] in json_body(later)["error"]["message"]   # the one to re-drive
 
@@ -131,3 +131,15 @@ def test_run_now_on_a_failed_run_re_drives_it_from_that_step(regions: Any, azuri
         assert body["step"]["status"] in ("running", "succeeded")
         host.drain()
         assert run_of(run_id)["status"] == "succeeded"
+
+
+def test_run_now_refuses_a_step_whose_slice_is_not_request_sized(
+    regions: Any, azurite: Any, seeded: Any
+) -> None:
+    queue_host(azurite)
+    with serving(engine_for(regions, azurite)):
+        run_id = start_run()
+        documents = next(step["name"] for step in run_of(run_id)["steps"] if step["kind"] == "documents")
+        refused = step_request(run_id, documents)
+        assert refused.status_code == 400
+        assert "through the queue" in json_body(refused)["error"]["message"]
