@@ -318,6 +318,9 @@ class RestoreRun:
     def machine(self, manifest: RunManifest) -> StepMachine:
         return RestoreMachine(self.host, manifest, str(manifest.context["sourceContainer"]))
 
+    def fits_a_request(self, step: StepRecord) -> bool:
+        return StepKind(step.kind).fits_a_request
+
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
         if StepKind(step.kind).cancellable and step.job_url:
             # A restore may target the primary itself, which is no entry of the targets.

@@ -227,6 +227,9 @@ class ReplicationRun:
                          clients.documents.get_container_client(target_container))
         return StepMachine(primary, secondary, self.snapshots, self.trainings, self.clock, self.step_options)
 
+    def fits_a_request(self, step: StepRecord) -> bool:
+        return StepKind(step.kind).fits_a_request
+
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
         if StepKind(step.kind).cancellable and step.job_url:
             self.targets[manifest.target].authoring.cancel_training(step.job_url)

@@ -24,6 +24,12 @@ class StepKind(StrEnum):
     RESTORE_IMPORT = "restore-import"         # restore: import the snapshot
 
     @property
+    def fits_a_request(self) -> bool:
+        """Whether one slice is request-sized (one submit or one poll and its transfer), so an HTTP
+        caller may wait for it; copying a project's documents is one slice of any length: queue only."""
+        return self not in (StepKind.DOCUMENTS, StepKind.RESTORE_DOCUMENTS)
+
+    @property
     def cancellable(self) -> bool:
         """Whether the service can cancel this step's running job (only trainings can be cancelled)."""
         return self is StepKind.TRAIN

@@ -102,6 +102,9 @@ class RunExecutor:
         record = manifest.step(step)
         if record.done:
             return manifest
+        if not self.kinds.of(manifest).fits_a_request(record):
+            raise InvalidRequest(f"a slice of step {step} can take longer than a request may wait; "
+                                 "re-drive it through the queue (without run=now)")
         if not manifest.active:
             manifest = self.redrive_step(project, run_id, step)   # refuses a cancelled run
         current = manifest.current_step()

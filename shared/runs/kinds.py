@@ -33,6 +33,10 @@ class RunKind(Protocol):
         """Record what the finished run achieved (in `manifest.context`; the executor saves it)."""
         ...
 
+    def fits_a_request(self, step: StepRecord) -> bool:
+        """Whether one slice of `step` is short enough to execute while an HTTP caller waits."""
+        ...
+
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
         """Cancel the job a step of this (now cancelled) run still has running, if it can be cancelled."""
         ...

@@ -11,6 +11,7 @@ import pytest
 
 from localdev.sample_project import ner_project
 from shared.runs.manifest import RunManifest
+from shared.runs.scheduler.messages import StepMessage
 from tests.shared.engine.support import emulator_jobs, seed
 from tests.shared.functions.app_under_test import engine_for, queue_host, serving
 from tests.shared.functions.host import http_request, json_body, registered
@@ -103,10 +104,42 @@ def test_run_now_is_refused_while_another_slice_holds_the_step_and_for_a_step_no
         assert steps[0]["name"] in error["message"] and error["activeRunId"] == run_id
         assert run_of(run_id)["steps"][0]["status"] == "pending"   # nothing ran
 
-        later = step_request(run_id, steps[1]["name"])
+        later = step_request(run_id, steps[-1]["name"])
         assert later.status_code == 409
         assert steps[0]["name"] in json_body(later)["error"]["message"]   # the one to re-drive
 
         assert step_request(run_id, steps[0]["name"], run="soon").status_code == 400
         queued = step_request(run_id, steps[0]["name"], run=None)
         assert queued.status_code == 202   # the default still re-drives through the queue
+
+
+def test_run_now_on_a_failed_run_re_drives_it_from_that_step(regions: Any, azurite: Any, seeded: Any) -> None:
+    host = queue_host(azurite)
+    engine = engine_for(regions, azurite)
+    with serving(engine):
+        run_id = start_run()
+        manifest = run_of(run_id)
+        first = manifest["steps"][0]["name"]
+        engine.fail_poisoned(StepMessage(run_id, PROJECT.name, manifest["target"], first, manifest["fence"]),
+                             "the host gave up on it")
+        assert run_of(run_id)["status"] == "failed"
+
+        answered = step_request(run_id, first)
+        assert answered.status_code == 200, answered.get_body()
+        body = json_body(answered)
+        assert body["status"] == "running" and body["error"] is None
+        assert body["step"]["status"] in ("running", "succeeded")
+        host.drain()
+        assert run_of(run_id)["status"] == "succeeded"
+
+
+def test_run_now_refuses_a_step_whose_slice_is_not_request_sized(
+    regions: Any, azurite: Any, seeded: Any
+) -> None:
+    queue_host(azurite)
+    with serving(engine_for(regions, azurite)):
+        run_id = start_run()
+        documents = next(step["name"] for step in run_of(run_id)["steps"] if step["kind"] == "documents")
+        refused = step_request(run_id, documents)
+        assert refused.status_code == 400
+        assert "through the queue" in json_body(refused)["error"]["message"]
