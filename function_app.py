@@ -7,11 +7,10 @@ a clear error instead of "0 functions found".
 
 import azure.functions as func
 
-from shared.functions import health, http_api, snapshots_api, steps_queue, timer
-from shared.redaction import install_log_redaction
+from shared.functions import health, http_api, snapshots_api, steps_queue, timer, worker_logging
 
 # Before any function runs: no log line of this worker (ours, urllib3's, the Azure SDKs') carries a secret.
-install_log_redaction()
+worker_logging.redact_worker_logs()
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (timer.bp, steps_queue.bp, http_api.bp, snapshots_api.bp, health.bp):

@@ -6,6 +6,7 @@ Every process listens on 127.0.0.1 on a free port and is stopped by its PID.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -28,8 +29,32 @@ DEV_ACCOUNT_KEY = (
 ACCOUNTS = ("devstoreaccount1", "primarydocs", "secondarydocs")
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now, below the kernel's ephemeral range.
+
+    A port the kernel handed out for bind(0) comes from the ephemeral range, where any outgoing
+    connection (a test's HTTP client, Azurite's own) may take it before the server we start binds it.
+    Below that range only another listener can, and `start` then picks again.
+    """
+    low, _ = _ephemeral_range()
+    candidates = random.Random().sample(range(20000, max(low, 20001)), k=min(200, max(low - 20000, 1)))
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As our servers do: a port in TIME_WAIT is free for a new listener.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

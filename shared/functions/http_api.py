@@ -183,7 +183,7 @@ def handle_doctor(req: func.HttpRequest, provider: EngineProvider) -> func.HttpR
     def doctor() -> func.HttpResponse:
         output = req.params.get("format", "json")
         if output not in ("json", "text"):
-            raise InvalidRequest(f"format must be 'json' or 'text', not {output!r}")
+            raise InvalidRequest("format must be 'json' or 'text'")
         report = run_doctor(provider.get())
         if output == "text":
             return func.HttpResponse(report.to_text(), mimetype="text/plain", charset="utf-8")

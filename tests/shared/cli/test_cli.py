@@ -399,7 +399,7 @@ def _engine_and_runner(local):
 
 
 def test_replicate_rides_out_throttling_while_planning_within_its_budget(local, regions):
-    from shared.cli import replicate_command
+    from shared.cli.main import replicate_command
     from tests.shared.engine.support import control
 
     engine, runner = _engine_and_runner(local)
@@ -417,7 +417,7 @@ def test_replicate_rides_out_throttling_while_planning_within_its_budget(local, 
 
 
 def test_replicate_rides_out_throttling_while_listing_the_projects(local, regions):
-    from shared.cli import replicate_command
+    from shared.cli.main import replicate_command
     from tests.shared.engine.support import control
 
     engine, runner = _engine_and_runner(local)  # REPLICATED_PROJECTS=*: the project list comes first
@@ -432,7 +432,7 @@ def test_replicate_rides_out_throttling_while_listing_the_projects(local, region
 
 
 def test_a_racing_replicate_follows_the_winner_s_run_and_exits_0(local):
-    from shared.cli import replicate_command
+    from shared.cli.main import replicate_command
 
     engine, runner = _engine_and_runner(local)
     project = local.project.name
@@ -456,7 +456,7 @@ def test_a_racing_replicate_follows_the_winner_s_run_and_exits_0(local):
 
 
 def test_a_racing_replicate_whose_winner_found_nothing_to_do_plans_again(local):
-    from shared.cli import replicate_command
+    from shared.cli.main import replicate_command
 
     engine, runner = _engine_and_runner(local)
     assert local("replicate")[0] == EXIT_OK

@@ -101,14 +101,14 @@ def test_an_edited_target_is_diverged_but_not_when_the_edit_was_our_own_import()
 
 def test_after_a_successful_run_a_forced_plan_does_not_claim_an_unfinished_run():
     synced = observed(record=record())
-    forced = plan_run(synced, force=True, api_version="2023-04-01", our_modifications=frozenset({T1}))
+    forced = plan_run(synced, force=True, api_version=V2023, our_modifications=frozenset({T1}))
     assert forced.state == IN_SYNC and forced.reasons == ["forced"]
 
 
 def test_a_label_retrained_without_redeploy_stays_in_sync_when_the_target_has_the_served_model():
     retrained = observed(record=record(), trained=T0)
     retrained.primary_models["v1"] = model("v1", T1)  # the label moved on; "prod" still serves T0
-    plan = plan_run(retrained, force=False, api_version="2023-04-01")
+    plan = plan_run(retrained, force=False, api_version=V2023)
     assert plan.state == IN_SYNC and plan.steps == []
 
 
@@ -116,7 +116,7 @@ def test_a_superseded_model_the_target_never_had_is_replaced_by_the_newest_with_
     retrained = observed(record=record(trained_labels={"v1": "2025-12-01T00:00:00Z"}), trained=T0,
                          fingerprint="other")
     retrained.primary_models["v1"] = model("v1", T1)
-    plan = plan_run(retrained, force=False, api_version="2023-04-01")
+    plan = plan_run(retrained, force=False, api_version=V2023)
     assert plan.state == DRIFTED
     assert [s.name for s in plan.steps if s.status == SKIPPED] == []
     assert "deployment prod serves a superseded model that cannot be reproduced" in plan.warnings[0]
