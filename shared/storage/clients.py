@@ -65,10 +65,17 @@ def queue_service_client(
 BLOB_DOWNLOAD_CHUNK = 4 * 1024 * 1024
 
 
+# Our storage requests are small (JSON state, a 4 MiB chunk, a queue message), so a stalled one is given
+# up after this and retried on a fresh connection by the SDK's retry policy, instead of holding a slice
+# (or an HTTP answer, bound by 230 s) for the SDK's default minute per attempt.
+STORAGE_TIMEOUTS = {"connection_timeout": 10, "read_timeout": 20}
+
+
 def _options(client_type: type[ClientT]) -> dict[str, Any]:
     if client_type is BlobServiceClient:
-        return {"max_single_get_size": BLOB_DOWNLOAD_CHUNK, "max_chunk_get_size": BLOB_DOWNLOAD_CHUNK}
-    return {}
+        return {"max_single_get_size": BLOB_DOWNLOAD_CHUNK, "max_chunk_get_size": BLOB_DOWNLOAD_CHUNK,
+                **STORAGE_TIMEOUTS}
+    return dict(STORAGE_TIMEOUTS)
 
 
 def _service_client(

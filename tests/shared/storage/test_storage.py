@@ -12,6 +12,7 @@ from shared.connections import CredentialSpec
 from shared.settings import SettingsError
 from shared.storage.clients import (
     BLOB_DOWNLOAD_CHUNK,
+    STORAGE_TIMEOUTS,
     blob_service_client,
     documents_blob_service,
     queue_service_client,
@@ -109,3 +110,15 @@ def test_blob_clients_stream_downloads_in_small_gets_instead_of_reading_a_blob_w
         assert client._config.max_chunk_get_size == BLOB_DOWNLOAD_CHUNK
         container = client.get_container_client("snapshots")
         assert container._config.max_single_get_size == BLOB_DOWNLOAD_CHUNK
+
+
+def test_a_stalled_storage_request_is_given_up_in_seconds_not_the_sdk_s_minute() -> None:
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:2/devstoreaccount1;"
+    )
+    for client in (blob_service_client(connection, {}), queue_service_client(connection, {}),
+                   documents_blob_service(connection, "PRIMARY_DOCUMENTS_STORAGE")):
+        transport = client._pipeline._transport
+        assert transport.connection_config.timeout == STORAGE_TIMEOUTS["connection_timeout"]
+        assert transport.connection_config.read_timeout == STORAGE_TIMEOUTS["read_timeout"] < 60
