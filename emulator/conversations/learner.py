@@ -2,8 +2,8 @@
 
 Intents: every training utterance is kept as a TF-IDF vector; an intent's similarity to a query
 is its best cosine similarity with one of that intent's utterances, and its confidence is that
-similarity divided by the sum of the two best similarities (capped at 1), so an utterance seen in
-training, or a clear winner, scores near 1. When the best confidence is below the project's
+similarity divided by `s1 + s2 * (1 - s1)` where s1 and s2 are the two best similarities (capped
+at 1): an utterance seen in training scores 1 and a clear winner scores near 1. When the best confidence is below the project's
 `confidenceThreshold`, the top intent becomes `None`, as the service documents.
 
 Entities (CLU only), per component:
@@ -97,9 +97,9 @@ def classify(model: Mapping[str, Any], text: str) -> tuple[str, tuple[tuple[str,
         if score > best[example["intent"]]:
             best[example["intent"]] = score
     # Confidence relative to the two best similarities: a clear winner scores near 1 even when the
-    # query is worded unlike any training utterance.
+    # query is worded unlike any training utterance, and an utterance seen in training scores 1.
     first, second = [*sorted(best.values(), reverse=True), 0.0, 0.0][:2]
-    scale = first + second
+    scale = first + second * (1.0 - first)
     confidences = {k: round(min(v / scale, 1.0), 6) if scale else 0.0 for k, v in best.items()}
     ranked = tuple(sorted(confidences.items(), key=lambda p: (-p[1], p[0])))
     top = ranked[0][0] if ranked else NONE_INTENT
