@@ -111,20 +111,10 @@ def _register_runtime(app: Flask, context: EmulatorContext) -> None:
     apply_behaviour()
 
 
-def _register_conversations(app: Flask, context: EmulatorContext, storage: LinkedStorage) -> None:
+def _register_conversations(app: Flask, context: EmulatorContext) -> None:
     """The analyze-conversations authoring and runtime APIs: their own projects, the same machinery."""
-    config = context.config
-    conversations = ConversationResource(
-        config,
-        context.clock,
-        storage,
-        context.behaviour,
-        job_failures=context.faults.take_job_failure,
-        state_file=StateFile(config.state_dir, "conversations-state.json")
-        if config.state_dir is not None
-        else None,
-    )
-    context.conversations = conversations
+    conversations = context.conversations
+    assert conversations is not None
     app.register_blueprint(create_conversations_authoring_blueprint(conversations))
     app.register_blueprint(create_conversations_runtime_blueprint(ConversationAnalysis(conversations)))
     context.reset_hooks.append(conversations.reset)
@@ -153,10 +143,21 @@ def create_app(
         job_failures=faults.take_job_failure,
         state_file=StateFile(config.state_dir) if config.state_dir is not None else None,
     )
+    conversations = ConversationResource(
+        config,
+        clock,
+        storage,
+        behaviour,
+        job_failures=faults.take_job_failure,
+        state_file=StateFile(config.state_dir, "conversations-state.json")
+        if config.state_dir is not None
+        else None,
+    )
     context = EmulatorContext(
         config=config,
         clock=clock,
         resource=resource,
+        conversations=conversations,
         faults=faults,
         limiter=limiter,
         behaviour=behaviour,
@@ -184,11 +185,12 @@ def create_app(
             behaviour=behaviour,
             reset_hooks=context.reset_hooks,
             behaviour_hooks=context.behaviour_hooks,
+            conversations=conversations,
         )
     )
     app.register_blueprint(create_request_counts_blueprint(context.requests))
     _register_runtime(app, context)
-    _register_conversations(app, context, storage)
+    _register_conversations(app, context)
 
     @app.before_request
     def gateway() -> Response | None:

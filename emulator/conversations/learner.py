@@ -3,8 +3,9 @@
 Intents: every training utterance is kept as a TF-IDF vector; an intent's similarity to a query
 is its best cosine similarity with one of that intent's utterances, and its confidence is that
 similarity divided by `s1 + s2 * (1 - s1)` where s1 and s2 are the two best similarities (capped
-at 1): an utterance seen in training scores 1 and a clear winner scores near 1. When the best confidence is below the project's
-`confidenceThreshold`, the top intent becomes `None`, as the service documents.
+at 1): an utterance seen in training scores 1 and a clear winner scores near 1. When the best
+confidence is below the project's `confidenceThreshold`, the top intent becomes `None`, as the
+service documents.
 
 Entities (CLU only), per component:
 - learned: the labelled span texts, matched again as whole words (case-insensitive);
@@ -103,7 +104,12 @@ def classify(model: Mapping[str, Any], text: str) -> tuple[str, tuple[tuple[str,
     confidences = {k: round(min(v / scale, 1.0), 6) if scale else 0.0 for k, v in best.items()}
     ranked = tuple(sorted(confidences.items(), key=lambda p: (-p[1], p[0])))
     top = ranked[0][0] if ranked else NONE_INTENT
-    if not ranked or ranked[0][1] < model.get("confidenceThreshold", DEFAULT_CONFIDENCE_THRESHOLD):
+    # No word in common with any training utterance: nothing to go on, so None.
+    if (
+        not ranked
+        or ranked[0][1] <= 0
+        or ranked[0][1] < model.get("confidenceThreshold", DEFAULT_CONFIDENCE_THRESHOLD)
+    ):
         top = NONE_INTENT
     return top, ranked
 
