@@ -36,48 +36,25 @@ JOB_KINDS = (
 # ordinary error burst (method, path pattern, status, code, message); control paths are never matched.
 REFUSALS: dict[str, dict[str, Any]] = {
     # A regional endpoint (not a custom subdomain) refuses bearer tokens with this 401.
-    "subdomain": {
-        "method": "*",
-        "path": "/language/",
-        "status": 401,
-        "code": "401",
-        "message": "Please provide a custom subdomain for token authentication, otherwise API key "
-        "is required.",
-    },
+    "subdomain": {"method": "*", "path": "/language/", "status": 401, "code": "401",
+                  "message": "Please provide a custom subdomain for token authentication, otherwise API key "
+                             "is required."},
     # A wrong key (or a token for another tenant): the gateway's 401.
-    "auth": {
-        "method": "*",
-        "path": "/language/",
-        "status": 401,
-        "code": "401",
-        "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
-        "provide a valid key for an active subscription and use a correct regional API "
-        "endpoint for your resource.",
-    },
-    "api-version": {
-        "method": "*",
-        "path": "/language/",
-        "status": 400,
-        "code": "InvalidRequest",
-        "message": "The requested api-version is not supported for this operation.",
-    },
+    "auth": {"method": "*", "path": "/language/", "status": 401, "code": "401",
+             "message": "Access denied due to invalid subscription key or wrong API endpoint. Make sure to "
+                        "provide a valid key for an active subscription and use a correct regional API "
+                        "endpoint for your resource."},
+    "api-version": {"method": "*", "path": "/language/", "status": 400, "code": "InvalidRequest",
+                    "message": "The requested api-version is not supported for this operation."},
     # The project list itself failing (the service's own trouble), with nothing else refused.
-    "projects": {
-        "method": "GET",
-        "path": "/analyze-text/projects$",
-        "status": 500,
-        "code": "InternalServerError",
-        "message": "Injected fault: the project list is not readable.",
-    },
+    "projects": {"method": "GET", "path": "/analyze-text/projects$", "status": 500,
+                 "code": "InternalServerError",
+                 "message": "Injected fault: the project list is not readable."},
     # A resource in a region without authoring for custom projects [inferred: the exact answer is not
     # documented; the doctor treats any refusal of the training-config list as this].
-    "region": {
-        "method": "GET",
-        "path": "/projects/global/training-config-versions",
-        "status": 400,
-        "code": "OperationNotSupported",
-        "message": "Authoring of custom projects is not available in this region.",
-    },
+    "region": {"method": "GET", "path": "/projects/global/training-config-versions", "status": 400,
+               "code": "OperationNotSupported",
+               "message": "Authoring of custom projects is not available in this region."},
 }
 
 
