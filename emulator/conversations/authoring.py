@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, jsonify, request
 
 from emulator.authoring import AuthoringSurface, create_authoring_blueprint
+from emulator.conversations import prebuilt
 from emulator.conversations.assets import CONVERSATION, PROJECT_KINDS, require_format
 from emulator.conversations.resource import ConversationResource
 from emulator.paths import CONVERSATIONS_AUTHORING_PREFIX
 from emulator.state import Project
 from emulator.timefmt import format_datetime
+from emulator.web import page
 
 
 def conversation_project_body(project: Project, api_version: str) -> dict[str, Any]:
@@ -56,6 +58,10 @@ SURFACE = AuthoringSurface(
 
 def create_conversations_authoring_blueprint(resource: ConversationResource) -> Blueprint:
     blueprint = create_authoring_blueprint(resource, SURFACE)
+
+    @blueprint.get("/projects/global/prebuilt-entities")
+    def prebuilt_entities() -> Response:
+        return jsonify(page(prebuilt.catalogue()))
 
     @blueprint.before_request
     def check_format() -> None:

@@ -104,6 +104,21 @@ RECOGNISERS: dict[str, Callable[[str], list[PrebuiltMatch]]] = {
 }
 
 
+# GET /projects/global/prebuilt-entities (ConversationalAnalysisAuthoringPrebuiltEntity).
+DESCRIPTIONS = {
+    "Quantity.Number": ("Cardinal numbers in digits or English words", "3, 2.5, twelve, a dozen"),
+    "DateTime": ("Clock times", "6pm, 7:30 am, noon"),
+    "General.Email": ("Email addresses", "user@example.com"),
+}
+
+
+def catalogue() -> list[dict[str, str]]:
+    return [
+        {"category": category, "description": description, "examples": examples}
+        for category, (description, examples) in DESCRIPTIONS.items()
+    ]
+
+
 def recognise(category: str, text: str) -> list[PrebuiltMatch]:
     recogniser = RECOGNISERS.get(category)
     return recogniser(text) if recogniser is not None else []

@@ -238,3 +238,18 @@ def test_orchestration_training_fails_without_its_connected_project(
     job = conv.train("FrontDesk")
     assert job["status"] == "failed"
     assert "CoffeeOrders" in job["errors"][0]["message"]
+
+
+def test_prebuilt_entities_lists_what_the_learner_recognises(conv: ConversationApi) -> None:
+    listed = conv.get("/projects/global/prebuilt-entities").get_json()["value"]
+    assert {p["category"] for p in listed} == {"Quantity.Number", "DateTime", "General.Email"}
+    assert all(set(p) == {"category", "description", "examples"} for p in listed)
+
+
+def test_training_config_versions_take_conversation_project_kinds(conv: ConversationApi) -> None:
+    ok = conv.get("/projects/global/training-config-versions", query={"projectKind": "Orchestration"})
+    assert ok.status_code == 200 and ok.get_json()["value"]
+    refused = conv.get(
+        "/projects/global/training-config-versions", query={"projectKind": "CustomEntityRecognition"}
+    )
+    assert refused.status_code == 400 and error_of(refused)["target"] == "projectKind"
