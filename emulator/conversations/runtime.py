@@ -65,7 +65,7 @@ class ConversationAnalysis:
             )
         return served
 
-    def analyze(self, body: Any) -> dict[str, Any]:
+    def analyze(self, body: Any, api_version: str) -> dict[str, Any]:
         task = _object(body, "body")
         if task.get("kind") != TASK_KIND:
             raise invalid(
@@ -99,7 +99,7 @@ class ConversationAnalysis:
         if kind == CONVERSATION:
             prediction = self.conversation_prediction(model, text, index_type)
         else:
-            prediction = self.orchestration_prediction(model, text, index_type, direct_target)
+            prediction = self.orchestration_prediction(model, text, index_type, direct_target, api_version)
         return {"kind": RESULT_KIND, "result": {"query": text, "prediction": prediction}}
 
     @staticmethod
@@ -130,7 +130,12 @@ class ConversationAnalysis:
         }
 
     def orchestration_prediction(
-        self, model: Mapping[str, Any], text: str, index_type: str, direct_target: str | None
+        self,
+        model: Mapping[str, Any],
+        text: str,
+        index_type: str,
+        direct_target: str | None,
+        api_version: str,
     ) -> dict[str, Any]:
         """OrchestrationPrediction: every intent's score and target kind; the top one routed."""
         top, ranked = learner.classify(model, text)
@@ -149,11 +154,13 @@ class ConversationAnalysis:
             kind = target["targetProjectKind"] if target else NON_LINKED
             entry: dict[str, Any] = {"targetProjectKind": kind, "confidenceScore": score}
             if name == top:
-                entry.update(self._routed(target, text, index_type))
+                entry.update(self._routed(target, text, index_type, api_version))
             intents[name] = entry
         return {"projectKind": ORCHESTRATION, "topIntent": top, "intents": intents}
 
-    def _routed(self, target: Mapping[str, Any] | None, text: str, index_type: str) -> dict[str, Any]:
+    def _routed(
+        self, target: Mapping[str, Any] | None, text: str, index_type: str, api_version: str
+    ) -> dict[str, Any]:
         if target is None:
             return {}
         kind = target["targetProjectKind"]
@@ -166,7 +173,8 @@ class ConversationAnalysis:
                     target="parameters.projectName",
                 )
             prediction = self.conversation_prediction(routed, text, index_type)
-            return {"apiVersion": "2023-04-01", "result": {"query": text, "prediction": prediction}}
+            # The routed call is made with the caller's api-version.
+            return {"apiVersion": api_version, "result": {"query": text, "prediction": prediction}}
         if kind == "QuestionAnswering":
             return {"result": {"answers": []}}
         raise invalid(
@@ -181,7 +189,7 @@ def create_conversations_runtime_blueprint(analysis: ConversationAnalysis) -> Bl
 
     @blueprint.post("/language/:analyze-conversations")
     def analyze_conversations() -> Response:
-        require_api_version(request.args.get("api-version"), RUNTIME_API_VERSIONS)
-        return jsonify(analysis.analyze(json_body()))
+        api_version = require_api_version(request.args.get("api-version"), RUNTIME_API_VERSIONS)
+        return jsonify(analysis.analyze(json_body(), api_version))
 
     return blueprint

@@ -133,6 +133,7 @@ def test_orchestration_routes_to_the_clu_deployment(
         assert intent["targetProjectKind"] in TARGET_KINDS and 0 <= intent["confidenceScore"] <= 1
     routed = prediction["intents"]["Coffee"]
     assert routed["targetProjectKind"] == "Conversation"
+    assert routed["apiVersion"] == "2023-04-01"
     direct = conv.analyze("CoffeeOrders", text).get_json()["result"]
     assert routed["result"] == direct
     assert prediction["intents"]["Faq"] == {

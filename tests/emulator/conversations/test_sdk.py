@@ -138,5 +138,8 @@ def test_the_sdk_sees_the_service_errors(regions: tuple[str, str]) -> None:
     with pytest.raises(HttpResponseError) as raised:
         authoring(primary).begin_train("CoffeeOrders", {"modelLabel": "m2"}, polling_interval=POLL)
     assert raised.value.status_code == 400
-    listed = [p["projectName"] for p in authoring(primary).list_projects()]
-    assert set(listed) >= {"CoffeeOrders", "FrontDesk"}
+    created = authoring(primary).create_project(
+        "Scratch", {"projectName": "Scratch", "projectKind": "Conversation", "language": "en"}
+    )
+    assert created["projectKind"] == "Conversation" and "storageInputContainerName" not in created
+    assert "Scratch" in [p["projectName"] for p in authoring(primary).list_projects()]
