@@ -113,10 +113,10 @@ def clu_project(name: str = "CoffeeOrders", *, per_intent: int = 12, seed: int =
             )
     entities = [
         {"category": "Drink", "compositionSetting": "combineComponents", "list": _list_component(DRINKS)},
-        {"category": "Size", "compositionSetting": "requireExactOverlap", "list": _list_component(SIZES)},
+        {"category": "Size", "compositionSetting": "returnLongestOverlap", "list": _list_component(SIZES)},
         {
             "category": "Quantity",
-            "compositionSetting": "returnLongestOverlap",
+            "compositionSetting": "requireExactOverlap",
             "prebuilts": [{"category": "Quantity.Number"}],
         },
         {

@@ -173,24 +173,42 @@ def _overlap_groups(matches: Sequence[EntityMatch]) -> list[list[EntityMatch]]:
     return groups
 
 
+def defined_components(entity: Mapping[str, Any]) -> frozenset[str]:
+    """The components an entity has: learned once it has labels, and each one its definition names."""
+    kinds = {kind for kind in ("learned", "list", "prebuilts", "regex") if entity.get(kind)}
+    return frozenset(kinds)
+
+
 def compose(entity: Mapping[str, Any], matches: Sequence[EntityMatch]) -> list[EntityMatch]:
-    """One entity's component matches, composed by its compositionSetting and requiredComponents."""
+    """One entity's component matches, composed by its compositionSetting, then requiredComponents.
+
+    The four settings as the spec (ConversationalAnalysisAuthoringCompositionSetting) words them:
+    combine overlapping spans into one; return every component's match separately; return only
+    spans that every defined component matched exactly; return the longest of overlapping spans.
+    """
     setting = entity.get("compositionSetting") or "combineComponents"
+    defined = defined_components(entity)
     composed: list[EntityMatch] = []
     for group in _overlap_groups(matches):
         spans = {(m.start, m.end) for m in group}
         if setting == "combineComponents":
             composed.append(_merge(group, min(m.start for m in group), max(m.end for m in group)))
         elif setting == "requireExactOverlap":
-            if len(spans) == 1:  # components that overlap must agree on the exact span
-                composed.append(_merge(group, group[0].start, group[0].end))
+            merged = _merge(group, group[0].start, group[0].end)
+            if len(spans) == 1 and merged.components >= defined:
+                composed.append(merged)
         elif setting == "returnLongestOverlap":
             longest = max(group, key=lambda m: (m.end - m.start, -m.start))
             same = [m for m in group if (m.start, m.end) == (longest.start, longest.end)]
             composed.append(_merge(same, longest.start, longest.end))
-        else:  # separateComponents: each distinct span on its own
-            for start, end in sorted(spans):
-                composed.append(_merge([m for m in group if (m.start, m.end) == (start, end)], start, end))
+        else:  # separateComponents: one instance per component that matched, even on the same span
+            for component in sorted({c for m in group for c in m.components}):
+                for start, end in sorted({(m.start, m.end) for m in group if component in m.components}):
+                    same = [
+                        m for m in group if (m.start, m.end) == (start, end) and component in m.components
+                    ]
+                    composed.append(_merge(same, start, end))
+            composed.sort(key=lambda m: (m.start, m.end))
     required = set(entity.get("requiredComponents") or [])
     if not required:
         return composed

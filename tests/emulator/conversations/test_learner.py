@@ -42,6 +42,24 @@ def test_exactly_overlapping_components_merge_under_require_exact_overlap() -> N
     assert [(m.start, m.end, m.components) for m in composed] == [(0, 5, frozenset({"list", "learned"}))]
 
 
+def test_require_exact_overlap_needs_every_defined_component() -> None:
+    defined = entity(
+        compositionSetting="requireExactOverlap", learned=["paris"], list=[["PAR", ["paris", "lutetia"]]]
+    )
+    both = [match(0, 5, "list"), match(0, 5, "learned")]
+    assert [(m.start, m.end) for m in compose(defined, both)] == [(0, 5)]
+    assert (
+        compose(defined, [match(0, 7, "list")]) == []
+    )  # a list-only match: the learned component did not agree
+
+
+def test_separate_components_answer_one_instance_per_component_even_on_one_span() -> None:
+    composed = compose(
+        entity(compositionSetting="separateComponents"), [match(0, 5, "list"), match(0, 5, "learned")]
+    )
+    assert sorted(m.components for m in composed) == sorted([frozenset({"learned"}), frozenset({"list"})])
+
+
 def test_required_components_drop_spans_without_them() -> None:
     composed = compose(entity(requiredComponents=["learned"]), OVERLAPPING)
     assert [(m.start, m.end) for m in composed] == [(0, 9)]
