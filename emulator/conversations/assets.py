@@ -90,7 +90,7 @@ def project_options(body: Any, where: str = "body") -> tuple[str | None, dict[st
     if kind is not None and kind not in PROJECT_KINDS:
         raise invalid(
             f"The project kind '{kind}' is not supported: use one of {', '.join(PROJECT_KINDS)}.",
-            f"{where}.projectKind",
+            "projectKind" if where == "body" else f"{where}.projectKind",  # as the text API names it
         )
     if options.get("projectName") is not None:
         require_project_name(options["projectName"])

@@ -81,6 +81,12 @@ def test_create_project_by_patch_needs_no_container(conv: ConversationApi) -> No
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["projectKind"] == "Orchestration"
+    wrong = conv.call(
+        "PATCH", "/projects/Other", json={"projectKind": "CustomSingleLabelClassification", "language": "en"}
+    )
+    assert wrong.status_code == 400 and error_of(wrong)["target"] == "projectKind"
+    no_language = conv.call("PATCH", "/projects/Other", json={"projectKind": "Conversation"})
+    assert no_language.status_code == 400 and error_of(no_language)["target"] == "language"
 
 
 def test_project_names_may_be_longer_than_text_projects(
