@@ -17,15 +17,18 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from emulator.auth import Authenticator
-from emulator.authoring import PREFIX as AUTHORING_PREFIX
 from emulator.authoring import create_authoring_blueprint
 from emulator.behaviour import Behaviour
 from emulator.clock import Clock, SystemClock
 from emulator.config import EmulatorConfig
 from emulator.control import CONTROL_PREFIX, create_control_blueprint
+from emulator.conversations.authoring import create_conversations_authoring_blueprint
+from emulator.conversations.resource import ConversationResource
+from emulator.conversations.runtime import ConversationAnalysis, create_conversations_runtime_blueprint
 from emulator.documents import LinkedStorage
 from emulator.errors import ServiceError
 from emulator.faults import FaultState
+from emulator.paths import is_authoring
 from emulator.request_counts import RequestCounter, create_request_counts_blueprint
 from emulator.resource import LanguageResource
 from emulator.runtime import RESULT_RETENTION, DeployedModel, RuntimeService
@@ -49,6 +52,7 @@ class EmulatorContext:
     behaviour: Behaviour
     authenticator: Authenticator
     runtime: RuntimeService | None = None
+    conversations: ConversationResource | None = None
     reset_hooks: list[Any] = field(default_factory=list)
     behaviour_hooks: list[Any] = field(default_factory=list)
     requests: RequestCounter = field(default_factory=RequestCounter)
@@ -83,7 +87,7 @@ class _RuntimeBackend:
 
 
 def _bucket(method: str, path: str) -> str:
-    if path.startswith(AUTHORING_PREFIX):
+    if is_authoring(path):
         return "get" if method in ("GET", "HEAD") else "post"
     return "runtime"
 
@@ -107,6 +111,15 @@ def _register_runtime(app: Flask, context: EmulatorContext) -> None:
     apply_behaviour()
 
 
+def _register_conversations(app: Flask, context: EmulatorContext) -> None:
+    """The analyze-conversations authoring and runtime APIs: their own projects, the same machinery."""
+    conversations = context.conversations
+    assert conversations is not None
+    app.register_blueprint(create_conversations_authoring_blueprint(conversations))
+    app.register_blueprint(create_conversations_runtime_blueprint(ConversationAnalysis(conversations)))
+    context.reset_hooks.append(conversations.reset)
+
+
 def create_app(
     config: EmulatorConfig,
     *,
@@ -121,18 +134,30 @@ def create_app(
         {"post": config.post_per_minute, "get": config.get_per_minute, "runtime": config.runtime_per_minute},
         config.throttle_window(),
     )
+    storage = storage or LinkedStorage(config.storage_connection_string)
     resource = LanguageResource(
         config,
         clock,
-        storage or LinkedStorage(config.storage_connection_string),
+        storage,
         behaviour,
         job_failures=faults.take_job_failure,
         state_file=StateFile(config.state_dir) if config.state_dir is not None else None,
+    )
+    conversations = ConversationResource(
+        config,
+        clock,
+        storage,
+        behaviour,
+        job_failures=faults.take_job_failure,
+        state_file=StateFile(config.state_dir, "conversations-state.json")
+        if config.state_dir is not None
+        else None,
     )
     context = EmulatorContext(
         config=config,
         clock=clock,
         resource=resource,
+        conversations=conversations,
         faults=faults,
         limiter=limiter,
         behaviour=behaviour,
@@ -160,10 +185,12 @@ def create_app(
             behaviour=behaviour,
             reset_hooks=context.reset_hooks,
             behaviour_hooks=context.behaviour_hooks,
+            conversations=conversations,
         )
     )
     app.register_blueprint(create_request_counts_blueprint(context.requests))
     _register_runtime(app, context)
+    _register_conversations(app, context)
 
     @app.before_request
     def gateway() -> Response | None:
@@ -183,7 +210,7 @@ def create_app(
             time.sleep(delay)
         forced = faults.take_forced_throttle(method, path)
         if forced is not None:
-            raise throttled(forced.seconds, "authoring" if path.startswith(AUTHORING_PREFIX) else "runtime")
+            raise throttled(forced.seconds, "authoring" if is_authoring(path) else "runtime")
         now = clock.now()
         context.authenticator.authorize(request.headers, method, path)
         limiter.check(_bucket(method, path), now)

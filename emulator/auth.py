@@ -10,13 +10,13 @@ from typing import Any
 import jwt
 
 from emulator.errors import ServiceError
+from emulator.paths import is_authoring
 from emulator.tokens import AUDIENCE, ROLE_NAMES
 
 READER, WRITER, OWNER = 1, 2, 3
 _RANK = {ROLE_NAMES["Reader"]: READER, ROLE_NAMES["Writer"]: WRITER, ROLE_NAMES["Owner"]: OWNER}
 _ROLE_OF_RANK = {READER: "Reader", WRITER: "Writer", OWNER: "Owner"}
 
-_AUTHORING = "/language/authoring/analyze-text/"
 # Writes that the Writer role may not perform (concepts/role-based-access-control.md).
 _OWNER_ONLY = (
     ("PUT", re.compile(r"/projects/[^/]+/deployments/[^/:]+$")),
@@ -40,7 +40,7 @@ def unauthorized(message: str = _KEY_MESSAGE) -> ServiceError:
 
 def required_rank(method: str, path: str) -> int:
     """The least role a request needs."""
-    if not path.startswith(_AUTHORING):
+    if not is_authoring(path):
         return READER  # runtime: Reader and up
     if method in ("GET", "HEAD", "OPTIONS"):
         return READER

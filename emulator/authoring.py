@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from emulator.errors import ServiceError
 from emulator.jobs import SUCCEEDED, Job
+from emulator.paths import TEXT_AUTHORING_PREFIX
 from emulator.resource import LanguageResource
 from emulator.state import Deployment, Project, TrainedModel
 from emulator.timefmt import format_date, format_datetime
@@ -16,7 +19,7 @@ from emulator.validation import PROJECT_KINDS, SINGLE_LABEL, require_string_inde
 from emulator.versions import AUTHORING_API_VERSIONS, V2022, require_api_version
 from emulator.web import absolute, accepted, json_body, page
 
-PREFIX = "/language/authoring/analyze-text"
+PREFIX = TEXT_AUTHORING_PREFIX
 
 
 def project_body(project: Project, api_version: str) -> dict[str, Any]:
@@ -68,8 +71,27 @@ def deployment_body(deployment: Deployment) -> dict[str, Any]:
     }
 
 
-def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
-    blueprint = Blueprint("authoring", __name__, url_prefix=PREFIX)
+@dataclass(frozen=True)
+class AuthoringSurface:
+    """What differs between the authoring APIs these routes serve (analyze-text, analyze-conversations)."""
+
+    name: str
+    prefix: str
+    project_body: Callable[[Project, str], dict[str, Any]]
+    project_kinds: tuple[str, ...]
+    default_project_kind: str
+
+
+TEXT_SURFACE = AuthoringSurface("authoring", PREFIX, project_body, PROJECT_KINDS, SINGLE_LABEL)
+
+
+def create_authoring_blueprint(
+    resource: LanguageResource, surface: AuthoringSurface = TEXT_SURFACE
+) -> Blueprint:
+    """The authoring routes over `resource`; the same job, paging and error semantics for every surface."""
+    prefix = surface.prefix
+    project_body = surface.project_body
+    blueprint = Blueprint(surface.name, __name__, url_prefix=prefix)
 
     def version() -> str:
         return require_api_version(request.args.get("api-version"), AUTHORING_API_VERSIONS)
@@ -83,7 +105,7 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
         return api_version
 
     def job_location(path: str, job: Job) -> str:
-        return absolute(f"{PREFIX}{path}/{job.job_id}", job.api_version)
+        return absolute(f"{prefix}{path}/{job.job_id}", job.api_version)
 
     def job_response(job: Job, **extra: Any) -> Response:
         return jsonify({**extra, **job.state_body(resource.now())})
@@ -129,8 +151,8 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
                 inner_code="InvalidParameterValue",
                 target="projectKind",
             )
-        kind = kind or SINGLE_LABEL
-        if kind not in PROJECT_KINDS:
+        kind = kind or surface.default_project_kind
+        if kind not in surface.project_kinds:
             raise ServiceError(
                 "InvalidArgument",
                 f"The project kind '{kind}' is not supported.",
@@ -187,7 +209,7 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
     def export_job(project: str, job_id: str) -> Response:
         job = resource.job(project, job_id, ("export",))
         if job.status(resource.now()) == SUCCEEDED:
-            result_url = absolute(f"{PREFIX}/projects/{project}/export/jobs/{job_id}/result", job.api_version)
+            result_url = absolute(f"{prefix}/projects/{project}/export/jobs/{job_id}/result", job.api_version)
             return job_response(job, resultUrl=result_url)
         return job_response(job)
 
@@ -219,7 +241,7 @@ def create_authoring_blueprint(resource: LanguageResource) -> Blueprint:
     def cancel_training(project: str, job_id: str) -> Response:
         job = resource.cancel_training(project, job_id)
         # The cancel's operation-location is the training job itself, polled until `cancelled`.
-        return accepted(absolute(f"{PREFIX}/projects/{project}/train/jobs/{job.job_id}", version()))
+        return accepted(absolute(f"{prefix}/projects/{project}/train/jobs/{job.job_id}", version()))
 
     # -- trained models --------------------------------------------------------------------------
     @blueprint.get("/projects/<project>/models")

@@ -70,8 +70,18 @@ def create_control_blueprint(
     behaviour: Behaviour,
     reset_hooks: list[Callable[[], None]],
     behaviour_hooks: list[Callable[[], None]],
+    conversations: LanguageResource | None = None,
 ) -> Blueprint:
     blueprint = Blueprint("control", __name__, url_prefix=CONTROL_PREFIX)
+    text_resource = resource
+
+    def resource_for(api: Any) -> LanguageResource:
+        """Jobs, state and expiry controls address the text projects unless `api` is "conversations"."""
+        if api in (None, "text"):
+            return text_resource
+        if api == "conversations" and conversations is not None:
+            return conversations
+        raise ServiceError("InvalidArgument", "'api' must be 'text' or 'conversations'.", target="api")
 
     @blueprint.get("/health")
     def health() -> Response:
@@ -110,14 +120,16 @@ def create_control_blueprint(
     def jobs() -> Response:
         # Optional filters, e.g. ?project=Loans&kind=train&status=running
         wanted = {key: request.args[key] for key in ("project", "kind", "status") if key in request.args}
-        listed = [job for job in resource.inspect_jobs() if all(job[k] == v for k, v in wanted.items())]
+        jobs_of = resource_for(request.args.get("api")).inspect_jobs()
+        listed = [job for job in jobs_of if all(job[k] == v for k, v in wanted.items())]
         return jsonify({"value": listed})
 
     @blueprint.get("/state")
     def state() -> Response:
-        with resource.lock:
-            resource.settle()
-            return jsonify(resource.state.to_json())
+        selected = resource_for(request.args.get("api"))
+        with selected.lock:
+            selected.settle()
+            return jsonify(selected.state.to_json())
 
     # -- faults ----------------------------------------------------------------------------------
     @blueprint.get("/faults")
@@ -215,6 +227,7 @@ def create_control_blueprint(
     @blueprint.post("/expiry/models")
     def model_expiry() -> Response:
         body = _object()
+        resource = resource_for(body.get("api"))
         when = _when(body, resource, "modelExpirationDate")
         assert when is not None
         model = resource.set_model_expiration(_string(body, "project"), _string(body, "label"), when)
@@ -223,6 +236,7 @@ def create_control_blueprint(
     @blueprint.post("/expiry/deployments")
     def deployment_expiry() -> Response:
         body = _object()
+        resource = resource_for(body.get("api"))
         when = _when(body, resource, "deploymentExpirationDate")
         assert when is not None
         deployment = resource.set_deployment_expiration(
@@ -238,6 +252,7 @@ def create_control_blueprint(
     @blueprint.post("/expiry/training-configs")
     def training_config_expiry() -> Response:
         body = _object()
+        resource = resource_for(body.get("api"))
         when = _when(body, resource, "modelExpirationDate", required=False)
         offered = body.get("offered")
         if offered is not None and not isinstance(offered, bool):

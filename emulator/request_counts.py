@@ -15,14 +15,14 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from emulator.authoring import PREFIX as AUTHORING_PREFIX
+from emulator.paths import is_authoring
 
 RUNTIME_PREFIX = "/language/"
 
 
 def api_of(path: str) -> str:
     """Which API a path belongs to: authoring, runtime, or other (unknown routes)."""
-    if path.startswith(AUTHORING_PREFIX):
+    if is_authoring(path):
         return "authoring"
     if path.startswith(RUNTIME_PREFIX):
         return "runtime"

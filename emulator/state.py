@@ -205,9 +205,9 @@ class ResourceState:
 class StateFile:
     """One JSON snapshot in --state-dir, replaced atomically on every change."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, name: str = "resource-state.json") -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "resource-state.json"
+        self.path = directory / name
 
     def load(self) -> ResourceState | None:
         if not self.path.exists():

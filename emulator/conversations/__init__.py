@@ -1,0 +1,1 @@
+"""The analyze-conversations APIs: CLU (Conversation) and Orchestration projects, authoring and runtime."""

@@ -1,0 +1,212 @@
+"""The conversation projects of one emulated resource: the text resource's jobs, models and deployments,
+with CLU and orchestration data, validation and training.
+
+Everything about jobs (their timing, settling, cancellation, retention), trained models,
+deployments, swaps, snapshots and expiry is inherited from `LanguageResource`, so both authoring
+surfaces behave alike; this class replaces only what the data shapes change: project options
+(no storage container), :import and :export files, :train options (`trainingMode`) and training
+itself. Conversation projects live apart from text projects (their own state and state file).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from emulator.conversations import learner
+from emulator.conversations.assets import (
+    CONVERSATION,
+    ORCHESTRATION,
+    TRAINING_MODES,
+    exported_project,
+    project_options,
+    require_project_name,
+    with_defaults,
+)
+from emulator.errors import ServiceError
+from emulator.jobs import Job
+from emulator.resource import LanguageResource
+from emulator.state import Project, TrainedModel
+from emulator.timefmt import model_id
+from emulator.validation import invalid, require_object, require_string_index_type
+
+
+class ConversationResource(LanguageResource):
+    # -- projects --------------------------------------------------------------------------------
+    def create_or_update_project(self, name: str, body: Any) -> tuple[Project, bool]:
+        require_project_name(name)
+        kind, metadata = project_options(body)
+        with self.lock:
+            now = self.settle()
+            existing = self.state.projects.get(name)
+            if existing is None:
+                self._require_room_for_a_project()
+                if kind is None:
+                    raise invalid("The property 'projectKind' is required.", "projectKind")
+                if "language" not in metadata:
+                    raise invalid("The property 'language' is required.", "language")
+                project = Project(name, kind, with_defaults(metadata), None, now, now)
+                self.state.projects[name] = project
+                self._save()
+                return project, True
+            if kind is not None and kind != existing.kind:
+                raise invalid("The project kind of an existing project cannot be changed.", "projectKind")
+            existing.metadata.update(metadata)
+            existing.last_modified = now
+            self._save()
+            return existing, False
+
+    # -- import and export -----------------------------------------------------------------------
+    def import_project(self, name: str, body: Any, api_version: str) -> Job:
+        require_project_name(name)
+        kind, metadata, assets = exported_project(body)
+        with self.lock:
+            self.settle()
+            existing = self.state.projects.get(name)
+            if existing is None:
+                self._require_room_for_a_project()
+            elif existing.kind != kind:
+                raise invalid(
+                    f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
+                )
+            self._refuse_while_training(name, "import")
+            return self._new_job(
+                "import", name, api_version, {"kind": kind, "metadata": metadata, "assets": assets}
+            )
+
+    def _apply_import(self, job: Job, moment: datetime) -> None:
+        metadata = with_defaults(job.params["metadata"])
+        project = self.state.projects.get(job.project)
+        if project is None:
+            self._require_room_for_a_project()
+            self.state.projects[job.project] = Project(
+                job.project, job.params["kind"], metadata, job.params["assets"], moment, moment
+            )
+            return
+        project.metadata = metadata
+        project.assets = job.params["assets"]
+        project.last_modified = moment
+        if not self.behaviour.importKeepsModels:
+            self.state.models.pop(job.project, None)
+            self.state.deployments.pop(job.project, None)
+            project.last_trained = project.last_deployed = None
+            self._collect_artifacts()
+
+    def export_project(
+        self, name: str, string_index_type: str | None, model_label: str | None, api_version: str
+    ) -> Job:
+        require_string_index_type(string_index_type)
+        with self.lock:
+            self.settle()
+            project = self._project(name)
+            if model_label:
+                model = self._model(name, model_label)
+                metadata = {**model.snapshot["metadata"], "projectName": name}
+                assets = model.snapshot["assets"]
+            else:
+                metadata, assets = project.exported_metadata(), project.assets
+            exported: dict[str, Any] = {
+                # The file version follows the api-version that exported it (inferred).
+                "projectFileVersion": api_version,
+                "stringIndexType": "Utf16CodeUnit",
+                "metadata": copy.deepcopy(metadata),
+                "assets": copy.deepcopy(assets) if assets is not None else _empty_assets(project.kind),
+            }
+            return self._new_job(
+                "export", name, api_version, {"exported": exported, "modelLabel": model_label}
+            )
+
+    # -- training --------------------------------------------------------------------------------
+    def train(self, name: str, body: Any, api_version: str) -> Job:
+        options = require_object(body)
+        mode = options.get("trainingMode")
+        if mode is None:
+            raise invalid("The property 'trainingMode' is required.", "trainingMode")
+        if mode not in TRAINING_MODES:
+            raise invalid(
+                f"The trainingMode '{mode}' is invalid: use one of {', '.join(TRAINING_MODES)}.",
+                "trainingMode",
+            )
+        # trainingConfigVersion is optional here: "latest" by default (spec).
+        with self.lock:
+            job = super().train(
+                name,
+                {**options, "trainingConfigVersion": options.get("trainingConfigVersion") or "latest"},
+                api_version,
+            )
+            job.params["trainingMode"] = mode
+            self._save()
+            return job
+
+    def training_result(self, job: Job, now: datetime) -> dict[str, Any]:
+        result = super().training_result(job, now)
+        return {**result, "trainingMode": job.params.get("trainingMode", "standard")}
+
+    def _connected_examples(self, project: Project) -> list[learner.Example]:
+        """The utterances of the CLU projects an orchestration routes to, labelled with the routing intent."""
+        examples: list[learner.Example] = []
+        for intent in (project.assets or {}).get("intents") or []:
+            target = intent.get("orchestration") or {}
+            if target.get("targetProjectKind") != CONVERSATION:
+                continue
+            connected_name = target["conversationOrchestration"]["projectName"]
+            connected = self.state.projects.get(connected_name)
+            if connected is None or connected.kind != CONVERSATION:
+                raise ServiceError(
+                    "InvalidRequest",
+                    f"Training failed: the intent '{intent['category']}' routes to the conversation project "
+                    f"'{connected_name}', which does not exist in this resource.",
+                    target="assets.intents",
+                )
+            language = str(connected.metadata.get("language", "en"))
+            examples += [
+                learner.Example(e.text, intent["category"], e.language, "Train")
+                for e in learner.examples_of(connected.assets or {}, language)
+            ]
+        return examples
+
+    def _apply_training(self, job: Job, moment: datetime) -> None:
+        project = self._project(job.project)
+        assets = project.assets or {}
+        connected = self._connected_examples(project) if project.kind == ORCHESTRATION else []
+        if not assets.get("utterances") and not connected:
+            raise ServiceError(
+                "InvalidRequest",
+                "The project has no utterances to train on.",
+                inner_code="MissingInputDocuments",
+            )
+        try:
+            result = learner.train(
+                project.kind, assets, project.metadata, job.params["evaluationOptions"], connected
+            )
+        except learner.TrainingError as error:
+            raise ServiceError("InvalidRequest", f"Training failed: {error}.") from error
+        config = next(
+            c for c in self.state.training_configs if c.version == job.params["trainingConfigVersion"]
+        )
+        label = job.params["modelLabel"]
+        new_id = model_id(label, moment)
+        self.state.artifacts[new_id] = {"projectKind": project.kind, "model": result.model}
+        self.state.models.setdefault(job.project, {})[label] = TrainedModel(
+            label=label,
+            model_id=new_id,
+            trained=moment,
+            training_seconds=max(1, round(job.duration.total_seconds())),
+            config_version=config.version,
+            expiration=config.model_expiration,
+            snapshot={
+                "metadata": copy.deepcopy(project.exported_metadata()),
+                "assets": copy.deepcopy(assets),
+            },
+            evaluation_summary=result.evaluation_summary,
+            document_results=result.utterance_results,
+        )
+        project.last_trained = moment
+        self._collect_artifacts()
+
+
+def _empty_assets(kind: str) -> dict[str, Any]:
+    if kind == ORCHESTRATION:
+        return {"projectKind": kind, "intents": [], "utterances": []}
+    return {"projectKind": kind, "intents": [], "entities": [], "utterances": []}
