@@ -2,8 +2,8 @@
 
 Same inputs, same model, same predictions: nothing depends on the process, the clock or a global
 random state (the percentage split is seeded from the assets, the training config and the training's
-own random draw), so a replica trained on the same train/test split answers exactly like its primary. Models are plain JSON so
-they can be persisted with `--state-dir` and reloaded unchanged.
+own random draw), so a replica trained on the same train/test split answers exactly like its primary.
+Models are plain JSON so they can be persisted with `--state-dir` and reloaded unchanged.
 
 Authoring offsets (labels, evaluation results) are UTF-16 code units; predictions hand back code
 points (Python `str` indexes) and the runtime converts them to the caller's string index type.
