@@ -70,7 +70,10 @@ class ReplicationEngine:
         self.clock = clock
         base = options or EngineOptions()
         self.options = replace(
-            base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold))
+            base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold,
+                                agreement_threshold_resampled=settings.verify_agreement_threshold_resampled,
+                                evaluation_tolerance=settings.verify_evaluation_tolerance,
+                                training_split=settings.training_split))
         state = JsonBlobs(state_storage.get_container_client(STATE_CONTAINER))
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)
