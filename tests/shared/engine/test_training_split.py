@@ -76,3 +76,17 @@ def test_a_resampled_split_is_held_to_its_own_threshold(regions, azurite):
     assert run.status == FAILED
     assert run.error and run.error["code"] == "PredictionsDisagree", run.error
     assert "another test set" in run.step("verify").detail["threshold"]["why"]
+
+
+def test_the_drift_report_shows_both_models_scores_stored_at_the_last_sync(regions, azurite):
+    project, _ = seed_trained_with(regions, azurite, PERCENTAGE)
+    h = harness(regions, azurite)
+    [start] = h.engine.start_runs()
+    h.run()
+    run = h.engine.get_run(project.name, start.run_id)
+    assert run.status == SUCCEEDED, run.to_json()
+
+    entry = h.engine.drift_report().project(project.name)
+    assert entry.evaluation == run.step("verify").detail["evaluation"]
+    assert entry.to_json()["evaluation"]["v1"]["sameTestSet"] is True
+    assert "model v1 F1 micro/macro: primary" in h.engine.drift_report().to_text()
