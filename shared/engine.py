@@ -18,6 +18,7 @@ from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
 from shared._version import __version__
+from shared.api_versions import TextApiVersion
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
@@ -112,6 +113,10 @@ class ReplicationEngine:
     @property
     def step_options(self) -> StepOptions:
         return self.options.steps
+
+    @property
+    def api_version(self) -> TextApiVersion:
+        return self.settings.api_version
 
     @property
     def crash_hook(self) -> CrashHook | None:

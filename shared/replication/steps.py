@@ -240,11 +240,15 @@ class StepMachine:
         metadata = source.get_project(project)
         if metadata is not None:
             last_modified = str(metadata.get("lastModifiedDateTime"))
+        # Recorded so a restore onto this same model can load its snapshot instead of importing.
+        model = source.get_model(project, label) if label else None
+        model_id = str(model["modelId"]) if model and model.get("modelId") else None
         try:
             with client.open_export_result(status.result_url) as stream:
                 info = self.snapshots.save_stream(project, stream, source_endpoint=client.endpoint,
                                                   reason="backup-before-overwrite" if backup else reason,
-                                                  last_modified=last_modified, trained_model_label=label)
+                                                  last_modified=last_modified, trained_model_label=label,
+                                                  model_id=model_id)
         except UnsafeExport as unsafe:
             if backup:
                 step.warnings.append(f"the target's current project could not be backed up: {unsafe.message}")
