@@ -257,7 +257,8 @@ class ReplicationRun:
                                            and step.status == SUCCEEDED for step in manifest.steps):
                 trained[label] = observed["models"][label]["lastTrainedDateTime"]
         working = manifest.step("export:working")
-        verified = manifest.step("verify").detail.get("evaluation")
+        verified = next((step.detail.get("evaluation") for step in manifest.steps
+                         if step.kind == StepKind.VERIFY), None)
         evaluation = {label: scores for label, scores in (verified or {}).items() if scores} \
             if verified is not None else dict(previous.get("evaluation") or {})
         return SyncRecord(
