@@ -609,11 +609,13 @@ class StepMachine:
                     disagreements.append(f"{name}/{doc_id}")
         agreement = agreed / compared if compared else 1.0
         step.detail.update(agreement=round(agreement, 4), compared=compared, disagreements=disagreements[:10])
-        threshold = float(step.detail["threshold"]["value"])
+        # A verify begun before thresholds were chosen per run holds the full one.
+        chosen = step.detail.get("threshold") or {"value": self.options.agreement_threshold, "why": "default"}
+        threshold = float(chosen["value"])
         if agreement + 1e-9 < threshold:
             raise StepFailed("PredictionsDisagree", (
                 f"verify: predictions agree on {agreement:.0%} of {compared} sampled documents, below the "
-                f"threshold {threshold:.0%} ({step.detail['threshold']['why']})"))
+                f"threshold {threshold:.0%} ({chosen['why']})"))
         failures = step.detail.get("evaluationFailures") or []
         if failures:
             raise StepFailed("EvaluationDiffers", "verify: " + " | ".join(failures))
