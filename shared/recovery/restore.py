@@ -268,6 +268,10 @@ class RestoreMachine(StepMachine):
         except SnapshotCorrupt as corrupt:
             raise StepFailed("SnapshotCorrupt", f"refusing to restore: {corrupt.message}") from corrupt
 
+    def _evaluation_options(self, slice_: SliceHandle, step: StepRecord) -> dict[str, Any] | None:
+        """A restore trains on the snapshot as it is: the primary (maybe down) has no say in its split."""
+        return self._split_of_export(slice_, step)
+
     def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:
         observed = slice_.manifest.context["observed"]
         assert step.label

@@ -483,6 +483,11 @@ class StepMachine:
         if summary is not None and summary.get("evaluationOptions"):
             step.detail.update(split="service", evaluationOptions=summary["evaluationOptions"])
             return dict(summary["evaluationOptions"])
+        return self._split_of_export(slice_, step)
+
+    def _split_of_export(self, slice_: SliceHandle, step: StepRecord) -> dict[str, Any] | None:
+        """A manual split when every document of the imported export names its dataset, else the default."""
+        assert step.label
         _, export = self._snapshot_of(slice_, WORKING if step.detail.get("fromWorkingCopy") else step.label)
         step.detail["split"] = "export"
         return {"kind": "manual"} if export.has_dataset_split else None
