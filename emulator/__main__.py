@@ -78,6 +78,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="start with a switch set (docs/reference/emulator-fidelity.md), e.g. importKeepsModels=false"
         " (repeatable)",
     )
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed the random percentage split each training draws (default: unseeded, as the service)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -124,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime_per_minute=args.runtime_per_minute,
         token_secret=args.token_secret,
         behaviour=args.behaviour,
+        split_seed=args.split_seed,
     )
     app = create_app(config)
     server = EmulatorServer(

@@ -28,6 +28,7 @@ from emulator.conversations.runtime import ConversationAnalysis, create_conversa
 from emulator.documents import LinkedStorage
 from emulator.errors import ServiceError
 from emulator.faults import FaultState
+from emulator.legacy import create_legacy_blueprint
 from emulator.paths import is_authoring
 from emulator.request_counts import RequestCounter, create_request_counts_blueprint
 from emulator.resource import LanguageResource
@@ -176,6 +177,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION] = context
     app.register_blueprint(create_authoring_blueprint(resource))
+    app.register_blueprint(create_legacy_blueprint())
     app.register_blueprint(
         create_control_blueprint(
             config=config,

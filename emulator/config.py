@@ -43,6 +43,9 @@ class EmulatorConfig:
     # The switches this resource starts with (and returns to on /_emulator/reset); the list is in
     # docs/reference/emulator-fidelity.md.
     behaviour: dict[str, Any] = field(default_factory=dict)
+    # Seeds the draw of each training's percentage split (None: a new draw from the OS each time),
+    # so tests can reproduce the service's "a new random split per training".
+    split_seed: int | None = None
 
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k in (self.key, self.secondary_key) if k)

@@ -1,9 +1,9 @@
 """The emulator's learner: trains deterministic models from labelled projects and predicts with them.
 
 Same inputs, same model, same predictions: nothing depends on the process, the clock or a global
-random state (the percentage split is seeded from the assets and the training config only), so a
-replica trained from the same export answers exactly like its primary. Models are plain JSON so
-they can be persisted with `--state-dir` and reloaded unchanged.
+random state (the percentage split is seeded from the assets, the training config and the training's
+own random draw), so a replica trained on the same train/test split answers exactly like its primary.
+Models are plain JSON so they can be persisted with `--state-dir` and reloaded unchanged.
 
 Authoring offsets (labels, evaluation results) are UTF-16 code units; predictions hand back code
 points (Python `str` indexes) and the runtime converts them to the caller's string index type.
@@ -75,8 +75,12 @@ def train(
     documents: Sequence[LabelledDocument],
     evaluation_options: Mapping[str, Any] | None,
     training_config_version: str,
+    split_draw: int = 0,
 ) -> TrainingResult:
-    """Split, train on the training documents, evaluate on the test documents."""
+    """Split, train on the training documents, evaluate on the test documents.
+
+    `split_draw` is the training's own random number: a percentage split differs between two
+    trainings of the same data, as on the service; a manual split does not depend on it."""
     if project_kind not in PROJECT_KINDS:
         raise TrainingError(f"The project kind '{project_kind}' cannot be trained.")
     if not categories:
@@ -99,6 +103,7 @@ def train(
         "documents": [_asset_fingerprint(document) for document in usable],
         "evaluationOptions": dict(evaluation_options or {}),
         "trainingConfigVersion": training_config_version,
+        "splitDraw": split_draw,
     }
     try:
         split = split_documents([document.dataset for document in usable], evaluation_options, seed_material)

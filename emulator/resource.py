@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -75,6 +76,7 @@ class LanguageResource:
         self._job_failures = job_failures
         self._state_file = state_file
         self.lock = threading.RLock()
+        self._split_draws = random.Random(config.split_seed)
         loaded = state_file.load() if state_file is not None else None
         self.state = loaded or self._empty_state()
 
@@ -90,6 +92,7 @@ class LanguageResource:
     def reset(self) -> None:
         with self.lock:
             self.state = self._empty_state()
+            self._split_draws = random.Random(self.config.split_seed)
             self._save()
 
     def _save(self) -> None:
@@ -476,6 +479,8 @@ class LanguageResource:
                     "modelLabel": label,
                     "trainingConfigVersion": config.version,
                     "evaluationOptions": evaluation,
+                    # The service draws a percentage split at random for every training.
+                    "splitDraw": self._split_draws.getrandbits(63),
                 },
             )
 
@@ -596,6 +601,7 @@ class LanguageResource:
                 labelled,
                 job.params["evaluationOptions"],
                 job.params["trainingConfigVersion"],
+                split_draw=int(job.params.get("splitDraw", 0)),
             )
         except learner.TrainingError as error:
             raise ServiceError("InvalidRequest", f"Training failed: {error}") from error

@@ -102,6 +102,19 @@ param maxTrainingsPerProjectPerDay int = 3
 @description('VERIFY_AGREEMENT_THRESHOLD: share (0-1) of sampled predictions that must agree across regions.')
 param verifyAgreementThreshold string = '1.0'
 
+@description('VERIFY_AGREEMENT_THRESHOLD_RESAMPLED: the agreement required when the service drew a new train/test split.')
+param verifyAgreementThresholdResampled string = '0.8'
+
+@description('VERIFY_EVALUATION_TOLERANCE: largest F1 gap (0-1) between the two models on the same test set.')
+param verifyEvaluationTolerance string = '0.02'
+
+@description('TRAINING_SPLIT: exact rebuilds the primary train/test split; service lets the service draw one.')
+@allowed([
+  'exact'
+  'service'
+])
+param trainingSplit string = 'exact'
+
 @minValue(1)
 param runStallTimeoutMinutes int = 30
 
@@ -265,6 +278,9 @@ var productSettings = {
   LANGUAGE_API_VERSION: languageApiVersion
   MAX_TRAININGS_PER_PROJECT_PER_DAY: string(maxTrainingsPerProjectPerDay)
   VERIFY_AGREEMENT_THRESHOLD: verifyAgreementThreshold
+  VERIFY_AGREEMENT_THRESHOLD_RESAMPLED: verifyAgreementThresholdResampled
+  VERIFY_EVALUATION_TOLERANCE: verifyEvaluationTolerance
+  TRAINING_SPLIT: trainingSplit
   RUN_STALL_TIMEOUT_MINUTES: string(runStallTimeoutMinutes)
   SECONDARY_TARGETS: secondaryTargets
   SNAPSHOT_RETENTION_COUNT: snapshotRetentionCount

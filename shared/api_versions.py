@@ -22,6 +22,8 @@ class Capabilities:
     model_scoped_export: bool
     # The api-version of the prediction (runtime) API used beside this authoring version.
     runtime_version: str
+    # `models/{label}/:load-snapshot`: a model's training data becomes the working copy again.
+    load_snapshot: bool = False
 
 
 class ApiVersion(StrEnum):
@@ -34,6 +36,10 @@ class ApiVersion(StrEnum):
     @property
     def supports_model_scoped_export(self) -> bool:
         return self.capabilities.model_scoped_export
+
+    @property
+    def supports_load_snapshot(self) -> bool:
+        return self.capabilities.load_snapshot
 
     @property
     def runtime_version(self) -> str:
@@ -64,7 +70,8 @@ class TextApiVersion(ApiVersion):
 DEFAULT_TEXT_API_VERSION = TextApiVersion.V2023_04_01
 
 _CAPABILITIES: dict[ApiVersion, Capabilities] = {
-    TextApiVersion.V2023_04_01: Capabilities(model_scoped_export=True, runtime_version="2023-04-01"),
+    TextApiVersion.V2023_04_01: Capabilities(model_scoped_export=True, runtime_version="2023-04-01",
+                                             load_snapshot=True),
     TextApiVersion.V2022_05_01: Capabilities(model_scoped_export=False, runtime_version="2022-05-01"),
 }
 

@@ -18,6 +18,7 @@ from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
 from shared._version import __version__
+from shared.api_versions import TextApiVersion
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
@@ -70,7 +71,10 @@ class ReplicationEngine:
         self.clock = clock
         base = options or EngineOptions()
         self.options = replace(
-            base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold))
+            base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold,
+                                agreement_threshold_resampled=settings.verify_agreement_threshold_resampled,
+                                evaluation_tolerance=settings.verify_evaluation_tolerance,
+                                training_split=settings.training_split))
         state = JsonBlobs(state_storage.get_container_client(STATE_CONTAINER))
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)
@@ -109,6 +113,10 @@ class ReplicationEngine:
     @property
     def step_options(self) -> StepOptions:
         return self.options.steps
+
+    @property
+    def api_version(self) -> TextApiVersion:
+        return self.settings.api_version
 
     @property
     def crash_hook(self) -> CrashHook | None:

@@ -44,6 +44,10 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "MAX_TRAININGS_PER_PROJECT_PER_DAY",
     "VERIFY_AGREEMENT_THRESHOLD",
     "RUN_STALL_TIMEOUT_MINUTES",
+    # Same model quality (issue 16).
+    "TRAINING_SPLIT",
+    "VERIFY_AGREEMENT_THRESHOLD_RESAMPLED",
+    "VERIFY_EVALUATION_TOLERANCE",
     # Backup and recovery (issue 7).
     "SECONDARY_TARGETS",
     "SNAPSHOT_RETENTION_COUNT",
@@ -72,6 +76,11 @@ DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
 DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
 DEFAULT_MAX_TRAININGS_PER_DAY = 3
 DEFAULT_VERIFY_AGREEMENT_THRESHOLD = 1.0
+# When the service drew a new train/test split, the replica learnt from other documents: less agreement.
+DEFAULT_VERIFY_AGREEMENT_THRESHOLD_RESAMPLED = 0.8
+DEFAULT_VERIFY_EVALUATION_TOLERANCE = 0.02
+# exact: rebuild the primary's train/test split as a manual split; service: send its evaluationOptions.
+TRAINING_SPLITS: tuple[str, ...] = ("exact", "service")
 DEFAULT_RUN_STALL_TIMEOUT_MINUTES = 30
 SECONDARY_TARGET = "secondary"
 DEFAULT_EXPIRY_WARNING_DAYS = 30
@@ -167,6 +176,9 @@ class Settings:
     api_version: TextApiVersion = DEFAULT_TEXT_API_VERSION
     max_trainings_per_project_per_day: int = DEFAULT_MAX_TRAININGS_PER_DAY
     verify_agreement_threshold: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD
+    verify_agreement_threshold_resampled: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD_RESAMPLED
+    verify_evaluation_tolerance: float = DEFAULT_VERIFY_EVALUATION_TOLERANCE
+    training_split: str = "exact"
     run_stall_timeout: timedelta = timedelta(minutes=DEFAULT_RUN_STALL_TIMEOUT_MINUTES)
     documents_shared: bool = False
     warnings: tuple[str, ...] = ()
@@ -204,6 +216,9 @@ class Settings:
             "apiVersion": self.api_version,
             "maxTrainingsPerProjectPerDay": self.max_trainings_per_project_per_day,
             "verifyAgreementThreshold": self.verify_agreement_threshold,
+            "verifyAgreementThresholdResampled": self.verify_agreement_threshold_resampled,
+            "verifyEvaluationTolerance": self.verify_evaluation_tolerance,
+            "trainingSplit": self.training_split,
             "runStallTimeoutMinutes": self.run_stall_timeout.total_seconds() / 60,
             "documentsShared": self.documents_shared,
             "warnings": list(self.warnings),
@@ -364,6 +379,13 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         verify_agreement_threshold=reader.fraction(
             "VERIFY_AGREEMENT_THRESHOLD", DEFAULT_VERIFY_AGREEMENT_THRESHOLD
         ),
+        verify_agreement_threshold_resampled=reader.fraction(
+            "VERIFY_AGREEMENT_THRESHOLD_RESAMPLED", DEFAULT_VERIFY_AGREEMENT_THRESHOLD_RESAMPLED
+        ),
+        verify_evaluation_tolerance=reader.fraction(
+            "VERIFY_EVALUATION_TOLERANCE", DEFAULT_VERIFY_EVALUATION_TOLERANCE
+        ),
+        training_split=_training_split(reader),
         run_stall_timeout=timedelta(
             minutes=reader.integer("RUN_STALL_TIMEOUT_MINUTES", DEFAULT_RUN_STALL_TIMEOUT_MINUTES, minimum=1)
         ),
@@ -451,6 +473,13 @@ def _webhook_url(reader: _Reader) -> str | None:
         # Never echo it: the URL is the secret.
         raise SettingsError("NOTIFY_WEBHOOK_URL",
                             "must be an https URL (plain http only for 127.0.0.1/localhost)")
+    return value
+
+
+def _training_split(reader: _Reader) -> str:
+    value = (reader.optional("TRAINING_SPLIT") or "exact").lower()
+    if value not in TRAINING_SPLITS:
+        raise SettingsError("TRAINING_SPLIT", f"must be one of {', '.join(TRAINING_SPLITS)}")
     return value
 
 

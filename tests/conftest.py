@@ -62,10 +62,12 @@ class Regions:
 @pytest.fixture(scope="session")
 def regions_session(azurite_session: Azurite) -> Iterator[Regions]:
     primary = EmulatorRegion(
-        azurite_session.connection_string("primarydocs"), region="eastus", time_scale=TEST_TIME_SCALE
+        azurite_session.connection_string("primarydocs"), region="eastus", time_scale=TEST_TIME_SCALE,
+        extra_args=["--split-seed", "1"],  # each region draws its own percentage splits, reproducibly
     )
     secondary = EmulatorRegion(
-        azurite_session.connection_string("secondarydocs"), region="westus2", time_scale=TEST_TIME_SCALE
+        azurite_session.connection_string("secondarydocs"), region="westus2", time_scale=TEST_TIME_SCALE,
+        extra_args=["--split-seed", "2"],
     )
     try:
         primary.start()

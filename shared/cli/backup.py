@@ -1,6 +1,8 @@
 """`python -m shared snapshots | restore | retention | expiry`: backup and recovery from a terminal.
 
 - `snapshots list PROJECT`, `snapshots show SNAPSHOT`, `snapshots diff OLD NEW` (the catalogue);
+- `snapshots import-legacy FILE --project NAME [--container C]`: a 2021-11-01-preview export, converted,
+  checked and stored as a snapshot (reason `legacy-import`) that `restore` uses like any other;
 - `restore SNAPSHOT --target primary|<target> [--project NAME] [--train [--model-label L]
   [--deployment D ...]]`: starts a restore run and, unless `--no-wait`, drives it in the foreground
   over the same storage queue as the deployed app, printing each step;
@@ -44,7 +46,12 @@ def add_backup_commands(commands: Any) -> None:
     diff = actions.add_parser("diff", help="documents and labels added, removed and changed")
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
-    for parser in (listing, show, diff):
+    legacy = actions.add_parser("import-legacy",
+                                help="store a 2021-11-01-preview export as a snapshot, converted and checked")
+    legacy.add_argument("file", metavar="FILE", help="the old export (JSON)")
+    legacy.add_argument("--project", required=True, help="the project name to restore it as")
+    legacy.add_argument("--container", help="the documents' container (default: the file's)")
+    for parser in (listing, show, diff, legacy):
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     restore = commands.add_parser("restore", help="import a snapshot into a project (a durable run)")
@@ -103,6 +110,8 @@ def snapshots_command(engine: ReplicationEngine, args: argparse.Namespace, out: 
     from shared.recovery.catalogue import SnapshotCatalogue, snapshots_text
 
     catalogue = SnapshotCatalogue(engine.snapshots)
+    if args.snapshots_action == "import-legacy":
+        return import_legacy_command(engine, args, out)
     if args.snapshots_action == "list":
         infos = catalogue.list(args.project)
         _print(out, args.json, {"project": args.project, "snapshots": [i.to_json() for i in infos]},
@@ -113,6 +122,25 @@ def snapshots_command(engine: ReplicationEngine, args: argparse.Namespace, out: 
     else:
         diff = catalogue.diff(args.old, args.new)
         _print(out, args.json, diff.to_json(), diff.to_text())
+    return EXIT_OK
+
+
+def import_legacy_command(engine: ReplicationEngine, args: argparse.Namespace, out: IO[str]) -> int:
+    from pathlib import Path
+
+    from shared.recovery.legacy_import import import_legacy
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        from shared.errors import InvalidRequest
+
+        raise InvalidRequest(f"cannot read {path.name}: {error.strerror}") from None
+    result = import_legacy(data, project=args.project, source=f"legacy-file:{path.name}",
+                           snapshots=engine.snapshots, documents=engine.primary_documents,
+                           container=args.container)
+    _print(out, args.json, result.to_json(), result.to_text())
     return EXIT_OK
 
 

@@ -263,6 +263,22 @@ class AuthoringClient:
             raise _api_error(response, "DELETE", url)
         response.close()
 
+    def get_evaluation_summary(self, project: str, label: str) -> dict[str, Any] | None:
+        """The model's EvaluationSummary (evaluationOptions, averages, per category), None if absent."""
+        url = self._project_url(project, f"/models/{_name(label)}/evaluation/summary-result")
+        return self._get_or_none(url)
+
+    def evaluation_results(self, project: str, label: str, *, page_size: int = DEFAULT_PAGE_SIZE
+                           ) -> Iterator[dict[str, Any]]:
+        """The model's per-document evaluation results: one per test document (UTF-16 offsets)."""
+        url = self._project_url(project, f"/models/{_name(label)}/evaluation/result",
+                                stringIndexType="Utf16CodeUnit")
+        return self._paged(url, page_size)
+
+    def start_load_snapshot(self, project: str, label: str) -> str:
+        """Make the training data the model `label` was trained on the working copy again (2023-04-01)."""
+        return self._start("POST", self._project_url(project, f"/models/{_name(label)}/:load-snapshot"))
+
     # -- training ------------------------------------------------------------------------------------
 
     def list_training_jobs(self, project: str, *, page_size: int = DEFAULT_PAGE_SIZE) -> list[dict[str, Any]]:

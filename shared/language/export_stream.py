@@ -16,6 +16,7 @@ import codecs
 import json
 import sys
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -89,9 +90,13 @@ def summarise_export(data: bytes | IO[bytes] | SupportsRead) -> ExportSummary:
     return scan.finish()
 
 
-def write_import_body(data: bytes | IO[bytes] | SupportsRead, container: str, out: IO[bytes]) -> int:
+def write_import_body(data: bytes | IO[bytes] | SupportsRead, container: str, out: IO[bytes], *,
+                      test_set: AbstractSet[str] | None = None) -> int:
     """Write the export to `out` with `storageInputContainerName` set to `container` and the project kind
-    in the service's case, byte for byte what `ExportedProject.with_container` returns; the bytes written."""
+    in the service's case, byte for byte what `ExportedProject.with_container` returns; the bytes written.
+
+    With `test_set` (document locations), every document's `dataset` is rewritten: `Test` for those
+    locations, `Train` for the rest, so a manual split reproduces a split drawn elsewhere."""
     written = 0
 
     def emit(text: str) -> None:
@@ -122,6 +127,8 @@ def write_import_body(data: bytes | IO[bytes] | SupportsRead, container: str, ou
             else:
                 emit("[")
         elif piece == "document":
+            if test_set is not None and isinstance(value, dict):
+                value = {**value, "dataset": "Test" if value.get("location") in test_set else "Train"}
             emit(("" if first_document else ",") + _dumps(value))
             first_document = False
         elif piece == "documents_end":

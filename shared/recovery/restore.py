@@ -12,6 +12,11 @@ run lock, fencing, scheduler, crash reconciliation, cancel and re-drive as repli
 4. `import:restore`: the snapshot is imported (under another project name if asked);
 5. optionally `train:<label>` (training config fallback as in replication) and `deploy:<name>`.
 
+Rollback without an import: when the snapshot is a model's own data and that very model (same modelId,
+`hasSnapshot: true`) is still on the target, steps 3-5 are `load-snapshot:<label>` (the service makes
+the model's training data the working copy again) and `deploy:<name>` of that model: no import, no
+training. Needs `:load-snapshot` (2023-04-01; not on 2022-05-01).
+
 The target is "primary" or a configured target's name. Restoring to a secondary notes the target's new
 lastModifiedDateTime in its sync record, so our own restore is not reported as someone else's edit.
 """
@@ -27,6 +32,7 @@ from typing import Any, Protocol
 
 from azure.storage.blob import BlobServiceClient
 
+from shared.api_versions import TextApiVersion
 from shared.clock import Clock
 from shared.errors import InvalidRequest
 from shared.language.authoring import AuthoringClient
@@ -44,7 +50,7 @@ from shared.runs.lock import RunLock
 from shared.runs.manifest import PENDING, RunManifest, StepRecord, check_name, new_run_id
 from shared.runs.steps import SliceHandle, StepFailed
 from shared.storage.documents import copy_documents, missing_documents
-from shared.storage.snapshots import SnapshotCorrupt, SnapshotStore
+from shared.storage.snapshots import SnapshotCorrupt, SnapshotInfo, SnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +112,8 @@ class RestoreHost(Protocol):
     def lock(self) -> RunLock: ...
     @property
     def step_options(self) -> StepOptions: ...
+    @property
+    def api_version(self) -> TextApiVersion: ...
 
     def launch(self, manifest: RunManifest) -> None:
         """Store a new run whose run lock the caller holds, and schedule its first slice."""
@@ -138,7 +146,14 @@ class RestoreService:
         existing = side.authoring.get_project(project)
         deployments: list[str] = []
         current_config = ""
-        if request.train and label:
+        loadable = self._loadable_model(side, info, project, label) if existing is not None else None
+        if loadable is not None and label:
+            if request.deployments is None:
+                deployments = sorted(str(d["deploymentName"])
+                                     for d in side.authoring.list_deployments(project)
+                                     if d.get("modelId") == loadable)
+            deployments = [check_name("deployment", d) for d in (request.deployments or deployments)]
+        elif request.train and label:
             if existing is not None:
                 models = {str(m["label"]): m for m in side.authoring.list_models(project)}
                 current_config = str((models.get(label) or {}).get("modelTrainingConfigVersion") or "")
@@ -153,9 +168,15 @@ class RestoreService:
         steps = [StepRecord("check-snapshot", StepKind.CHECK_SNAPSHOT)]
         if existing is not None:
             steps.append(StepRecord("backup", StepKind.BACKUP))
-        steps += [StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS),
-                  StepRecord("import:restore", StepKind.RESTORE_IMPORT)]
-        if request.train and label:
+        if loadable is not None and label:
+            steps.append(StepRecord(f"load-snapshot:{label}", StepKind.LOAD_SNAPSHOT, label, detail={
+                "why": f"model {label} ({loadable}) is still on {request.target} with its snapshot: its "
+                       "training data is loaded back, with no import and no training"}))
+            steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
+        else:
+            steps += [StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS),
+                      StepRecord("import:restore", StepKind.RESTORE_IMPORT)]
+        if request.train and label and loadable is None:
             steps.append(StepRecord(f"train:{label}", StepKind.TRAIN, label))
             steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
         now = host.clock.now()
@@ -165,6 +186,8 @@ class RestoreService:
             run_id=run_id, project=project, target=request.target, trigger=trigger, force=True,
             created_at=now, updated_at=now, status=PENDING, steps=steps,
             reasons=[f"restore {info.name} into {project} on {request.target}"], progress_at=now)
+        if loadable is not None:
+            manifest.reasons.append(f"by :load-snapshot of model {label}: no import, no training")
         if acquired.superseded_run_id:
             manifest.warnings.append(f"took over from run {acquired.superseded_run_id}")
         manifest.context = {
@@ -174,6 +197,7 @@ class RestoreService:
             "sourceProject": info.project,
             "sourceContainer": export.container,
             "projectExisted": existing is not None,
+            "loadedSnapshot": loadable is not None,
             # The shapes the shared train and deploy steps read.
             "observed": {
                 "projectKind": info.project_kind,
@@ -189,6 +213,18 @@ class RestoreService:
             raise
         logger.info("restore run %s started: %s -> %s on %s", run_id, info.name, project, request.target)
         return RestoreStart(run_id, project, request.target, info.name, [s.name for s in steps])
+
+
+    def _loadable_model(self, side: Side, info: SnapshotInfo, project: str, label: str | None) -> str | None:
+        """The modelId to load back when the snapshot is the data of a model still on the target, unchanged
+        and with its snapshot, under the same project; None when the restore must import."""
+        if not (label and info.model_id and project == info.project
+                and self.host.api_version.supports_load_snapshot):
+            return None
+        model = side.authoring.get_model(project, label)
+        if not model or not model.get("hasSnapshot") or model.get("modelId") != info.model_id:
+            return None
+        return info.model_id
 
 
 def side_of(host: RestoreHost, target: str, container: str | None) -> Side:
@@ -214,7 +250,7 @@ class RestoreMachine(StepMachine):
     def actions(self) -> dict[StepKind, Action]:
         return {**super().actions(), StepKind.CHECK_SNAPSHOT: self._check_snapshot,
                 StepKind.RESTORE_DOCUMENTS: self._restore_documents,
-                StepKind.RESTORE_IMPORT: self._restore_import}
+                StepKind.RESTORE_IMPORT: self._restore_import, StepKind.LOAD_SNAPSHOT: self._load_snapshot}
 
     def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
         """The restored snapshot, whatever the label: the shared train step asks by label."""
@@ -231,6 +267,10 @@ class RestoreMachine(StepMachine):
             return name, self.snapshots.validate(name)
         except SnapshotCorrupt as corrupt:
             raise StepFailed("SnapshotCorrupt", f"refusing to restore: {corrupt.message}") from corrupt
+
+    def _evaluation_options(self, slice_: SliceHandle, step: StepRecord) -> dict[str, Any] | None:
+        """A restore trains on the snapshot as it is: the primary (maybe down) has no say in its split."""
+        return self._split_of_export(slice_, step)
 
     def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:
         observed = slice_.manifest.context["observed"]
@@ -300,6 +340,20 @@ class RestoreMachine(StepMachine):
         return wait
 
 
+    def _load_snapshot(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        project = slice_.manifest.project
+        client = self.target.authoring
+        assert step.label
+        label = step.label
+        if step.job_url is None:
+            # Not billed, and loading the same snapshot twice leaves the same working copy: when in doubt,
+            # load again.
+            return self._submit(slice_, step, lambda: client.start_load_snapshot(project, label),
+                                reconcile=lambda: None)
+        _, wait = self._succeeded_job(client, step)
+        return wait
+
+
 def import_body(export: ExportedProject, project: str, container: str) -> bytes:
     """The snapshot as an import body for `project` whose documents live in `container`."""
     body = json.loads(export.with_container(container))
@@ -331,7 +385,8 @@ class RestoreRun:
         backup = next((s.detail.get("snapshot") for s in manifest.steps if s.kind == StepKind.BACKUP), None)
         manifest.context["result"] = {"restored": manifest.context["restoreSnapshot"], "backup": backup,
                                       "trained": [s.label for s in manifest.steps
-                                                  if s.kind == StepKind.TRAIN]}
+                                                  if s.kind == StepKind.TRAIN],
+                                      "loadedSnapshot": bool(manifest.context.get("loadedSnapshot"))}
         if manifest.target == PRIMARY:
             return
         record = host.sync_records.get(manifest.target, manifest.project)

@@ -79,6 +79,8 @@ class ProjectDrift:
     target_last_modified: str | None = None
     # True when a fresh export's content hash decided the verdict.
     export_checked: bool = False
+    # label -> both models' evaluation scores stored at the last sync (see replication/evaluation.py).
+    evaluation: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def needs_replication(self) -> bool:
@@ -99,6 +101,7 @@ class ProjectDrift:
             "primaryLastModifiedDateTime": self.primary_last_modified,
             "targetLastModifiedDateTime": self.target_last_modified,
             "exportChecked": self.export_checked,
+            "evaluation": dict(self.evaluation),
         }
 
 
@@ -170,6 +173,7 @@ class DriftReport:
             for entry in self.projects:
                 notes = [f"    - {reason}" for reason in entry.reasons]
                 notes += [f"    ! {risk}" for risk in entry.risks]
+                notes += [f"    = {line}" for line in evaluation_lines(entry.evaluation)]
                 if notes:
                     lines.append(f"  {entry.project} -> {entry.target}:")
                     lines.extend(notes)
@@ -177,6 +181,18 @@ class DriftReport:
         summary = ", ".join(f"{count} {state}" for state, count in self.counts().items() if count)
         lines.append(f"Summary: {summary or 'nothing to check'}")
         return "\n".join(lines)
+
+
+def evaluation_lines(evaluation: Mapping[str, Any]) -> list[str]:
+    """One line per label: both models' overall F1 at the last sync, and whether they shared a test set."""
+    lines = []
+    for label, scores in sorted(evaluation.items()):
+        primary, target = scores["primary"]["f1"], scores["target"]["f1"]
+        test_set = "same test set" if scores.get("sameTestSet") else "different test sets"
+        lines.append(f"model {label} F1 micro/macro: "
+                     f"primary {primary['microF1']:.3f}/{primary['macroF1']:.3f}, "
+                     f"target {target['microF1']:.3f}/{target['macroF1']:.3f} ({test_set}, at the last sync)")
+    return lines
 
 
 def _to_second(when: datetime) -> str:
@@ -362,7 +378,8 @@ class _ProjectChecker:
             last_run_id=(record.run_id or None) if record else None,
             primary_last_modified=_text(primary.get("lastModifiedDateTime")),
             target_last_modified=_text(secondary.get("lastModifiedDateTime")) if secondary else None,
-            export_checked=settled.content_changed is not None)
+            export_checked=settled.content_changed is not None,
+            evaluation=record.evaluation if record else {})
 
     def _recovery_point_age(self, record: SyncRecord, *, changed: bool) -> timedelta:
         """How old the primary state is that the target serves.

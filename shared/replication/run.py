@@ -257,6 +257,10 @@ class ReplicationRun:
                                            and step.status == SUCCEEDED for step in manifest.steps):
                 trained[label] = observed["models"][label]["lastTrainedDateTime"]
         working = manifest.step("export:working")
+        verified = next((step.detail.get("evaluation") for step in manifest.steps
+                         if step.kind == StepKind.VERIFY), None)
+        evaluation = {label: scores for label, scores in (verified or {}).items() if scores} \
+            if verified is not None else dict(previous.get("evaluation") or {})
         return SyncRecord(
             target=manifest.target, project=manifest.project, project_kind=observed["projectKind"],
             primary_last_modified=str(observed["primaryLastModifiedDateTime"]),
@@ -265,7 +269,7 @@ class ReplicationRun:
             documents_fingerprint=str(observed["documentsFingerprint"]),
             secondary_last_modified=str(secondary["lastModifiedDateTime"]) if secondary else None,
             snapshots=tuple(manifest.context.get("snapshots", [])), synced_at=self.clock.now(),
-            run_id=manifest.run_id, label_hashes=label_hashes, trained_labels=trained,
+            run_id=manifest.run_id, label_hashes=label_hashes, trained_labels=trained, evaluation=evaluation,
         )
 
     def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:

@@ -22,6 +22,7 @@ class StepKind(StrEnum):
     CHECK_SNAPSHOT = "check-snapshot"         # restore: the snapshot is still intact
     RESTORE_DOCUMENTS = "restore-documents"   # restore: documents the snapshot names are in place
     RESTORE_IMPORT = "restore-import"         # restore: import the snapshot
+    LOAD_SNAPSHOT = "load-snapshot"           # restore: the model's own snapshot becomes the working copy
 
     @property
     def fits_a_request(self) -> bool:

@@ -25,6 +25,7 @@ from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
+from shared.replication.evaluation import Parity, compare, read_evaluation, read_test_set
 from shared.replication.plan import WORKING
 from shared.replication.step_kinds import StepKind
 from shared.replication.training_budget import TrainingBudget
@@ -50,6 +51,10 @@ class StepOptions:
     reconcile_retry: timedelta = timedelta(seconds=15)
     verify_sample: int = 5
     agreement_threshold: float = 1.0
+    # When the two models' test sets differ (the service drew a new split), they learnt from other documents.
+    agreement_threshold_resampled: float = 0.8
+    evaluation_tolerance: float = 0.02
+    training_split: str = "exact"   # exact: rebuild the primary's split; service: send its evaluationOptions
     max_retryable_failures: int = 1   # a job failed with "Unspecified ... retry" is submitted once more
 
 
@@ -235,11 +240,15 @@ class StepMachine:
         metadata = source.get_project(project)
         if metadata is not None:
             last_modified = str(metadata.get("lastModifiedDateTime"))
+        # Recorded so a restore onto this same model can load its snapshot instead of importing.
+        model = source.get_model(project, label) if label else None
+        model_id = str(model["modelId"]) if model and model.get("modelId") else None
         try:
             with client.open_export_result(status.result_url) as stream:
                 info = self.snapshots.save_stream(project, stream, source_endpoint=client.endpoint,
                                                   reason="backup-before-overwrite" if backup else reason,
-                                                  last_modified=last_modified, trained_model_label=label)
+                                                  last_modified=last_modified, trained_model_label=label,
+                                                  model_id=model_id)
         except UnsafeExport as unsafe:
             if backup:
                 step.warnings.append(f"the target's current project could not be backed up: {unsafe.message}")
@@ -297,7 +306,8 @@ class StepMachine:
                 step.finished_at = self.clock.now()
                 return None
             snapshot, export = self._snapshot_of(slice_, step.label)
-            post = self._import_request(project, snapshot, export)
+            test_set = self._primary_test_set(slice_, step)
+            post = self._import_request(project, snapshot, export, test_set)
 
             def before() -> None:
                 current = client.get_project(project)
@@ -373,16 +383,32 @@ class StepMachine:
         step.warnings.append(warning)
         slice_.manifest.warnings.append(warning)
 
-    def _import_request(self, project: str, snapshot: str, export: ExportSummary) -> Callable[[], str]:
+    def _primary_test_set(self, slice_: SliceHandle, step: StepRecord) -> frozenset[str] | None:
+        """With TRAINING_SPLIT=exact, a label's import carries the primary model's own train/test split
+        (its test documents, as its evaluation lists them) as a manual split; the working copy's import
+        stays the primary's working copy, byte for byte."""
+        if step.label == WORKING or not step.label or self.options.training_split != "exact":
+            return None
+        test_set = read_test_set(self.primary.authoring, self._project(slice_), step.label)
+        if not test_set:
+            step.detail["split"] = "unavailable"
+            self._warn(slice_, step, f"model {step.label} on the primary lists no evaluated test documents: "
+                       "its split cannot be rebuilt; the target is trained with the primary's options")
+            return None
+        step.detail.update(split="rebuilt", testDocuments=len(test_set))
+        return test_set
+
+    def _import_request(self, project: str, snapshot: str, export: ExportSummary,
+                        test_set: frozenset[str] | None = None) -> Callable[[], str]:
         """Stream the snapshot from blob into the import when it needs no rewrite, else stream a rewrite
         (through a temporary file: the import needs its length, and a 429 sends it again)."""
         client = self.target.authoring
         container = self.target.documents.container_name
-        if not export.imports_as_is(container):
+        if test_set is not None or not export.imports_as_is(container):
             def rewritten() -> str:
                 with tempfile.SpooledTemporaryFile(max_size=REWRITE_IN_MEMORY) as body, \
                         self.snapshots.open(snapshot) as reader:
-                    length = write_import_body(reader, container, body)
+                    length = write_import_body(reader, container, body, test_set=test_set)
                     body.seek(0)
                     return client.start_import(project, cast(IO[bytes], body), content_length=length)
 
@@ -432,8 +458,7 @@ class StepMachine:
                         return self._training_job_url(project, job_id)
                 return None
 
-            _, export = self._snapshot_of(slice_, WORKING if step.detail.get("fromWorkingCopy") else label)
-            evaluation = {"kind": "manual"} if export.has_dataset_split else None
+            evaluation = self._evaluation_options(slice_, step)
             return self._submit(slice_, step, lambda: client.start_training(
                 project, model_label=label, training_config_version=str(step.detail["trainingConfigVersion"]),
                 evaluation_options=evaluation), reconcile, before)
@@ -442,6 +467,30 @@ class StepMachine:
             return wait
         self._context(slice_).setdefault("trainedLabels", []).append(label)
         return None
+
+    def _evaluation_options(self, slice_: SliceHandle, step: StepRecord) -> dict[str, Any] | None:
+        """The training's evaluationOptions, as the primary's were: the rebuilt split as a manual one when
+        the label's import carried it; else the primary model's own options, unchanged (the service then
+        draws a new percentage split); else, with no evaluation to read, what the export says."""
+        assert step.label
+        label_import = next((s for s in slice_.manifest.steps if s.kind == StepKind.IMPORT
+                             and s.label == step.label and s.status == SUCCEEDED), None)
+        if not step.detail.get("fromWorkingCopy") and label_import is not None \
+                and label_import.detail.get("split") == "rebuilt":
+            step.detail["split"] = "rebuilt"
+            return {"kind": "manual"}
+        summary = self.primary.authoring.get_evaluation_summary(self._project(slice_), step.label)
+        if summary is not None and summary.get("evaluationOptions"):
+            step.detail.update(split="service", evaluationOptions=summary["evaluationOptions"])
+            return dict(summary["evaluationOptions"])
+        return self._split_of_export(slice_, step)
+
+    def _split_of_export(self, slice_: SliceHandle, step: StepRecord) -> dict[str, Any] | None:
+        """A manual split when every document of the imported export names its dataset, else the default."""
+        assert step.label
+        _, export = self._snapshot_of(slice_, WORKING if step.detail.get("fromWorkingCopy") else step.label)
+        step.detail["split"] = "export"
+        return {"kind": "manual"} if export.has_dataset_split else None
 
     def _training_jobs(self, project: str, label: str) -> list[str]:
         jobs = self.target.authoring.list_training_jobs(project)
@@ -536,6 +585,7 @@ class StepMachine:
             return None
         jobs: dict[str, dict[str, str]] = step.detail.setdefault("jobs", {})
         if not jobs:
+            self._compare_evaluations(slice_, step, compared_names)
             sample = self._sample(slice_)
             step.detail["sample"] = [d.id for d in sample]
             for name in compared_names:
@@ -564,11 +614,41 @@ class StepMachine:
                     disagreements.append(f"{name}/{doc_id}")
         agreement = agreed / compared if compared else 1.0
         step.detail.update(agreement=round(agreement, 4), compared=compared, disagreements=disagreements[:10])
-        if agreement + 1e-9 < self.options.agreement_threshold:
+        # A verify begun before thresholds were chosen per run holds the full one.
+        chosen = step.detail.get("threshold") or {"value": self.options.agreement_threshold, "why": "default"}
+        threshold = float(chosen["value"])
+        if agreement + 1e-9 < threshold:
             raise StepFailed("PredictionsDisagree", (
                 f"verify: predictions agree on {agreement:.0%} of {compared} sampled documents, below the "
-                f"threshold {self.options.agreement_threshold:.0%}"))
+                f"threshold {threshold:.0%} ({chosen['why']})"))
+        failures = step.detail.get("evaluationFailures") or []
+        if failures:
+            raise StepFailed("EvaluationDiffers", "verify: " + " | ".join(failures))
         return None
+
+    def _compare_evaluations(self, slice_: SliceHandle, step: StepRecord, deployments: list[str]) -> None:
+        """Compare the two models' own evaluations per deployed label, and choose the agreement threshold:
+        in full when every label's two test sets are the same documents, else the resampled one."""
+        project = self._project(slice_)
+        observed = self._context(slice_)["observed"]
+        labels = sorted({str(observed["deployments"][name]["label"]) for name in deployments})
+        parities: dict[str, Parity | None] = {}
+        for label in labels:
+            primary = read_evaluation(self.primary.authoring, project, label)
+            target = read_evaluation(self.target.authoring, project, label)
+            parities[label] = (compare(label, primary, target, self.options.evaluation_tolerance)
+                               if primary is not None and target is not None else None)
+        step.detail["evaluation"] = {label: parity.to_json() if parity else None
+                                     for label, parity in parities.items()}
+        step.detail["evaluationFailures"] = [p.reason() for p in parities.values() if p and p.fails]
+        resampled = sorted(label for label, p in parities.items() if p is not None and not p.same_test_set)
+        if resampled:
+            step.detail["threshold"] = {
+                "kind": "resampled", "value": self.options.agreement_threshold_resampled,
+                "why": f"the service drew another test set for {', '.join(resampled)}"}
+        else:
+            step.detail["threshold"] = {"kind": "exact", "value": self.options.agreement_threshold,
+                                        "why": "the same train/test split on both sides"}
 
     def _sample(self, slice_: SliceHandle) -> list[SampleDocument]:
         _, export = self._snapshot_of(slice_, WORKING)

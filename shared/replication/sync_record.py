@@ -47,6 +47,8 @@ class SyncRecord:
     label_hashes: dict[str, str] = field(default_factory=dict)
     # The secondary model each label was trained into: label -> primary lastTrainedDateTime it mirrors.
     trained_labels: dict[str, str] = field(default_factory=dict)
+    # label -> both models' evaluation scores as verify compared them (shown without another request).
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class SyncRecord:
             "snapshots": list(self.snapshots), "syncedAt": utc_iso(self.synced_at), "runId": self.run_id,
             "labelHashes": dict(sorted(self.label_hashes.items())),
             "trainedLabels": dict(sorted(self.trained_labels.items())),
+            "evaluation": dict(sorted(self.evaluation.items())),
         }
 
     @classmethod
@@ -72,6 +75,7 @@ class SyncRecord:
             snapshots=tuple(data.get("snapshots", ())), synced_at=parse_iso(data["syncedAt"]),
             run_id=data.get("runId", ""), label_hashes=dict(data.get("labelHashes", {})),
             trained_labels=dict(data.get("trainedLabels", {})),
+            evaluation=dict(data.get("evaluation") or {}),
         )
 
 

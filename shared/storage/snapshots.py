@@ -80,6 +80,8 @@ class SnapshotInfo:
     trained_model_label: str | None = None
     documents: int = 0
     labels: int = 0
+    # The modelId of the trained model whose data this is, on the resource it was exported from.
+    model_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +98,7 @@ class SnapshotInfo:
             "trainedModelLabel": self.trained_model_label,
             "documents": self.documents,
             "labels": self.labels,
+            "modelId": self.model_id,
         }
 
     def metadata(self) -> dict[str, str]:
@@ -113,6 +116,7 @@ class SnapshotInfo:
             "trained_model_label": self.trained_model_label or "",
             "documents": str(self.documents),
             "labels": str(self.labels),
+            "model_id": self.model_id or "",
         }
         return {key: value.encode("ascii", "replace").decode() for key, value in values.items()}
 
@@ -133,6 +137,7 @@ class SnapshotInfo:
             trained_model_label=meta.get("trained_model_label") or None,
             documents=int(meta.get("documents") or 0),
             labels=int(meta.get("labels") or 0),
+            model_id=meta.get("model_id") or None,
         )
 
 
@@ -151,6 +156,7 @@ class SnapshotStore:
         reason: str,
         last_modified: str | None = None,
         trained_model_label: str | None = None,
+        model_id: str | None = None,
     ) -> SnapshotInfo:
         """Validate and store one export; raises `UnsafeExport` (nothing stored) for a bad one.
 
@@ -184,6 +190,7 @@ class SnapshotStore:
                 reason=reason,
                 last_modified=last_modified,
                 trained_model_label=trained_model_label,
+                model_id=model_id,
                 documents=export.document_count,
                 labels=export.label_count,
             )

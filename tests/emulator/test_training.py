@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from typing import Any
 
 from azure.storage.blob import BlobServiceClient
 
 from emulator.timefmt import parse_datetime
-from localdev.sample_project import multi_label_project, single_label_project
+from localdev.sample_project import multi_label_project, ner_project, single_label_project
 from tests.emulator.conftest import Api, error_of
 
 TRAIN = {"modelLabel": "model1", "trainingConfigVersion": "2022-05-01"}
@@ -369,3 +370,30 @@ def test_a_resource_holds_at_most_500_projects(api: Api, monkeypatch) -> None:
     refused = api.post(f"/projects/{other.name}/:import", json=other.export)
     assert refused.status_code == 400 and "maximum" in error_of(refused)["message"]
     assert api.import_project(project)["status"] == "succeeded"  # an existing project can be re-imported
+
+
+def _tested(api: Api, project: str, label: str) -> set[str]:
+    results = api.get(
+        f"/projects/{project}/models/{label}/evaluation/result", query={"stringIndexType": "Utf16CodeUnit"}
+    ).get_json()
+    return {r["location"] for r in results["value"]}
+
+
+def test_each_training_draws_its_own_percentage_split_reproducibly_when_seeded(make_api: Any) -> None:
+    # The service draws a percentage split at random per training: two trainings of the same data
+    # generally test on different documents; a manual split never moves. --split-seed replays the draws.
+    percentage = {"kind": "percentage", "trainingSplitPercentage": 70, "testingSplitPercentage": 30}
+
+    def two_trainings(api: Api, options: dict[str, Any]) -> tuple[set[str], set[str]]:
+        project = api.ready_project(ner_project(documents=30))
+        assert api.train(project.name, "a", evaluationOptions=options)["status"] == "succeeded"
+        assert api.train(project.name, "b", evaluationOptions=options)["status"] == "succeeded"
+        return _tested(api, project.name, "a"), _tested(api, project.name, "b")
+
+    api = make_api(split_seed=16)
+    first, second = two_trainings(api, percentage)
+    assert len(first) == len(second) == 9 and first != second
+    api.control("/reset")
+    assert two_trainings(api, percentage) == (first, second)
+    manual_a, manual_b = two_trainings(api, {"kind": "manual"})
+    assert manual_a == manual_b

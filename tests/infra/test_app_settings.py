@@ -123,6 +123,9 @@ SAMPLE_EXPRESSIONS = {
     "languageApiVersion": None,
     "string(maxTrainingsPerProjectPerDay)": "3",
     "verifyAgreementThreshold": None,
+    "verifyAgreementThresholdResampled": None,
+    "verifyEvaluationTolerance": None,
+    "trainingSplit": None,
     "string(runStallTimeoutMinutes)": "30",
     "secondaryTargets": None,
     "snapshotRetentionCount": "10",
@@ -139,7 +142,8 @@ SAMPLE_EXPRESSIONS = {
     "applicationInsightsConnectionString": "InstrumentationKey=00000000-0000-0000-0000-000000000001",
 }
 MAIN_PARAMETERS = {"driftSchedule", "languageApiVersion", "verifyAgreementThreshold", "secondaryTargets",
-                   "notifyFormat"}
+                   "notifyFormat", "verifyAgreementThresholdResampled", "verifyEvaluationTolerance",
+                   "trainingSplit"}
 
 
 def evaluate(value: Any, *, use_keys: bool = False) -> str:

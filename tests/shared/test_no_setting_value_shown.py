@@ -73,6 +73,8 @@ def cli_commands() -> list[list[str]]:
         for action in parser._actions:
             if not action.option_strings and action.dest != "help":
                 argv.append(VALID_ARGUMENTS.get(action.dest, "LoanAgreements@latest"))
+            elif action.required:   # a required option, e.g. `snapshots import-legacy --project`
+                argv += [action.option_strings[0], VALID_ARGUMENTS.get(action.dest, "LoanAgreements")]
             elif "--timeout" in action.option_strings:
                 argv += ["--timeout", "1"]
             elif "--no-wait" in action.option_strings:

@@ -54,6 +54,9 @@ def test_minimal_settings_have_documented_defaults() -> None:
     assert settings.api_version == "2023-04-01"
     assert settings.max_trainings_per_project_per_day == 3
     assert settings.verify_agreement_threshold == 1.0
+    assert settings.verify_agreement_threshold_resampled == 0.8
+    assert settings.verify_evaluation_tolerance == 0.02
+    assert settings.training_split == "exact"
     assert settings.run_stall_timeout == timedelta(minutes=30)
     assert settings.warnings == ()
     [target] = settings.targets
@@ -119,6 +122,9 @@ def test_every_known_setting_is_read() -> None:
         ("MAX_TRAININGS_PER_PROJECT_PER_DAY", "three", "whole number"),
         ("MAX_TRAININGS_PER_PROJECT_PER_DAY", "-1", "at least 0"),
         ("VERIFY_AGREEMENT_THRESHOLD", "1.5", "between 0 and 1"),
+        ("VERIFY_AGREEMENT_THRESHOLD_RESAMPLED", "2", "between 0 and 1"),
+        ("VERIFY_EVALUATION_TOLERANCE", "-0.1", "between 0 and 1"),
+        ("TRAINING_SPLIT", "random", "exact, service"),
         ("RUN_STALL_TIMEOUT_MINUTES", "0", "at least 1"),
         ("DRIFT_SCHEDULE", "0 3 * * *", "six-field"),
     ],

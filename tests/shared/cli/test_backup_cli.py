@@ -77,3 +77,56 @@ def test_catalogue_restore_retention_and_expiry_from_the_terminal(cli, regions):
     upkeep = json.loads(out)
     assert code == EXIT_OK and upkeep["expiry"]["warnings"] and upkeep["retention"]["removed"] == []
     assert [n["kind"] for n in upkeep["notifications"]] == ["expiry-warning"]
+
+
+def legacy_region(region: dict) -> dict:
+    return {"regionOffset": region["regionOffset"], "regionLength": region["regionLength"],
+            "labels": [{"extractorName": label["category"], "offset": label["offset"],
+                        "length": label["length"]} for label in region["labels"]]}
+
+
+def legacy_export_of(project) -> dict:
+    """The project as a 2021-11-01-preview export (what the 2022 recipe saved)."""
+    current = project.export
+    return {
+        "api-version": "2021-11-01-preview",
+        "metadata": {"name": current["metadata"]["projectName"], "multiLingual": False, "description": "",
+                     "modelType": "Extraction", "language": "en",
+                     "storageInputContainerName": current["metadata"]["storageInputContainerName"],
+                     "settings": {}},
+        "assets": {
+            "extractors": [{"name": e["category"]} for e in current["assets"]["entities"]],
+            "documents": [{"location": d["location"], "language": d["language"], "dataset": d.get("dataset"),
+                           "extractors": [legacy_region(r) for r in d["entities"]]}
+                          for d in current["assets"]["documents"]]},
+    }
+
+
+def test_a_seed_era_export_is_checked_stored_and_restored_like_any_snapshot(cli, regions, tmp_path):
+    from tests.shared.engine.support import authoring, export_of
+
+    project = cli.project
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(json.dumps(legacy_export_of(project)), encoding="utf-8")
+    code, out, err = cli("snapshots", "import-legacy", str(legacy), "--project", "OldLoans", "--json")
+    assert code == EXIT_OK, err
+    result = json.loads(out)
+    assert result["spansChecked"] is True and result["snapshot"]["reason"] == "legacy-import"
+    assert result["snapshot"]["documents"] == 12
+
+    code, out, err = cli("restore", "OldLoans@latest", "--target", "primary")
+    assert code == EXIT_OK, (out, err)
+    restored = export_of(authoring(regions.primary), "OldLoans")
+    assert restored["assets"]["documents"] == project.export["assets"]["documents"]
+
+
+def test_a_seed_era_span_that_does_not_fit_its_document_is_refused_naming_it(cli, tmp_path):
+    body = legacy_export_of(cli.project)
+    document = body["assets"]["documents"][3]
+    document["extractors"][0]["labels"][0]["length"] = 10**6
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(json.dumps(body), encoding="utf-8")
+    code, _, err = cli("snapshots", "import-legacy", str(legacy), "--project", "OldLoans")
+    assert code == 1
+    assert f"document {document['location']!r}" in err and "outside the document" in err
+    assert cli("snapshots", "list", "OldLoans", "--json")[1].count('"name"') == 0  # nothing stored

@@ -64,10 +64,11 @@ def two_sides(regions, azurite):
         return Side(authoring(region), RuntimeClient(region.endpoint, KeyAuth(region.key)),
                     container.get_container_client(project.container))
 
-    def verify(threshold: float) -> StepRecord:
+    def verify(threshold: float, tolerance: float = 0.02) -> StepRecord:
         machine = StepMachine(side(regions.primary, "primarydocs"), side(regions.secondary, "secondarydocs"),
                               snapshots, TrainingBudget(JsonBlobs(state.get_container_client("state")), 3),
-                              clock, StepOptions(verify_sample=5, agreement_threshold=threshold))
+                              clock, StepOptions(verify_sample=5, agreement_threshold=threshold,
+                                                 evaluation_tolerance=tolerance))
         step = StepRecord("verify", "verify")
         manifest = RunManifest(
             "run", project.name, "secondary", "manual", False, clock.now(), clock.now(),
@@ -91,7 +92,28 @@ def test_predictions_that_disagree_fail_verify_below_the_threshold(two_sides):
 
 
 def test_a_lower_threshold_accepts_the_agreement_it_measured(two_sides):
-    step = two_sides(0.0)
+    step = two_sides(0.0, tolerance=1.0)
     assert step.status == SUCCEEDED
     assert step.detail["compared"] == 5
     assert step.detail["agreement"] < 1.0 and step.detail["disagreements"]
+
+
+def test_a_lost_label_is_caught_by_the_models_evaluations_on_the_same_test_set(two_sides):
+    # Both sides trained on the same manual split; the secondary lost most labels on the way.
+    with pytest.raises(StepFailed) as failed:
+        two_sides(0.0)
+    assert failed.value.code == "EvaluationDiffers"
+    reason = failed.value.message
+    assert "model v1: F1 differs" in reason and "same 4 test documents" in reason
+    assert "primary: microF1" in reason and "target: microF1" in reason  # both tables
+
+
+def test_the_run_record_keeps_both_evaluations_and_says_which_threshold_applied(two_sides):
+    step = two_sides(0.0, tolerance=1.0)
+    parity = step.detail["evaluation"]["v1"]
+    assert parity["sameTestSet"] is True and parity["tolerance"] == 1.0
+    assert parity["primary"]["testDocuments"] == parity["target"]["testDocuments"] == 4
+    assert parity["primary"]["f1"]["categories"]["LenderName"] == 1.0
+    assert parity["target"]["f1"]["categories"]["LenderName"] == 0.0
+    assert step.detail["threshold"] == {"kind": "exact", "value": 0.0,
+                                        "why": "the same train/test split on both sides"}

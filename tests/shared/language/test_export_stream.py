@@ -187,3 +187,16 @@ def test_microsofts_samples_stream_like_they_parse(folder: str, labels: str) -> 
     out = io.BytesIO()
     write_import_body(io.BytesIO(data), "copy", out)
     assert out.getvalue() == parse_export(data).with_container("copy")
+
+
+def test_a_test_set_rewrites_every_documents_dataset_as_a_manual_split() -> None:
+    body = ner_project(documents=5).export
+    for document in body["assets"]["documents"]:
+        document.pop("dataset", None)
+    locations = [d["location"] for d in body["assets"]["documents"]]
+    out = io.BytesIO()
+    write_import_body(Trickle(encode(body), 97), "replica-docs", out, test_set=frozenset(locations[1:3]))
+    written = json.loads(out.getvalue())
+    datasets = [d["dataset"] for d in written["assets"]["documents"]]
+    assert datasets == ["Train", "Test", "Test", "Train", "Train"]
+    assert [d["location"] for d in written["assets"]["documents"]] == locations

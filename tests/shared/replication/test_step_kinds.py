@@ -6,7 +6,8 @@ from shared.recovery.restore import RestoreMachine
 from shared.replication.step_kinds import StepKind
 from shared.replication.steps import StepMachine
 
-RESTORE_ONLY = {StepKind.CHECK_SNAPSHOT, StepKind.RESTORE_DOCUMENTS, StepKind.RESTORE_IMPORT}
+RESTORE_ONLY = {StepKind.CHECK_SNAPSHOT, StepKind.RESTORE_DOCUMENTS, StepKind.RESTORE_IMPORT,
+                StepKind.LOAD_SNAPSHOT}
 
 
 def test_every_step_kind_has_an_action_in_its_machine() -> None:

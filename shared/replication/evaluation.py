@@ -1,0 +1,108 @@
+"""A trained model's evaluation, as the service publishes it, and the comparison of two of them.
+
+The service evaluates every model it trains on that training's test documents
+(`models/{label}/evaluation/summary-result` and `.../evaluation/result`). Two models trained on the same
+documents with the same test set should score alike; a gap is the earliest sign that documents or labels
+did not travel intact. On different test sets (a percentage split drawn again) scores are only reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared.language.authoring import AuthoringClient
+
+OVERALL = ("microF1", "macroF1")
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """What verify compares of one model: its evaluation options, test documents and F1 scores."""
+
+    options: dict[str, Any]
+    test_set: frozenset[str]
+    overall: dict[str, float]          # microF1, macroF1
+    categories: dict[str, float]       # entity or class -> F1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"evaluationOptions": self.options, "testDocuments": len(self.test_set),
+                "f1": {**self.overall, "categories": dict(sorted(self.categories.items()))}}
+
+    def table(self) -> str:
+        """One line: overall then per-category F1."""
+        cells = [f"{name} {self.overall.get(name, 0.0):.3f}" for name in OVERALL]
+        cells += [f"{category} {score:.3f}" for category, score in sorted(self.categories.items())]
+        return ", ".join(cells)
+
+
+def read_test_set(client: AuthoringClient, project: str, label: str) -> frozenset[str] | None:
+    """The locations of the model's test documents (its evaluation results list exactly those), or None
+    when the service has no evaluation for it."""
+    if client.get_model(project, label) is None:
+        return None
+    return frozenset(str(result["location"]) for result in client.evaluation_results(project, label)
+                     if str(result.get("dataset", "Test")).lower() == "test")
+
+
+def read_evaluation(client: AuthoringClient, project: str, label: str) -> ModelEvaluation | None:
+    summary = client.get_evaluation_summary(project, label)
+    if summary is None:
+        return None
+    test_set = read_test_set(client, project, label)
+    return scores_of(summary, test_set or frozenset())
+
+
+def scores_of(summary: Mapping[str, Any], test_set: frozenset[str]) -> ModelEvaluation:
+    """The F1 scores of an EvaluationSummary of any project kind (`...Evaluation` holds them)."""
+    body: Mapping[str, Any] = next((value for key, value in summary.items()
+                                    if key.endswith("Evaluation") and isinstance(value, Mapping)), {})
+    per_category = body.get("entities") or body.get("classes") or {}
+    return ModelEvaluation(
+        options=dict(summary.get("evaluationOptions") or {}), test_set=test_set,
+        overall={name: float(body.get(name, 0.0)) for name in OVERALL},
+        categories={str(name): float(values.get("f1", 0.0)) for name, values in per_category.items()})
+
+
+@dataclass(frozen=True)
+class Parity:
+    """The comparison of the primary's and the replica's evaluation of one label."""
+
+    label: str
+    primary: ModelEvaluation
+    target: ModelEvaluation
+    tolerance: float
+    largest_gap: float
+
+    @property
+    def same_test_set(self) -> bool:
+        return self.primary.test_set == self.target.test_set
+
+    @property
+    def fails(self) -> bool:
+        """Only a gap on the same test documents means something travelled wrong."""
+        return self.same_test_set and self.largest_gap > self.tolerance + 1e-9
+
+    def reason(self) -> str:
+        return (f"model {self.label}: F1 differs by {self.largest_gap:.3f} on the same "
+                f"{len(self.primary.test_set)} test documents (tolerance {self.tolerance:.3f}); "
+                f"primary: {self.primary.table()}; target: {self.target.table()}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sameTestSet": self.same_test_set, "tolerance": round(self.tolerance, 4),
+                "largestGap": round(self.largest_gap, 4), "primary": self.primary.to_json(),
+                "target": self.target.to_json()}
+
+
+def compare(label: str, primary: ModelEvaluation, target: ModelEvaluation, tolerance: float) -> Parity:
+    """The largest F1 gap (overall or any category); the tolerance is at least one test document's worth."""
+    gaps = [abs(primary.overall.get(name, 0.0) - target.overall.get(name, 0.0)) for name in OVERALL]
+    for category in set(primary.categories) | set(target.categories):
+        gaps.append(abs(primary.categories.get(category, 0.0) - target.categories.get(category, 0.0)))
+    size = len(primary.test_set)
+    effective = max(tolerance, 1 / size) if size else tolerance
+    return Parity(label, primary, target, effective, max(gaps, default=0.0))
+
+
+__all__ = ["ModelEvaluation", "Parity", "compare", "read_evaluation", "read_test_set", "scores_of"]
