@@ -159,6 +159,7 @@ var functionAppName = 'func-langdr-${resourceToken}'
 var appStorageName = take('stlangdr${resourceToken}', 24)
 var deploymentContainerName = 'app-package-${take(resourceToken, 20)}'
 var snapshotContainerName = 'snapshots'
+var routingContainerName = 'routing'
 var stepQueueName = 'replication-steps'
 var effectiveSecondaryLanguageName = empty(secondaryLanguageName) ? 'lang-dr-${resourceToken}' : secondaryLanguageName
 var effectiveSecondaryDocumentsStorageName = empty(secondaryDocumentsStorageName) ? take('stlangdocs${resourceToken}', 24) : secondaryDocumentsStorageName
@@ -213,6 +214,7 @@ module appStorage 'app/storage.bicep' = {
     geoRedundant: geoRedundantStorage
     deploymentContainerName: deploymentContainerName
     snapshotContainerName: snapshotContainerName
+    routingContainerName: routingContainerName
     stepQueueName: stepQueueName
   }
 }
@@ -274,6 +276,7 @@ var productSettings = {
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
   NOTIFY_FORMAT: notifyFormat
   DELETE_REMOVED_PROJECTS: deleteRemovedProjects ? 'true' : 'false'
+  ROUTING_CONTAINER: routingContainerName
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -444,4 +447,5 @@ output SECONDARY_REGION string = secondaryRegion
 output SECONDARY_DOCUMENTS_STORAGE string = secondaryDocumentsBlobEndpoint
 output SNAPSHOT_STORAGE_ACCOUNT string = appStorage.outputs.name
 output SNAPSHOT_CONTAINER string = snapshotContainerName
+output ROUTING_CONTAINER string = routingContainerName
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

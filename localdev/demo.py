@@ -126,6 +126,7 @@ class DemoEnvironment:
             "NOTIFY_WEBHOOK_URL": "",
             "NOTIFY_FORMAT": "json",
             "DELETE_REMOVED_PROJECTS": "false",
+            "ROUTING_CONTAINER": "routing",
         }
 
     def settings(self) -> Settings:

@@ -26,6 +26,9 @@ class DriftState(StrEnum):
     DIVERGED = "diverged"  # someone changed the target after our last import: never overwritten without force
     MISSING = "missing"  # the target has no such project: replicate
     ERROR = "error"  # unknown: the check itself failed (the reason says why)
+    # The target is the acting primary during an outage (`promote`): nothing is written to it until
+    # failback; the original primary's later edits wait, they are not drift to repair.
+    PROMOTED = "promoted"
 
 
 # States that a replication run resolves (a diverged target needs a person, or force).
@@ -50,6 +53,8 @@ class Observation:
     our_modifications: frozenset[str] = frozenset()
     # A fresh export of the primary differs from what we replicated; None: not compared (yet).
     content_changed: bool | None = None
+    # The target is the acting primary (promoted during an outage).
+    promoted: bool = False
 
     @property
     def kind(self) -> str:
@@ -109,6 +114,8 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     record = observation.record
     secondary = observation.secondary
     project = observation.project
+    if observation.promoted:
+        return DriftState.PROMOTED, (promoted_reason(observation.target),)
     if secondary is None:
         return DriftState.MISSING, (f"the target has no project {project!r}",)
     secondary_modified = _text(secondary.get("lastModifiedDateTime"))
@@ -156,6 +163,12 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     if changes:
         return DriftState.DRIFTED, tuple(changes)
     return DriftState.IN_SYNC, tuple(notes)
+
+
+def promoted_reason(target: str) -> str:
+    """Why a promoted target is left alone (also said when the primary cannot even be observed)."""
+    return (f"target {target!r} is the acting primary (promoted): nothing is written to it until failback; "
+            "the primary's changes wait until then")
 
 
 def _target_serving(observation: Observation) -> list[str]:

@@ -119,6 +119,7 @@ SAMPLE_EXPRESSIONS = {
     "secondaryRegion": "westus2",
     "replicatedProjects": "*",
     "snapshotContainerName": "snapshots",
+    "routingContainerName": "routing",
     "driftSchedule": None,  # the parameter's default
     "languageApiVersion": None,
     "string(maxTrainingsPerProjectPerDay)": "3",
