@@ -106,6 +106,8 @@ class ReplicationRun:
                  step_options: StepOptions, is_promoted: IsPromoted | None = None) -> None:
         self.settings = settings
         self.is_promoted: IsPromoted = is_promoted or (lambda target, project: False)
+        # Merged into every new run's context (failback names its run kind and acting primary there).
+        self.extra_context: dict[str, Any] = {}
         self.primary = primary
         self.primary_runtime = primary_runtime
         self.primary_documents = primary_documents
@@ -212,6 +214,8 @@ class ReplicationRun:
             if acquired.superseded_run_id:
                 manifest.warnings.append(f"took over from run {acquired.superseded_run_id}")
             manifest.context = {
+                # A kind reusing this planner (failback: the same steps, the other direction) names itself.
+                **self.extra_context,
                 "observed": observed.to_json(),
                 "record": observed.record.to_json() if observed.record else None,
                 "container": self.targets[target].container_for(observed.container),

@@ -165,6 +165,48 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     return DriftState.IN_SYNC, tuple(notes)
 
 
+class FailbackChange(StrEnum):
+    """Which side of a promoted project changed since our last sync, as failback sees it."""
+
+    NONE = "unchanged"      # neither: back to normal direction with no import and no training
+    ACTING = "acting"       # edited on the acting primary during the outage: replicated back
+    ORIGINAL = "original"   # only the original primary (the recovery-point window): replication brings it
+    BOTH = "both"           # both: nothing is overwritten without an explicit choice (--prefer)
+
+
+def ignoring_target_edits(observation: Observation) -> Observation:
+    """The observation as if the target had not been edited since our last import, and not promoted:
+    what `classify` then finds is the source side's change alone."""
+    record = observation.record
+    secondary = observation.secondary
+    if record is None or secondary is None:
+        return replace(observation, promoted=False)
+    masked = {**secondary, "lastModifiedDateTime": record.secondary_last_modified}
+    return replace(observation, secondary=masked, promoted=False)
+
+
+def failback_change(forward: Observation, reverse: Observation) -> tuple[FailbackChange, tuple[str, ...]]:
+    """Decide failback for one project from both directions, each settled and `ignoring_target_edits`.
+
+    `forward`: the original primary -> the acting primary, against our last sync record;
+    `reverse`: the acting primary -> the original primary, against the baseline recorded at promotion.
+    The same `classify` decides each side, so failback and the daily check cannot disagree.
+    """
+    original_state, original = classify(forward)
+    acting_state, acting = classify(reverse)
+    original_changed = original_state is not DriftState.IN_SYNC
+    acting_changed = acting_state is not DriftState.IN_SYNC
+    reasons = (*(f"acting primary: {reason}" for reason in acting if acting_changed),
+               *(f"original primary: {reason}" for reason in original if original_changed))
+    if original_changed and acting_changed:
+        return FailbackChange.BOTH, reasons
+    if acting_changed:
+        return FailbackChange.ACTING, reasons
+    if original_changed:
+        return FailbackChange.ORIGINAL, reasons
+    return FailbackChange.NONE, ()
+
+
 def promoted_reason(target: str) -> str:
     """Why a promoted target is left alone (also said when the primary cannot even be observed)."""
     return (f"target {target!r} is the acting primary (promoted): nothing is written to it until failback; "
