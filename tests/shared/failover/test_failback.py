@@ -136,7 +136,7 @@ def test_outage_promote_edit_return_failback(world, regions):
 
 
 def test_a_project_nobody_edited_fails_back_with_no_import_and_no_training(world, regions):
-    project, primary, h = world
+    project, _, h = world
     jobs_before = len(emulator_jobs(regions.primary))
     outage(regions.primary, "503")
     promote(h)
