@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from language_failover.routing import RoutingFollower, blob_reader, normalize_endpoint
 from localdev.sample_project import ner_project
 from shared.errors import InvalidRequest
 from shared.failover.failback import OriginalPrimaryDown
@@ -20,6 +21,7 @@ from shared.failover.promote import ACTING_SNAPSHOT, PRE_FAILBACK
 from shared.language import retry
 from shared.replication.verdict import DriftState, FailbackChange
 from shared.runs.manifest import SUCCEEDED
+from tests.failover_client.test_routing import sas_url
 
 from ..engine.support import (
     authoring,
@@ -77,7 +79,7 @@ def promote(h, reason: str = "eastus is down"):
     return h.engine.promote(by="oncall@example.com", reason=reason)
 
 
-def test_outage_promote_edit_return_failback(world, regions):
+def test_outage_promote_edit_return_failback(world, regions, azurite):
     project, primary, h = world
     secondary = authoring(regions.secondary)
     primary_trainings = trainings(regions.primary, project.name)
@@ -97,6 +99,9 @@ def test_outage_promote_edit_return_failback(world, regions):
     assert start.status == "promoted" and start.run_id is None
     with pytest.raises(InvalidRequest):
         promote(h)  # one promotion at a time
+    # What callers' failover clients read, with Blob Data Reader on the routing container alone.
+    follower = RoutingFollower(blob_reader(sas_url(azurite, "routing", "promotion.json"), None), ttl=0)
+    assert follower.preferred_endpoint() == normalize_endpoint(regions.secondary.endpoint)
 
     # Work goes on on the acting primary: labels, a retrain, a redeploy.
     edit_labels(secondary, project.name, "edited on the acting primary")
@@ -118,6 +123,7 @@ def test_outage_promote_edit_return_failback(world, regions):
     h.run()
     assert h.engine.get_run(project.name, entry.run.run_id).status == SUCCEEDED
     assert h.engine.promotion() is None  # normal direction again
+    assert follower.preferred_endpoint() is None
 
     # The outage's edits are on the original primary, which predicts exactly as the acting one did.
     assert labels(primary, project.name) == labels(secondary, project.name)
