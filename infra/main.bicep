@@ -149,6 +149,9 @@ param secondaryTargets string = ''
 @secure()
 param secondaryTargetSettings object = {}
 
+@description('Object ID of the prediction callers\' identity (e.g. a managed identity they share) that follows a promotion: Storage Blob Data Reader on the routing container alone. None when empty.')
+param routingReaderPrincipalId string = ''
+
 // ---- names ----------------------------------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -314,6 +317,18 @@ module alerts 'app/alerts.bicep' = {
   }
 }
 
+// ---- role assignment: prediction callers read the promotion record, nothing else --------------------------------
+
+module routingReader 'rbac/container-role.bicep' = if (!empty(routingReaderPrincipalId)) {
+  name: 'rbac-routing-reader'
+  params: {
+    storageAccountName: appStorage.outputs.name
+    containerName: appStorage.outputs.routingContainerName
+    principalId: routingReaderPrincipalId
+    roleDefinitionId: roles.storageBlobDataReader
+  }
+}
+
 // ---- role assignments: the app's identity -------------------------------------------------------------------
 
 // The app's own storage: the host's state and deployment package (blob), the step queue (queue), the snapshots.
@@ -448,4 +463,5 @@ output SECONDARY_DOCUMENTS_STORAGE string = secondaryDocumentsBlobEndpoint
 output SNAPSHOT_STORAGE_ACCOUNT string = appStorage.outputs.name
 output SNAPSHOT_CONTAINER string = snapshotContainerName
 output ROUTING_CONTAINER string = routingContainerName
+output ROUTING_URL string = '${appStorage.outputs.blobEndpoint}${routingContainerName}/promotion.json'
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
