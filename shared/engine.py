@@ -22,6 +22,7 @@ from shared._version import __version__
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
+from shared.failover.drill import DrillReport, DrillService
 from shared.failover.failback import FailbackReport, FailbackRun, FailbackService
 from shared.failover.promote import PromoteReport, PromoteService
 from shared.language.authoring import AuthoringClient
@@ -201,6 +202,10 @@ class ReplicationEngine:
         """Bring the acting primary's work back to the original primary (shared.failover.failback)."""
         return FailbackService(self, self.failback_run).failback(projects=projects, prefer=prefer,
                                                                  dry_run=dry_run)
+
+    def drill(self, projects: Sequence[str] | None = None) -> DrillReport:
+        """Prove each target could serve now, writing nothing to any resource (shared.failover.drill)."""
+        return DrillService(self).drill(projects)
 
     # -- timer -----------------------------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
-"""`python -m shared promote | promotion | failback`: a regional outage from a terminal.
+"""`python -m shared promote | promotion | failback | drill`: a regional outage from a terminal.
 
 - `promote [--project P]... [--target T] --reason TEXT [--by WHO]`: the target becomes the acting
   primary (nothing is written to it until failback; callers' failover clients prefer it);
 - `promotion`: the current promotion record, if any;
 - `failback [--project P]... [--prefer acting|original] [--dry-run] [--no-wait]`: once the original
   primary answers, bring the acting primary's work back (durable runs, followed in the foreground like
-  `replicate`), then return to normal direction.
+  `replicate`), then return to normal direction;
+- `drill [--project P]...`: the DR drill (shared.failover.drill); exit 1 when it failed.
 
 Exit codes as the rest of the CLI: 0 done, 1 failed, 2 usage, 3 a choice is needed (changed on both
 sides), 4 timed out.
@@ -22,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
 
-FAILOVER_COMMANDS = frozenset({"promote", "promotion", "failback"})
+FAILOVER_COMMANDS = frozenset({"promote", "promotion", "failback", "drill"})
 EXIT_OK, EXIT_FAILED, EXIT_CHOICE, EXIT_TIMEOUT = 0, 1, 3, 4
 # (project, target, run id) of each started run -> True when all finished in time (they may have failed).
 Follow = Callable[[Sequence[tuple[str, str, str]]], bool]
@@ -50,6 +51,10 @@ def add_failover_commands(commands: Any) -> None:
     failback.add_argument("--no-wait", action="store_true", help="start the runs and return")
     failback.add_argument("--json", action="store_true", help="print JSON")
 
+    drill = commands.add_parser("drill", help="prove each target could serve now (writes to no resource)")
+    drill.add_argument("--project", action="append", metavar="P", help="only this project (repeatable)")
+    drill.add_argument("--json", action="store_true", help="print JSON")
+
 
 def run_failover_command(args: argparse.Namespace, engine: ReplicationEngine, follow: Follow | None,
                          out: IO[str]) -> int:
@@ -60,6 +65,10 @@ def run_failover_command(args: argparse.Namespace, engine: ReplicationEngine, fo
                 "\n".join(f"{key}: {value}" for key, value in promotion.to_json().items()))
         _print(out, args.json, data, text)
         return EXIT_OK
+    if args.command == "drill":
+        drill = engine.drill(args.project)
+        _print(out, args.json, drill.to_json(), drill.to_text())
+        return EXIT_OK if drill.passed else EXIT_FAILED
     if args.command == "promote":
         by = args.by or _user()
         report = engine.promote(target=args.target, projects=args.project, by=by, reason=args.reason)

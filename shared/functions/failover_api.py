@@ -1,7 +1,7 @@
-"""The HTTP API for an outage: read or declare a promotion, fail back (function keys required).
+"""The HTTP API for an outage: read or declare a promotion, fail back, drill (function keys required).
 
 Thin shims over the engine's `promote` and `failback` (shared.failover); the CLI's `promote` and
-`failback` commands are the same calls.
+`failback` and `drill` commands are the same calls.
 """
 
 from typing import Any
@@ -18,6 +18,7 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unanno
 
 PROMOTE_FIELDS = ("target", "projects", "by", "reason")
 FAILBACK_FIELDS = ("projects", "prefer", "dryRun")
+DRILL_FIELDS = ("projects",)
 # Set by App Service authentication when it fronts the app: who is calling, better than a claim in the body.
 PRINCIPAL_HEADER = "x-ms-client-principal-name"
 
@@ -35,6 +36,22 @@ def promote(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="failback", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 def failback(req: func.HttpRequest) -> func.HttpResponse:
     return handle_failback(req, engines)
+
+
+@bp.route(route="drills", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def start_drill(req: func.HttpRequest) -> func.HttpResponse:
+    return handle_drill(req, engines)
+
+
+def handle_drill(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
+    """Run the DR drill now: 200 with its report (`passed` says how it went; a failure is also notified)."""
+
+    def post() -> func.HttpResponse:
+        body = read_json_object(req, DRILL_FIELDS)
+        report = provider.get().drill(_projects(body.get("projects")))
+        return json_response(report.to_json(), 200)
+
+    return answer(post)
 
 
 def handle_get_promotion(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
