@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
@@ -219,7 +220,7 @@ class ReplicationEngine:
             try:
                 report.warnings += [f"acting primary snapshotted: {info.name}"
                                     for info in PromoteService(self).snapshot_acting()]
-            except (ReplicatorError, AzureError) as error:
+            except (ReplicatorError, AzureError, requests.RequestException) as error:
                 report.warnings.append(f"could not snapshot the acting primary: {type(error).__name__}")
         drift = self.drift_report()
         report.drift = drift.to_json()

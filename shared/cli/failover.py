@@ -88,7 +88,8 @@ def run_failover_command(args: argparse.Namespace, engine: ReplicationEngine, fo
         promotion = engine.promotion()
         print("Normal direction restored." if promotion is None
               else f"Still promoted: {promotion.target} (run `failback` again for the rest)", file=out)
-    errors = [e for e in failback.entries if e.run is not None and e.run.status == "error"]
+    errors = [e for e in failback.entries
+              if e.change is None or (e.run is not None and e.run.status == "error")]
     if errors:
         return EXIT_FAILED
     return EXIT_CHOICE if failback.needs_choice and not args.dry_run else EXIT_OK

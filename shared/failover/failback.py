@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import requests
+from azure.core.exceptions import AzureError
 
 from shared.errors import InvalidRequest, ReplicatorError
 from shared.failover.host import FailoverHost
@@ -62,7 +63,7 @@ class OriginalPrimaryDown(ReplicatorError):
 @dataclass
 class FailbackEntry:
     project: str
-    change: FailbackChange
+    change: FailbackChange | None      # None: it could not be decided (see action)
     reasons: tuple[str, ...] = ()
     action: str = ""
     run: RunStart | None = None
@@ -70,7 +71,8 @@ class FailbackEntry:
     diff: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"project": self.project, "change": self.change.value, "reasons": list(self.reasons),
+        return {"project": self.project, "change": self.change.value if self.change else None,
+                "reasons": list(self.reasons),
                 "action": self.action, "run": self.run.to_json() if self.run else None,
                 "backups": self.backups, "diff": self.diff}
 
@@ -94,7 +96,8 @@ class FailbackReport:
     def to_text(self) -> str:
         lines = [f"Failback from acting primary {self.acting!r}" + (" (dry run)" if self.dry_run else "")]
         for entry in self.entries:
-            lines.append(f"  {entry.project}: changed on {entry.change.value} -> {entry.action}")
+            change = entry.change.value if entry.change else "?"
+            lines.append(f"  {entry.project}: changed on {change} -> {entry.action}")
             lines += [f"      {reason}" for reason in entry.reasons]
             lines += [f"      backup {name}" for name in entry.backups]
             if entry.diff is not None:
@@ -209,7 +212,13 @@ class FailbackService:
                 raise InvalidRequest(f"project {name!r} is not promoted (promoted: {covered})")
         report = FailbackReport(acting, dry_run=dry_run)
         for project in names:
-            report.entries.append(self._project(acting, project, prefer=prefer, dry_run=dry_run))
+            try:
+                entry = self._project(acting, project, prefer=prefer, dry_run=dry_run)
+            except (ReplicatorError, requests.RequestException, AzureError) as error:
+                # One project's trouble must not hold back the others: reported, still promoted.
+                reason = error.message if isinstance(error, ReplicatorError) else type(error).__name__
+                entry = FailbackEntry(project, None, (reason,), action="error: still promoted")
+            report.entries.append(entry)
         report.normal_direction = not dry_run and host.promotions.get() is None
         return report
 

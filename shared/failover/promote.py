@@ -24,6 +24,7 @@ from typing import Any
 from shared.errors import ConcurrentUpdate, InvalidRequest, UnknownProject
 from shared.failover.host import FailoverHost
 from shared.language.authoring import AuthoringClient
+from shared.redaction import redact
 from shared.replication.promotion import Promotion
 from shared.replication.run import TargetClients
 from shared.replication.sync_record import SyncRecord
@@ -107,17 +108,22 @@ class PromoteService:
                                  f"{existing.promoted_by}): fail back before promoting again")
         # The primary is usually down: the projects are those we replicated to the target.
         replicated = sorted(record.project for record in host.sync_records.all(acting))
-        promotion = Promotion(target=acting, endpoint=host.settings.target(acting).language.endpoint,
-                              projects=tuple(names) or None, promoted_at=host.clock.now(),
-                              promoted_by=by.strip()[:80] or "unknown", reason=reason.strip()[:500])
-        report = PromoteReport(promotion)
         clients = host.targets[acting]
+        covered: list[str] = []
+        skipped: dict[str, str] = {}
         for project in names or replicated:
             why = self._record_baseline(acting, clients, project)
             if why:
-                report.skipped[project] = why
+                skipped[project] = why
             else:
-                report.projects.append(project)
+                covered.append(project)
+        # Callers read the record: the operator's words go through the same redaction as any message.
+        promotion = Promotion(target=acting, endpoint=host.settings.target(acting).language.endpoint,
+                              projects=tuple(names) or None, promoted_at=host.clock.now(),
+                              promoted_by=redact(by.strip()[:80]) or "unknown",
+                              reason=redact(reason.strip()[:500]),
+                              returned=tuple(skipped))  # never replicated there: nothing to fail back
+        report = PromoteReport(promotion, covered, skipped)
         try:
             host.promotions.create(promotion)
         except ConcurrentUpdate:
