@@ -94,7 +94,7 @@ class ReplicationEngine:
             settings, primary=primary, primary_runtime=primary_runtime, primary_documents=primary_documents,
             targets=targets, manifests=self.manifests, lock=self.lock, executor=self.executor,
             snapshots=self.snapshots, trainings=self.trainings, sync_records=self.sync_records, clock=clock,
-            step_options=self.options.steps, is_promoted=self.promotions.is_promoted)
+            step_options=self.options.steps, promotion_view=self.promotions.view)
         self.executor.kinds.register(self.replication)
         self.executor.kinds.register(RestoreRun(self))
         self.failback_run = FailbackRun(self)

@@ -6,13 +6,14 @@ and must be granted Blob Data Reader on that container alone, never on the snaps
 Nothing secret is written here: target names, the acting primary's endpoint, project names, times and
 the operator's words.
 
-Its absence means normal direction. Replication reads it through `is_promoted(target, project)`: a
-promoted (target, project) is classified `promoted` (shared.replication.verdict) and never written to.
+Its absence means normal direction. Replication asks `view()(target, project)` (one read per check or
+start): a promoted (target, project) is classified `promoted` (shared.replication.verdict) and never
+written to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -75,9 +76,10 @@ class PromotionStore:
         found = self.blobs.read(PROMOTION_BLOB)
         return Promotion.from_json(found.data) if found else None
 
-    def is_promoted(self, target: str, project: str) -> bool:
+    def view(self) -> Callable[[str, str], bool]:
+        """`is_promoted` bound to one read of the record: a drift check asks per (target, project)."""
         promotion = self.get()
-        return promotion is not None and promotion.covers(target, project)
+        return lambda target, project: promotion is not None and promotion.covers(target, project)
 
     def create(self, promotion: Promotion) -> None:
         """Store a new promotion; ConcurrentUpdate when one already exists."""

@@ -94,6 +94,10 @@ class TargetClients:
         return self.documents_override or primary_container
 
 
+def _never_promoted(target: str, project: str) -> bool:
+    return False
+
+
 class ReplicationRun:
     """The "replication" run kind, bound to the primary, the targets and the state stores."""
 
@@ -103,9 +107,10 @@ class ReplicationRun:
                  primary_documents: BlobServiceClient, targets: Mapping[str, TargetClients],
                  manifests: ManifestStore, lock: RunLock, executor: RunExecutor, snapshots: SnapshotStore,
                  trainings: TrainingBudget, sync_records: SyncRecordStore, clock: Clock,
-                 step_options: StepOptions, is_promoted: IsPromoted | None = None) -> None:
+                 step_options: StepOptions, promotion_view: Callable[[], IsPromoted] | None = None) -> None:
         self.settings = settings
-        self.is_promoted: IsPromoted = is_promoted or (lambda target, project: False)
+        # A fresh check per call, bound to one read of the promotion record (none: nothing promoted).
+        self.promotion_view: Callable[[], IsPromoted] = promotion_view or (lambda: _never_promoted)
         # Merged into every new run's context (failback names its run kind and acting primary there).
         self.extra_context: dict[str, Any] = {}
         self.primary = primary
@@ -167,7 +172,7 @@ class ReplicationRun:
         container = self.primary_documents.get_container_client(str(metadata["storageInputContainerName"]))
         observed = replace(observe(project, target, self.primary, clients.authoring, container, record,
                                    self.our_modifications(target, project)),
-                           promoted=self.is_promoted(target, project))
+                           promoted=self.promotion_view()(target, project))
         # The same export decision as the daily check's, so both reach the same verdict.
         settled = settle(observed.observation(), lambda name: export_content_hash(self.primary, name))
         return replace(observed, content_changed=settled.content_changed)
@@ -184,7 +189,7 @@ class ReplicationRun:
         return observed, plan_run(observed, force=force, api_version=self.settings.api_version)
 
     def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
-        if self.is_promoted(target, project):
+        if self.promotion_view()(target, project):
             # Decided before observing: the primary is usually down, and nothing may be written anyway.
             return RunStart(project, target, None, PROMOTED, None,
                             {"project": project, "target": target, "state": PROMOTED,
@@ -291,7 +296,7 @@ class ReplicationRun:
 
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
                            self.sync_records, fingerprint, content_hash, self.clock, projects=projects,
-                           our_modifications=self.our_modifications, is_promoted=self.is_promoted)
+                           our_modifications=self.our_modifications, is_promoted=self.promotion_view())
 
 
 __all__ = ["ReplicationRun", "RunStart", "TargetClients", "TickReport"]
