@@ -149,6 +149,10 @@ param secondaryTargets string = ''
 @secure()
 param secondaryTargetSettings object = {}
 
+@description('DRILL_EVERY_DAYS: the daily timer runs the DR drill when the last one is this many days old; 0 runs it only on demand.')
+@minValue(0)
+param drillEveryDays int = 0
+
 @description('Object ID of the prediction callers\' identity (e.g. a managed identity they share) that follows a promotion: Storage Blob Data Reader on the routing container alone. None when empty.')
 param routingReaderPrincipalId string = ''
 
@@ -280,6 +284,7 @@ var productSettings = {
   NOTIFY_FORMAT: notifyFormat
   DELETE_REMOVED_PROJECTS: deleteRemovedProjects ? 'true' : 'false'
   ROUTING_CONTAINER: routingContainerName
+  DRILL_EVERY_DAYS: string(drillEveryDays)
 }
 
 module functionApp 'app/function-app.bicep' = {

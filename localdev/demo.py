@@ -127,6 +127,7 @@ class DemoEnvironment:
             "NOTIFY_FORMAT": "json",
             "DELETE_REMOVED_PROJECTS": "false",
             "ROUTING_CONTAINER": "routing",
+            "DRILL_EVERY_DAYS": "0",
         }
 
     def settings(self) -> Settings:

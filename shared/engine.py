@@ -208,6 +208,11 @@ class ReplicationEngine:
         """Prove each target could serve now, writing nothing to any resource (shared.failover.drill)."""
         return DrillService(self).drill(projects)
 
+    def scheduled_drill(self) -> DrillReport | None:
+        """The drill, when DRILL_EVERY_DAYS says one is due (the daily timer asks)."""
+        service = DrillService(self)
+        return service.drill() if service.due() else None
+
     # -- timer -----------------------------------------------------------------------------------------
 
     def timer_tick(self, *, past_due: bool = False) -> TickReport:

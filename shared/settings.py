@@ -55,6 +55,7 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "DELETE_REMOVED_PROJECTS",
     # Fail over and back (issue 15): the promotion record's container, readable by callers.
     "ROUTING_CONTAINER",
+    "DRILL_EVERY_DAYS",
 )
 
 # Keys, and storage settings because a connection string carries an account key.
@@ -182,6 +183,8 @@ class Settings:
     notify_format: str = "json"
     delete_removed_projects: bool = False
     routing_container: str = DEFAULT_ROUTING_CONTAINER
+    # The daily timer runs the DR drill when the last one is this many days old; 0: only on demand.
+    drill_every_days: int = 0
     # Every raw value, for resolving connections the way the Functions host does (X__serviceUri...).
     values: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -219,6 +222,7 @@ class Settings:
                               "format": self.notify_format},
             "deleteRemovedProjects": self.delete_removed_projects,
             "routingContainer": self.routing_container,
+            "drillEveryDays": self.drill_every_days,
         }
 
 
@@ -390,6 +394,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         notify_format=_notify_format(reader),
         delete_removed_projects=reader.boolean("DELETE_REMOVED_PROJECTS", default=False),
         routing_container=routing_container,
+        drill_every_days=reader.integer("DRILL_EVERY_DAYS", 0, minimum=0),
         values=dict(values),
     )
 

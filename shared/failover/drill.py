@@ -30,7 +30,7 @@ import requests
 from azure.core.exceptions import AzureError
 from azure.storage.blob import ContentSettings
 
-from shared.clock import utc_iso
+from shared.clock import parse_iso, utc_iso
 from shared.errors import ReplicatorError
 from shared.failover.host import FailoverHost
 from shared.language.runtime import SampleDocument, job_finished, predictions
@@ -236,6 +236,18 @@ class DrillService:
         return Notification(DRILL_FAILED, "The DR drill failed",
                             tuple(lines or ["nothing could be checked"]), severity="error",
                             facts={"report": report.stored_as or "", "started": utc_iso(report.started_at)})
+
+    def due(self) -> bool:
+        """Whether the daily timer should drill now: DRILL_EVERY_DAYS set, and the last drill that old.
+        An hour of slack keeps a timer that fires a little early from skipping a whole period."""
+        every = self.host.settings.drill_every_days
+        if every <= 0:
+            return False
+        last = self.recent(1)
+        if not last:
+            return True
+        age = self.host.clock.now() - parse_iso(str(last[0]["startedAt"]))
+        return age >= timedelta(days=every) - timedelta(hours=1)
 
     def recent(self, limit: int = 10) -> list[dict[str, Any]]:
         blobs = JsonBlobs(self.host.state_storage.get_container_client(STATE_CONTAINER))

@@ -120,6 +120,7 @@ SAMPLE_EXPRESSIONS = {
     "replicatedProjects": "*",
     "snapshotContainerName": "snapshots",
     "routingContainerName": "routing",
+    "string(drillEveryDays)": "7",
     "driftSchedule": None,  # the parameter's default
     "languageApiVersion": None,
     "string(maxTrainingsPerProjectPerDay)": "3",

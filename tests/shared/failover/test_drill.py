@@ -81,3 +81,19 @@ def test_a_deployment_that_does_not_answer_fails_the_drill_and_notifies(replicat
     assert failed and failed[0].check == "deployments answer" and "no deployment" in failed[0].detail
     [body] = webhook.bodies
     assert body["kind"] == DRILL_FAILED and report.notified
+
+
+def test_the_daily_timer_drills_every_drill_every_days(regions, azurite):
+    project = ner_project(documents=6)
+    seed(regions.primary, azurite.connection_string("primarydocs"), project)
+    h = harness(regions, azurite, DRILL_EVERY_DAYS="7")
+    with retry.testing(sleep=h.clock.sleep):
+        h.engine.start_runs()
+        h.run()
+        first = h.engine.scheduled_drill()
+        assert first is not None and first.passed, first and first.to_text()
+        assert h.engine.scheduled_drill() is None  # the last drill is younger than 7 days
+        h.clock.sleep(7 * 86400)
+        assert h.engine.scheduled_drill() is not None
+    off = harness(regions, azurite)  # DRILL_EVERY_DAYS unset: on demand only
+    assert off.engine.scheduled_drill() is None
