@@ -20,7 +20,7 @@ from shared.language.authoring import AuthoringClient
 from shared.language.project_kinds import project_kind
 from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
-from shared.replication.drift import DriftReport, check_drift, export_content_hash
+from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
 from shared.replication.plan import DIVERGED, PROMOTED, Observed, Plan, observe, plan_run
 from shared.replication.step_kinds import StepKind
 from shared.replication.steps import Side, StepMachine, StepOptions
@@ -44,9 +44,6 @@ from shared.storage.documents import container_fingerprint
 from shared.storage.snapshots import SnapshotStore
 
 logger = logging.getLogger(__name__)
-
-# (target, project) -> whether the target is the acting primary for it (shared.replication.promotion).
-IsPromoted = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True)
