@@ -2,7 +2,8 @@
 
 It wires the parts and delegates: the durable-run executor (`shared.runs.executor`: slices, fencing,
 claims, cancel, re-drive), the run kinds registered with it (replication in `shared.replication.run`,
-restore in `shared.recovery.restore`), and the clients built from the settings (`shared.clients`).
+restore in `shared.recovery.restore`, failback in `shared.failover.failback`), the outage workflow
+(`shared.failover`: promote, failback, drill), and the clients built from the settings (`shared.clients`).
 What is left here is the daily tick and the health answer, which span the kinds.
 """
 
