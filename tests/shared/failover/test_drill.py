@@ -48,7 +48,7 @@ def replicated(regions, azurite, webhook: Receiver):
 
 
 def test_a_drill_after_replication_passes_and_touches_nothing(replicated, regions, azurite, webhook):
-    project, h = replicated
+    _, h = replicated
     before = {name: len(emulator_jobs(region)) for name, region in (("p", regions.primary),
                                                                     ("s", regions.secondary))}
 
