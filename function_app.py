@@ -7,12 +7,12 @@ a clear error instead of "0 functions found".
 
 import azure.functions as func
 
-from shared.functions import failover_api, health, http_api, snapshots_api, steps_queue, timer
+from shared.functions import health, http_api, outage_api, snapshots_api, steps_queue, timer
 from shared.redaction import install_log_redaction
 
 # Before any function runs: no log line of this worker (ours, urllib3's, the Azure SDKs') carries a secret.
 install_log_redaction()
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (timer.bp, steps_queue.bp, http_api.bp, snapshots_api.bp, failover_api.bp, health.bp):
+for blueprint in (timer.bp, steps_queue.bp, http_api.bp, snapshots_api.bp, outage_api.bp, health.bp):
     app.register_functions(blueprint)

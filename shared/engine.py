@@ -2,8 +2,8 @@
 
 It wires the parts and delegates: the durable-run executor (`shared.runs.executor`: slices, fencing,
 claims, cancel, re-drive), the run kinds registered with it (replication in `shared.replication.run`,
-restore in `shared.recovery.restore`, failback in `shared.failover.failback`), the outage workflow
-(`shared.failover`: promote, failback, drill), and the clients built from the settings (`shared.clients`).
+restore in `shared.recovery.restore`, failback in `shared.outage.failback`), the outage workflow
+(`shared.outage`: promote, failback, drill), and the clients built from the settings (`shared.clients`).
 What is left here is the daily tick and the health answer, which span the kinds.
 """
 
@@ -24,13 +24,13 @@ from shared._version import __version__
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
-from shared.failover.drill import DrillReport, DrillService
-from shared.failover.failback import FailbackReport, FailbackRun, FailbackService
-from shared.failover.promote import PromoteReport, PromoteService
 from shared.language.authoring import AuthoringClient
 from shared.language.regions import target_region_problems
 from shared.language.request_budget import RequestBudget
 from shared.language.runtime import RuntimeClient
+from shared.outage.drill import DrillReport, DrillService
+from shared.outage.failback import FailbackReport, FailbackRun, FailbackService
+from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
 from shared.replication.drift import DriftReport, DriftState
 from shared.replication.plan import DIVERGED, IN_SYNC, WORKING
@@ -196,17 +196,17 @@ class ReplicationEngine:
 
     def promote(self, *, target: str | None = None, projects: Sequence[str] | None = None, by: str,
                 reason: str) -> PromoteReport:
-        """Declare `target` the acting primary (shared.failover.promote)."""
+        """Declare `target` the acting primary (shared.outage.promote)."""
         return PromoteService(self).promote(target=target, projects=projects, by=by, reason=reason)
 
     def failback(self, *, projects: Sequence[str] | None = None, prefer: str | None = None,
                  dry_run: bool = False) -> FailbackReport:
-        """Bring the acting primary's work back to the original primary (shared.failover.failback)."""
+        """Bring the acting primary's work back to the original primary (shared.outage.failback)."""
         return FailbackService(self, self.failback_run).failback(projects=projects, prefer=prefer,
                                                                  dry_run=dry_run)
 
     def drill(self, projects: Sequence[str] | None = None) -> DrillReport:
-        """Prove each target could serve now, writing nothing to any resource (shared.failover.drill)."""
+        """Prove each target could serve now, writing nothing to any resource (shared.outage.drill)."""
         return DrillService(self).drill(projects)
 
     def scheduled_drill(self) -> DrillReport | None:

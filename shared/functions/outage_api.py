@@ -1,6 +1,6 @@
 """The HTTP API for an outage: read or declare a promotion, fail back, drill (function keys required).
 
-Thin shims over the engine's `promote` and `failback` (shared.failover); the CLI's `promote` and
+Thin shims over the engine's `promote` and `failback` (shared.outage); the CLI's `promote` and
 `failback` and `drill` commands are the same calls.
 """
 

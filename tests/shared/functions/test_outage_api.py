@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from localdev.sample_project import ner_project
-from shared.functions import failover_api as api
+from shared.functions import outage_api as api
 from shared.language import retry
 from tests.shared.engine.support import authoring, export_of, harness, seed, wait_job
 from tests.shared.functions.host import http_request, json_body

@@ -16,9 +16,9 @@ import pytest
 from language_failover.routing import RoutingFollower, blob_reader, normalize_endpoint
 from localdev.sample_project import ner_project
 from shared.errors import InvalidRequest
-from shared.failover.failback import OriginalPrimaryDown
-from shared.failover.promote import ACTING_SNAPSHOT, PRE_FAILBACK
 from shared.language import retry
+from shared.outage.failback import OriginalPrimaryDown
+from shared.outage.promote import ACTING_SNAPSHOT, PRE_FAILBACK
 from shared.replication.verdict import DriftState, FailbackChange
 from shared.runs.manifest import SUCCEEDED
 from tests.failover_client.test_routing import sas_url

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import ConcurrentUpdate, InvalidRequest, UnknownProject
-from shared.failover.host import FailoverHost
 from shared.language.authoring import AuthoringClient
+from shared.outage.host import FailoverHost
 from shared.redaction import redact
 from shared.replication.promotion import Promotion
 from shared.replication.run import TargetClients

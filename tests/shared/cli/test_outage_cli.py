@@ -9,8 +9,8 @@ import pytest
 
 from localdev.demo import scaled_engine, scaled_runner
 from localdev.sample_project import ner_project
-from shared.cli.failover import EXIT_CHOICE
 from shared.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from shared.cli.outage import EXIT_CHOICE
 from shared.settings import Settings
 from tests.shared.engine.support import authoring, control, export_of, seed, settings_values, wait_job
 

@@ -28,9 +28,9 @@ import requests
 from azure.core.exceptions import AzureError
 
 from shared.errors import InvalidRequest, ReplicatorError
-from shared.failover.host import FailoverHost
-from shared.failover.promote import ORIGINAL, PRE_FAILBACK, snapshot_project
 from shared.language.retry import RetryLater
+from shared.outage.host import FailoverHost
+from shared.outage.promote import ORIGINAL, PRE_FAILBACK, snapshot_project
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.drift import export_content_hash
 from shared.replication.plan import observe

@@ -11,8 +11,8 @@ from azure.storage.blob import BlobServiceClient
 
 from language_failover import BreakerPolicy, RegionClientPolicy
 from localdev.sample_project import ner_project
-from shared.failover.drill import DRILL_FAILED, FailoverTiming
 from shared.language import retry
+from shared.outage.drill import DRILL_FAILED, FailoverTiming
 from shared.runs.manifest import SUCCEEDED
 from shared.storage.json_blobs import STATE_CONTAINER
 from tests.shared.webhook_receiver import Receiver

@@ -6,7 +6,7 @@
 - `failback [--project P]... [--prefer acting|original] [--dry-run] [--no-wait]`: once the original
   primary answers, bring the acting primary's work back (durable runs, followed in the foreground like
   `replicate`), then return to normal direction;
-- `drill [--project P]...`: the DR drill (shared.failover.drill); exit 1 when it failed.
+- `drill [--project P]...`: the DR drill (shared.outage.drill); exit 1 when it failed.
 
 Exit codes as the rest of the CLI: 0 done, 1 failed, 2 usage, 3 a choice is needed (changed on both
 sides), 4 timed out.
@@ -23,13 +23,13 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
 
-FAILOVER_COMMANDS = frozenset({"promote", "promotion", "failback", "drill"})
+OUTAGE_COMMANDS = frozenset({"promote", "promotion", "failback", "drill"})
 EXIT_OK, EXIT_FAILED, EXIT_CHOICE, EXIT_TIMEOUT = 0, 1, 3, 4
 # (project, target, run id) of each started run -> True when all finished in time (they may have failed).
 Follow = Callable[[Sequence[tuple[str, str, str]]], bool]
 
 
-def add_failover_commands(commands: Any) -> None:
+def add_outage_commands(commands: Any) -> None:
     promote = commands.add_parser("promote", help="make a target the acting primary during an outage")
     promote.add_argument("--target", help="the target to promote (default: the only one configured)")
     promote.add_argument("--project", action="append", metavar="P",
@@ -56,7 +56,7 @@ def add_failover_commands(commands: Any) -> None:
     drill.add_argument("--json", action="store_true", help="print JSON")
 
 
-def run_failover_command(args: argparse.Namespace, engine: ReplicationEngine, follow: Follow | None,
+def run_outage_command(args: argparse.Namespace, engine: ReplicationEngine, follow: Follow | None,
                          out: IO[str]) -> int:
     if args.command == "promotion":
         promotion = engine.promotion()

@@ -10,7 +10,7 @@ Per target and project:
   within RECOVERY_POINT_MAX_AGE_HOURS.
 
 And once: the **recovery time** a real failover would take for callers, computed from the failover
-client's default breaker and client settings (restated below; tests/shared/failover/test_drill.py holds
+client's default breaker and client settings (restated below; tests/shared/outage/test_drill.py holds
 them equal to language_failover's). It is computed, not measured: callers' live figures stay in their
 processes.
 
@@ -32,8 +32,8 @@ from azure.storage.blob import ContentSettings
 
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ReplicatorError
-from shared.failover.host import FailoverHost
 from shared.language.runtime import SampleDocument, job_finished, predictions
+from shared.outage.host import FailoverHost
 from shared.recovery.notifications import Notification, Notifier
 from shared.replication.drift import format_age
 from shared.runs.manifest import new_run_id

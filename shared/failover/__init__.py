@@ -1,1 +1,0 @@
-"""Fail over and back: promote a target to acting primary, fail back to the original, and drill."""
