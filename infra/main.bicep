@@ -162,6 +162,13 @@ param secondaryTargets string = ''
 @secure()
 param secondaryTargetSettings object = {}
 
+@description('DRILL_EVERY_DAYS: the daily timer runs the DR drill when the last one is this many days old; 0 runs it only on demand.')
+@minValue(0)
+param drillEveryDays int = 0
+
+@description('Object ID of the prediction callers\' identity (e.g. a managed identity they share) that follows a promotion: Storage Blob Data Reader on the routing container alone. None when empty.')
+param routingReaderPrincipalId string = ''
+
 // ---- names ----------------------------------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -172,6 +179,7 @@ var functionAppName = 'func-langdr-${resourceToken}'
 var appStorageName = take('stlangdr${resourceToken}', 24)
 var deploymentContainerName = 'app-package-${take(resourceToken, 20)}'
 var snapshotContainerName = 'snapshots'
+var routingContainerName = 'routing'
 var stepQueueName = 'replication-steps'
 var effectiveSecondaryLanguageName = empty(secondaryLanguageName) ? 'lang-dr-${resourceToken}' : secondaryLanguageName
 var effectiveSecondaryDocumentsStorageName = empty(secondaryDocumentsStorageName) ? take('stlangdocs${resourceToken}', 24) : secondaryDocumentsStorageName
@@ -226,6 +234,7 @@ module appStorage 'app/storage.bicep' = {
     geoRedundant: geoRedundantStorage
     deploymentContainerName: deploymentContainerName
     snapshotContainerName: snapshotContainerName
+    routingContainerName: routingContainerName
     stepQueueName: stepQueueName
   }
 }
@@ -290,6 +299,8 @@ var productSettings = {
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
   NOTIFY_FORMAT: notifyFormat
   DELETE_REMOVED_PROJECTS: deleteRemovedProjects ? 'true' : 'false'
+  ROUTING_CONTAINER: routingContainerName
+  DRILL_EVERY_DAYS: string(drillEveryDays)
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -324,6 +335,18 @@ module alerts 'app/alerts.bicep' = {
     recoveryPointAgeThresholdHours: recoveryPointAgeAlertHours
     alertEmail: alertEmail
     namePrefix: 'langdr-${resourceToken}'
+  }
+}
+
+// ---- role assignment: prediction callers read the promotion record, nothing else --------------------------------
+
+module routingReader 'rbac/container-role.bicep' = if (!empty(routingReaderPrincipalId)) {
+  name: 'rbac-routing-reader'
+  params: {
+    storageAccountName: appStorage.outputs.name
+    containerName: appStorage.outputs.routingContainerName
+    principalId: routingReaderPrincipalId
+    roleDefinitionId: roles.storageBlobDataReader
   }
 }
 
@@ -460,4 +483,6 @@ output SECONDARY_REGION string = secondaryRegion
 output SECONDARY_DOCUMENTS_STORAGE string = secondaryDocumentsBlobEndpoint
 output SNAPSHOT_STORAGE_ACCOUNT string = appStorage.outputs.name
 output SNAPSHOT_CONTAINER string = snapshotContainerName
+output ROUTING_CONTAINER string = routingContainerName
+output ROUTING_URL string = '${appStorage.outputs.blobEndpoint}${routingContainerName}/promotion.json'
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

@@ -129,6 +129,8 @@ class DemoEnvironment:
             "NOTIFY_WEBHOOK_URL": "",
             "NOTIFY_FORMAT": "json",
             "DELETE_REMOVED_PROJECTS": "false",
+            "ROUTING_CONTAINER": "routing",
+            "DRILL_EVERY_DAYS": "0",
         }
 
     def settings(self) -> Settings:

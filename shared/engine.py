@@ -2,7 +2,8 @@
 
 It wires the parts and delegates: the durable-run executor (`shared.runs.executor`: slices, fencing,
 claims, cancel, re-drive), the run kinds registered with it (replication in `shared.replication.run`,
-restore in `shared.recovery.restore`), and the clients built from the settings (`shared.clients`).
+restore in `shared.recovery.restore`, failback in `shared.outage.failback`), the outage workflow
+(`shared.outage`: promote, failback, drill), and the clients built from the settings (`shared.clients`).
 What is left here is the daily tick and the health answer, which span the kinds.
 """
 
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+import requests
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from shared._version import __version__
@@ -26,9 +29,13 @@ from shared.language.authoring import AuthoringClient
 from shared.language.regions import target_region_problems
 from shared.language.request_budget import RequestBudget
 from shared.language.runtime import RuntimeClient
+from shared.outage.drill import DrillReport, DrillService
+from shared.outage.failback import FailbackReport, FailbackRun, FailbackService
+from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
 from shared.replication.drift import DriftReport, DriftState
 from shared.replication.plan import DIVERGED, IN_SYNC, WORKING
+from shared.replication.promotion import Promotion, PromotionStore
 from shared.replication.run import ReplicationRun, RunStart, TargetClients, TickReport
 from shared.replication.steps import StepOptions
 from shared.replication.sync_record import SyncRecordStore
@@ -79,6 +86,9 @@ class ReplicationEngine:
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)
         self.sync_records = SyncRecordStore(state)
+        # Its own container: callers may read the promotion record, never the state beside it.
+        routing = state_storage.get_container_client(settings.routing_container)
+        self.promotions = PromotionStore(JsonBlobs(routing))
         self.trainings = TrainingBudget(state, settings.max_trainings_per_project_per_day)
         self.snapshots = SnapshotStore(state_storage.get_container_client(settings.snapshot_container), clock)
         self.state_storage = state_storage
@@ -89,9 +99,11 @@ class ReplicationEngine:
             settings, primary=primary, primary_runtime=primary_runtime, primary_documents=primary_documents,
             targets=targets, manifests=self.manifests, lock=self.lock, executor=self.executor,
             snapshots=self.snapshots, trainings=self.trainings, sync_records=self.sync_records, clock=clock,
-            step_options=self.options.steps)
+            step_options=self.options.steps, promotion_view=self.promotions.view)
         self.executor.kinds.register(self.replication)
         self.executor.kinds.register(RestoreRun(self))
+        self.failback_run = FailbackRun(self)
+        self.executor.kinds.register(self.failback_run)
         if settings.notify_webhook_url:
             from shared.recovery.upkeep import notify_run_failed
 
@@ -185,6 +197,31 @@ class ReplicationEngine:
     def cancel_run(self, project: str, run_id: str) -> RunManifest:
         return self.executor.cancel_run(project, run_id)
 
+    # -- fail over and back ----------------------------------------------------------------------------
+
+    def promotion(self) -> Promotion | None:
+        return self.promotions.get()
+
+    def promote(self, *, target: str | None = None, projects: Sequence[str] | None = None, by: str,
+                reason: str) -> PromoteReport:
+        """Declare `target` the acting primary (shared.outage.promote)."""
+        return PromoteService(self).promote(target=target, projects=projects, by=by, reason=reason)
+
+    def failback(self, *, projects: Sequence[str] | None = None, prefer: str | None = None,
+                 dry_run: bool = False) -> FailbackReport:
+        """Bring the acting primary's work back to the original primary (shared.outage.failback)."""
+        return FailbackService(self, self.failback_run).failback(projects=projects, prefer=prefer,
+                                                                 dry_run=dry_run)
+
+    def drill(self, projects: Sequence[str] | None = None) -> DrillReport:
+        """Prove each target could serve now, writing nothing to any resource (shared.outage.drill)."""
+        return DrillService(self).drill(projects)
+
+    def scheduled_drill(self) -> DrillReport | None:
+        """The drill, when DRILL_EVERY_DAYS says one is due (the daily timer asks)."""
+        service = DrillService(self)
+        return service.drill() if service.due() else None
+
     # -- timer -----------------------------------------------------------------------------------------
 
     def timer_tick(self, *, past_due: bool = False) -> TickReport:
@@ -193,6 +230,12 @@ class ReplicationEngine:
         if past_due:
             report.warnings.append("the drift timer fired late (past due); checking now")
         report.resumed = self.executor.resume_stalled()
+        if self.promotions.get() is not None:
+            try:
+                report.warnings += [f"acting primary snapshotted: {info.name}"
+                                    for info in PromoteService(self).snapshot_acting()]
+            except (ReplicatorError, AzureError, requests.RequestException) as error:
+                report.warnings.append(f"could not snapshot the acting primary: {type(error).__name__}")
         drift = self.drift_report()
         report.drift = drift.to_json()
         report.diverged = [f"{e.project} -> {e.target}" for e in drift.projects if e.state.value == DIVERGED]

@@ -57,6 +57,9 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "NOTIFY_WEBHOOK_URL",
     "NOTIFY_FORMAT",
     "DELETE_REMOVED_PROJECTS",
+    # Fail over and back (issue 15): the promotion record's container, readable by callers.
+    "ROUTING_CONTAINER",
+    "DRILL_EVERY_DAYS",
 )
 
 # Keys, and storage settings because a connection string carries an account key.
@@ -73,6 +76,7 @@ SECRET_SETTINGS: tuple[str, ...] = (
 HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
 
 DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
+DEFAULT_ROUTING_CONTAINER = "routing"
 DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
 DEFAULT_MAX_TRAININGS_PER_DAY = 3
 DEFAULT_VERIFY_AGREEMENT_THRESHOLD = 1.0
@@ -190,6 +194,9 @@ class Settings:
     notify_webhook_url: str | None = field(default=None, repr=False)
     notify_format: str = "json"
     delete_removed_projects: bool = False
+    routing_container: str = DEFAULT_ROUTING_CONTAINER
+    # The daily timer runs the DR drill when the last one is this many days old; 0: only on demand.
+    drill_every_days: int = 0
     # Every raw value, for resolving connections the way the Functions host does (X__serviceUri...).
     values: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -229,6 +236,8 @@ class Settings:
             "notifications": {"configured": self.notify_webhook_url is not None,
                               "format": self.notify_format},
             "deleteRemovedProjects": self.delete_removed_projects,
+            "routingContainer": self.routing_container,
+            "drillEveryDays": self.drill_every_days,
         }
 
 
@@ -355,6 +364,13 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             "SNAPSHOT_CONTAINER",
             "is not a valid blob container name (3-63 lower-case letters, digits and single hyphens)",
         )
+    routing_container = reader.optional("ROUTING_CONTAINER") or DEFAULT_ROUTING_CONTAINER
+    if not CONTAINER_NAME_PATTERN.match(routing_container) or routing_container == snapshot_container:
+        raise SettingsError(
+            "ROUTING_CONTAINER",
+            "is not a valid blob container name (3-63 lower-case letters, digits and single hyphens), or "
+            "is SNAPSHOT_CONTAINER's: callers are granted read access to it alone",
+        )
     configured_version = reader.optional("LANGUAGE_API_VERSION")
     api_version = (TextApiVersion.from_setting(configured_version, "LANGUAGE_API_VERSION")
                    if configured_version else DEFAULT_TEXT_API_VERSION)
@@ -399,6 +415,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         notify_webhook_url=_webhook_url(reader),
         notify_format=_notify_format(reader),
         delete_removed_projects=reader.boolean("DELETE_REMOVED_PROJECTS", default=False),
+        routing_container=routing_container,
+        drill_every_days=reader.integer("DRILL_EVERY_DAYS", 0, minimum=0),
         values=dict(values),
     )
 

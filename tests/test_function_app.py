@@ -36,6 +36,10 @@ EXPECTED_HTTP_ROUTES = {
     "get_restore": ("restores/{project}/{runId}", ["GET"], "FUNCTION"),
     "run_retention": ("retention", ["POST"], "FUNCTION"),
     "get_expiry": ("expiry", ["GET"], "FUNCTION"),
+    "get_promotion": ("promotion", ["GET"], "FUNCTION"),
+    "promote": ("promotion", ["POST"], "FUNCTION"),
+    "failback": ("failback", ["POST"], "FUNCTION"),
+    "start_drill": ("drills", ["POST"], "FUNCTION"),
 }
 # Modules that must wait for the first invocation: loading them at index time costs start-up time
 # (Flex Consumption allows 30 s) and, for the engine and settings, could fail the whole index.

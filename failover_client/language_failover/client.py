@@ -38,6 +38,7 @@ from language_failover.poller import (
 )
 from language_failover.region import Region, RegionClientPolicy, RegionEndpoint
 from language_failover.router import RegionRouter
+from language_failover.routing import RoutingFollower, follower_from_values
 from language_failover.settings import SettingsLike, regions_from_settings, regions_from_values
 
 Documents = list[str] | list[TextDocumentInput] | list[dict[str, str]]
@@ -55,6 +56,8 @@ class FailoverTextAnalyticsClient:
     :param client_policy: each region's SDK client timeouts, retry budget and job time limit.
     :param on_state_change: called (outside any lock) with every `RegionStateChange`.
     :param clock: monotonic seconds, for the breakers (tests inject one).
+    :param routing: follows the replicator's promotion record: while a region is the acting primary,
+        it is tried first (`from_settings` builds one when ROUTING_URL is set).
     :param client_kwargs: passed to every region's `TextAnalyticsClient` (e.g. `default_language`,
         `api_version`, `logging_enable`).
     """
@@ -68,6 +71,7 @@ class FailoverTextAnalyticsClient:
         client_policy: RegionClientPolicy | None = None,
         on_state_change: StateChangeListener | None = None,
         clock: Clock | None = None,
+        routing: RoutingFollower | None = None,
         **client_kwargs: Any,
     ) -> None:
         endpoints = [primary, *secondaries]
@@ -89,7 +93,9 @@ class FailoverTextAnalyticsClient:
             for index, endpoint in enumerate(endpoints)
         ]
         self._by_name = {region.name: region for region in self._regions}
-        self._router = RegionRouter(self._regions)
+        self.routing = routing
+        self._router = RegionRouter(
+            self._regions, preferred=routing.preferred_endpoint if routing is not None else None)
 
     @classmethod
     def from_settings(
@@ -106,6 +112,8 @@ class FailoverTextAnalyticsClient:
         are read: PRIMARY_LANGUAGE_ENDPOINT and PRIMARY_LANGUAGE_KEY; the single secondary
         (SECONDARY_LANGUAGE_ENDPOINT, SECONDARY_LANGUAGE_KEY, SECONDARY_REGION); and each target listed
         in SECONDARY_TARGETS, in order (SECONDARY__<NAME>__LANGUAGE_ENDPOINT, __LANGUAGE_KEY, __REGION).
+        With ROUTING_URL (the replicator's promotion record, see `language_failover.routing`) the client
+        prefers the acting primary during a promotion; ROUTING_CACHE_SECONDS caches it (default 60).
         A region without a key authenticates with Microsoft Entra ID: `credential`, else
         `DefaultAzureCredential`
         (built once, only if needed). Other keywords go to the constructor.
@@ -114,8 +122,10 @@ class FailoverTextAnalyticsClient:
             settings = os.environ
         if isinstance(settings, Mapping):
             regions = regions_from_values(settings)
+            values: Mapping[str, str] = settings
         else:
             regions = regions_from_settings(settings)
+            values = getattr(settings, "values", None) or {}
         shared_credential: list[TokenCredential] = [credential] if credential is not None else []
 
         def credential_for(key: str | None) -> AzureKeyCredential | TokenCredential:
@@ -129,6 +139,13 @@ class FailoverTextAnalyticsClient:
 
         endpoints = [RegionEndpoint(region.name, region.endpoint, credential_for(region.key))
                      for region in regions]
+        if "routing" not in kwargs:
+            def entra_credential() -> TokenCredential:
+                found = credential_for(None)
+                assert not isinstance(found, AzureKeyCredential)
+                return found
+
+            kwargs["routing"] = follower_from_values(values, entra_credential)
         return cls(endpoints[0], endpoints[1:], **kwargs)
 
     # -- the SDK's methods --

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from language_failover.circuit_breaker import Admission, CircuitState
 from language_failover.classification import Classification, Phase, Verdict, classify
 from language_failover.poller import ActiveJob, Attempt, Call, NoRegionAvailableError
 from language_failover.region import Region
+from language_failover.routing import normalize_endpoint
 
 _LOGGER = logging.getLogger("language_failover")
 
@@ -16,8 +17,19 @@ _LOGGER = logging.getLogger("language_failover")
 class RegionRouter:
     """Submits calls to regions in priority order and feeds every outcome back to the breakers."""
 
-    def __init__(self, regions: Sequence[Region]) -> None:
+    def __init__(self, regions: Sequence[Region], *,
+                 preferred: Callable[[], str | None] | None = None) -> None:
         self._regions = list(regions)
+        # The acting primary's endpoint while a promotion lasts (language_failover.routing), else None.
+        self._preferred = preferred
+
+    def ordered(self) -> list[Region]:
+        """The configured order, with the acting primary moved first while one is promoted."""
+        endpoint = self._preferred() if self._preferred is not None else None
+        if endpoint is None:
+            return list(self._regions)
+        first = [r for r in self._regions if normalize_endpoint(r.endpoint) == endpoint]
+        return first + [r for r in self._regions if r not in first]
 
     def submit(self, call: Call, *, exclude: set[str], attempts: list[Attempt]) -> ActiveJob:
         """Submit `call` to the first region that accepts it; raise when none does.
@@ -48,7 +60,7 @@ class RegionRouter:
             return ActiveJob(region, admission, poller)
         tried = {name for name, _ in errors}
         unusable = [
-            region.name for region in self._regions
+            region.name for region in self.ordered()
             if region.name not in exclude and region.name not in tried
             and region.breaker.state is CircuitState.UNUSABLE
         ]
@@ -74,7 +86,7 @@ class RegionRouter:
         region that is actually tried.
         """
         cooling: list[Region] = []
-        for region in self._regions:
+        for region in self.ordered():
             if region.name in exclude:
                 continue
             admission = region.breaker.acquire()

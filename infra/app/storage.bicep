@@ -19,6 +19,9 @@ param deploymentContainerName string
 @description('Blob container that holds the write-once project snapshots (SNAPSHOT_CONTAINER).')
 param snapshotContainerName string = 'snapshots'
 
+@description('Blob container that holds the promotion record callers read during an outage (ROUTING_CONTAINER).')
+param routingContainerName string = 'routing'
+
 @description('Queue that carries the replication steps; the host moves undeliverable messages to <name>-poison.')
 param stepQueueName string = 'replication-steps'
 
@@ -88,6 +91,15 @@ resource snapshotContainer 'Microsoft.Storage/storageAccounts/blobServices/conta
   }
 }
 
+// Apart from the snapshots: prediction callers are granted Blob Data Reader on this container alone.
+resource routingContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: routingContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -143,4 +155,5 @@ output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output queueEndpoint string = storage.properties.primaryEndpoints.queue
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'
 output snapshotContainerName string = snapshotContainer.name
+output routingContainerName string = routingContainer.name
 output stepQueueName string = stepQueue.name

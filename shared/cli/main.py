@@ -32,6 +32,7 @@ import requests
 from azure.core.exceptions import AzureError
 
 from shared.cli.backup import BACKUP_COMMANDS, add_backup_commands, run_backup_command
+from shared.cli.outage import OUTAGE_COMMANDS, add_outage_commands, run_outage_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
 from shared.language.retry import RetryLater
 from shared.redaction import install_log_redaction, redact
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check, without changing anything, what a first real deployment needs")
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     add_backup_commands(commands)
+    add_outage_commands(commands)
     return parser
 
 
@@ -124,6 +126,15 @@ def main(
         if engine_factory is None if check_first is None else check_first:
             preflight(engine, {**(os.environ if environ is None else environ), **settings.values},
                       every_service=args.command in NEEDS_EVERY_SERVICE)
+        if args.command in OUTAGE_COMMANDS:
+            follower = None
+            if args.command == "failback" and not (args.no_wait or args.dry_run):
+                failback_runner = (runner_factory or default_runner)(settings, engine)
+
+                def follower(runs: Sequence[tuple[str, str, str]]) -> bool:
+                    return follow_runs(engine, failback_runner, [_Followed(*run) for run in runs],
+                                       timeout=DEFAULT_REPLICATE_TIMEOUT, out=out)
+            return run_outage_command(args, engine, follower, out)
         if args.command in BACKUP_COMMANDS:
             return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
         if args.command == "drift":

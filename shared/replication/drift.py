@@ -33,7 +33,7 @@ from shared.language.regions import target_region_problems
 from shared.replication.sync_record import SyncRecord
 from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
 from shared.replication.verdict import DriftState as DriftState
-from shared.replication.verdict import Observation, classify, deployment_records, settle
+from shared.replication.verdict import Observation, classify, deployment_records, promoted_reason, settle
 from shared.settings import Settings
 
 
@@ -60,6 +60,8 @@ DocumentsFingerprint = Callable[[str, str], str]
 ContentHash = Callable[[str], str]
 # (target, project) -> the target's lastModifiedDateTime values our own recent imports left.
 OurModifications = Callable[[str, str], frozenset[str]]
+# (target, project) -> whether the target is the acting primary for it (shared.replication.promotion).
+IsPromoted = Callable[[str, str], bool]
 
 
 @dataclass(frozen=True)
@@ -251,6 +253,7 @@ def check_drift(
     projects: Sequence[str] | None = None,
     expiry_horizon: timedelta | None = None,
     our_modifications: OurModifications | None = None,
+    is_promoted: IsPromoted | None = None,
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
@@ -273,7 +276,11 @@ def check_drift(
         reason = f"cannot list the primary's projects: {_describe(error)}"
         # With REPLICATED_PROJECTS=* the names are unknown: one "*" entry keeps the failure visible.
         names = list(projects or settings.replicated_projects) or ["*"]
-        failed = [ProjectDrift(target.name, name, DriftState.ERROR, (reason,))
+        promoted = is_promoted or (lambda target, project: False)
+        # A promoted target needs no primary to be judged: it is left alone until failback.
+        failed = [ProjectDrift(target.name, name, DriftState.PROMOTED, (promoted_reason(target.name),))
+                  if promoted(target.name, name)
+                  else ProjectDrift(target.name, name, DriftState.ERROR, (reason,))
                   for name in names for target in settings.targets]
         return DriftReport(now, tuple(failed), _requests(counts), (*warnings, reason))
     wanted = _wanted_projects(settings, primary_projects, projects)
@@ -300,6 +307,7 @@ def check_drift(
         now=now,
         expiry_horizon=expiry_horizon,
         our_modifications=our_modifications or (lambda target, project: frozenset()),
+        is_promoted=is_promoted or (lambda target, project: False),
     )
     entries: list[ProjectDrift] = []
     for name in wanted:
@@ -338,8 +346,9 @@ def check_drift(
 class _ProjectChecker:
     def __init__(self, *, primary: _Counted, documents_fingerprint: DocumentsFingerprint,
                  content_hash: ContentHash, now: datetime, expiry_horizon: timedelta,
-                 our_modifications: OurModifications) -> None:
+                 our_modifications: OurModifications, is_promoted: IsPromoted) -> None:
         self.primary = primary
+        self.is_promoted = is_promoted
         self.documents_fingerprint = documents_fingerprint
         self.content_hash = content_hash
         self.now = now
@@ -366,7 +375,8 @@ class _ProjectChecker:
             primary_deployments=deployment_records(deployments, models), documents_fingerprint=fingerprint,
             secondary=secondary, secondary_models=secondary_models,
             secondary_deployments=secondary_deployments, record=record,
-            our_modifications=self.our_modifications(target, project) if secondary else frozenset())
+            our_modifications=self.our_modifications(target, project) if secondary else frozenset(),
+            promoted=self.is_promoted(target, project))
         settled = settle(observation, self.content_hash)
         state, reasons = classify(settled)
         age = None

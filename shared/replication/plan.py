@@ -25,6 +25,7 @@ IN_SYNC = DriftState.IN_SYNC.value
 DRIFTED = DriftState.DRIFTED.value
 DIVERGED = DriftState.DIVERGED.value
 MISSING = DriftState.MISSING.value
+PROMOTED = DriftState.PROMOTED.value
 WORKING = ""  # the label of the working copy in step records
 
 
@@ -44,6 +45,7 @@ class Observed:
     record: SyncRecord | None
     our_modifications: frozenset[str] = frozenset()
     content_changed: bool | None = None
+    promoted: bool = False
 
     @property
     def kind(self) -> str:
@@ -60,7 +62,8 @@ class Observed:
             primary_deployments=self.primary_deployments, documents_fingerprint=self.documents_fingerprint,
             secondary=self.secondary, secondary_models=self.secondary_models,
             secondary_deployments=self.secondary_deployments, record=self.record,
-            our_modifications=self.our_modifications, content_changed=self.content_changed)
+            our_modifications=self.our_modifications, content_changed=self.content_changed,
+            promoted=self.promoted)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -126,6 +129,8 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
     drift_state, verdict = classify(observed.observation())
     state, reasons = drift_state.value, list(verdict)
     plan = Plan(observed.project, observed.target, state, reasons)
+    if state == PROMOTED:
+        return plan  # the acting primary is never written to, forced or not
     if state == IN_SYNC and not force:
         return plan
     if state == IN_SYNC:

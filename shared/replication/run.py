@@ -7,7 +7,7 @@ other); a manifest without a run kind is a replication run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -20,13 +20,13 @@ from shared.language.authoring import AuthoringClient
 from shared.language.project_kinds import project_kind
 from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
-from shared.replication.drift import DriftReport, check_drift, export_content_hash
-from shared.replication.plan import DIVERGED, Observed, Plan, observe, plan_run
+from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
+from shared.replication.plan import DIVERGED, PROMOTED, Observed, Plan, observe, plan_run
 from shared.replication.step_kinds import StepKind
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
-from shared.replication.verdict import settle
+from shared.replication.verdict import promoted_reason, settle
 from shared.runs.executor import RunExecutor
 from shared.runs.kinds import REPLICATION_KIND
 from shared.runs.lock import RunLock
@@ -51,7 +51,7 @@ class RunStart:
     project: str
     target: str
     run_id: str | None
-    status: str                      # started | already_active | planned | in_sync | diverged | error
+    status: str          # started | already_active | planned | in_sync | diverged | promoted | error
     active_run_id: str | None = None
     plan: dict[str, Any] | None = None
     # status "error" because the service throttled or the request budget ran out: ask again after this.
@@ -91,6 +91,10 @@ class TargetClients:
         return self.documents_override or primary_container
 
 
+def _never_promoted(target: str, project: str) -> bool:
+    return False
+
+
 class ReplicationRun:
     """The "replication" run kind, bound to the primary, the targets and the state stores."""
 
@@ -100,8 +104,12 @@ class ReplicationRun:
                  primary_documents: BlobServiceClient, targets: Mapping[str, TargetClients],
                  manifests: ManifestStore, lock: RunLock, executor: RunExecutor, snapshots: SnapshotStore,
                  trainings: TrainingBudget, sync_records: SyncRecordStore, clock: Clock,
-                 step_options: StepOptions) -> None:
+                 step_options: StepOptions, promotion_view: Callable[[], IsPromoted] | None = None) -> None:
         self.settings = settings
+        # A fresh check per call, bound to one read of the promotion record (none: nothing promoted).
+        self.promotion_view: Callable[[], IsPromoted] = promotion_view or (lambda: _never_promoted)
+        # Merged into every new run's context (failback names its run kind and acting primary there).
+        self.extra_context: dict[str, Any] = {}
         self.primary = primary
         self.primary_runtime = primary_runtime
         self.primary_documents = primary_documents
@@ -159,8 +167,9 @@ class ReplicationRun:
         if metadata is None:
             raise UnknownProject(project)
         container = self.primary_documents.get_container_client(str(metadata["storageInputContainerName"]))
-        observed = observe(project, target, self.primary, clients.authoring, container, record,
-                           self.our_modifications(target, project))
+        observed = replace(observe(project, target, self.primary, clients.authoring, container, record,
+                                   self.our_modifications(target, project)),
+                           promoted=self.promotion_view()(target, project))
         # The same export decision as the daily check's, so both reach the same verdict.
         settled = settle(observed.observation(), lambda name: export_content_hash(self.primary, name))
         return replace(observed, content_changed=settled.content_changed)
@@ -177,6 +186,11 @@ class ReplicationRun:
         return observed, plan_run(observed, force=force, api_version=self.settings.api_version)
 
     def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
+        if self.promotion_view()(target, project):
+            # Decided before observing: the primary is usually down, and nothing may be written anyway.
+            return RunStart(project, target, None, PROMOTED, None,
+                            {"project": project, "target": target, "state": PROMOTED,
+                             "reasons": [promoted_reason(target)], "warnings": [], "steps": []})
         if dry_run:
             _, plan = self._plan(project, target, force)
             status = "planned" if plan.steps else plan.state
@@ -202,6 +216,8 @@ class ReplicationRun:
             if acquired.superseded_run_id:
                 manifest.warnings.append(f"took over from run {acquired.superseded_run_id}")
             manifest.context = {
+                # A kind reusing this planner (failback: the same steps, the other direction) names itself.
+                **self.extra_context,
                 "observed": observed.to_json(),
                 "record": observed.record.to_json() if observed.record else None,
                 "container": self.targets[target].container_for(observed.container),
@@ -281,7 +297,7 @@ class ReplicationRun:
 
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
                            self.sync_records, fingerprint, content_hash, self.clock, projects=projects,
-                           our_modifications=self.our_modifications)
+                           our_modifications=self.our_modifications, is_promoted=self.promotion_view())
 
 
 __all__ = ["ReplicationRun", "RunStart", "TargetClients", "TickReport"]

@@ -26,6 +26,9 @@ class DriftState(StrEnum):
     DIVERGED = "diverged"  # someone changed the target after our last import: never overwritten without force
     MISSING = "missing"  # the target has no such project: replicate
     ERROR = "error"  # unknown: the check itself failed (the reason says why)
+    # The target is the acting primary during an outage (`promote`): nothing is written to it until
+    # failback; the original primary's later edits wait, they are not drift to repair.
+    PROMOTED = "promoted"
 
 
 # States that a replication run resolves (a diverged target needs a person, or force).
@@ -50,6 +53,8 @@ class Observation:
     our_modifications: frozenset[str] = frozenset()
     # A fresh export of the primary differs from what we replicated; None: not compared (yet).
     content_changed: bool | None = None
+    # The target is the acting primary (promoted during an outage).
+    promoted: bool = False
 
     @property
     def kind(self) -> str:
@@ -109,6 +114,8 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     record = observation.record
     secondary = observation.secondary
     project = observation.project
+    if observation.promoted:
+        return DriftState.PROMOTED, (promoted_reason(observation.target),)
     if secondary is None:
         return DriftState.MISSING, (f"the target has no project {project!r}",)
     secondary_modified = _text(secondary.get("lastModifiedDateTime"))
@@ -156,6 +163,54 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     if changes:
         return DriftState.DRIFTED, tuple(changes)
     return DriftState.IN_SYNC, tuple(notes)
+
+
+class FailbackChange(StrEnum):
+    """Which side of a promoted project changed since our last sync, as failback sees it."""
+
+    NONE = "unchanged"      # neither: back to normal direction with no import and no training
+    ACTING = "acting"       # edited on the acting primary during the outage: replicated back
+    ORIGINAL = "original"   # only the original primary (the recovery-point window): replication brings it
+    BOTH = "both"           # both: nothing is overwritten without an explicit choice (--prefer)
+
+
+def ignoring_target_edits(observation: Observation) -> Observation:
+    """The observation as if the target had not been edited since our last import, and not promoted:
+    what `classify` then finds is the source side's change alone."""
+    record = observation.record
+    secondary = observation.secondary
+    if record is None or secondary is None:
+        return replace(observation, promoted=False)
+    masked = {**secondary, "lastModifiedDateTime": record.secondary_last_modified}
+    return replace(observation, secondary=masked, promoted=False)
+
+
+def failback_change(forward: Observation, reverse: Observation) -> tuple[FailbackChange, tuple[str, ...]]:
+    """Decide failback for one project from both directions, each settled and `ignoring_target_edits`.
+
+    `forward`: the original primary -> the acting primary, against our last sync record;
+    `reverse`: the acting primary -> the original primary, against the baseline recorded at promotion.
+    The same `classify` decides each side, so failback and the daily check cannot disagree.
+    """
+    original_state, original = classify(forward)
+    acting_state, acting = classify(reverse)
+    original_changed = original_state is not DriftState.IN_SYNC
+    acting_changed = acting_state is not DriftState.IN_SYNC
+    reasons = (*(f"acting primary: {reason}" for reason in acting if acting_changed),
+               *(f"original primary: {reason}" for reason in original if original_changed))
+    if original_changed and acting_changed:
+        return FailbackChange.BOTH, reasons
+    if acting_changed:
+        return FailbackChange.ACTING, reasons
+    if original_changed:
+        return FailbackChange.ORIGINAL, reasons
+    return FailbackChange.NONE, ()
+
+
+def promoted_reason(target: str) -> str:
+    """Why a promoted target is left alone (also said when the primary cannot even be observed)."""
+    return (f"target {target!r} is the acting primary (promoted): nothing is written to it until failback; "
+            "the primary's changes wait until then")
 
 
 def _target_serving(observation: Observation) -> list[str]:

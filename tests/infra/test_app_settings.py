@@ -119,6 +119,8 @@ SAMPLE_EXPRESSIONS = {
     "secondaryRegion": "westus2",
     "replicatedProjects": "*",
     "snapshotContainerName": "snapshots",
+    "routingContainerName": "routing",
+    "string(drillEveryDays)": "7",
     "driftSchedule": None,  # the parameter's default
     "languageApiVersion": None,
     "string(maxTrainingsPerProjectPerDay)": "3",

@@ -116,7 +116,19 @@ EXPECTED = {
     Assignment("Storage Blob Data Owner", APP, "appStorage.outputs.name", "", None),
     Assignment("Storage Queue Data Contributor", APP, "appStorage.outputs.name", "", None),
     Assignment("Monitoring Metrics Publisher", APP, "monitoring.outputs.applicationInsightsName", "", None),
+    # Prediction callers: read the promotion record (scoped to the routing container, see below).
+    Assignment("Storage Blob Data Reader", "routingReaderPrincipalId", "appStorage.outputs.name", "",
+               "!empty(routingReaderPrincipalId)"),
 }
+
+
+def test_callers_read_the_routing_container_and_nothing_else_of_the_app_s_storage() -> None:
+    body = module_body(parse(MAIN)["modules"]["routingReader"])
+    assert render(body["params"]["containerName"]) == "appStorage.outputs.routingContainerName"
+    module = parse(INFRA / "rbac" / "container-role.bicep")
+    [assignment] = [r for r in module["resources"].values()
+                    if r["type"] == "Microsoft.Authorization/roleAssignments"]
+    assert render(assignment["config"]["scope"]) == "container"
 
 
 def test_role_assignments_are_exactly_the_least_privileged_set() -> None:

@@ -109,6 +109,7 @@ def test_app_storage_holds_the_snapshot_container_and_the_step_queues_the_code_u
     template = parse(INFRA / "app" / "storage.bicep")
     main = parse(MAIN)
     assert main["variables"]["snapshotContainerName"]["value"] == settings.DEFAULT_SNAPSHOT_CONTAINER
+    assert main["variables"]["routingContainerName"]["value"] == settings.DEFAULT_ROUTING_CONTAINER
     assert main["variables"]["stepQueueName"]["value"] == "replication-steps"
     queues = resources_of_type(template, "Microsoft.Storage/storageAccounts/queueServices/queues")
     assert {render(q["config"]["name"]) for q in queues.values()} == {
@@ -119,6 +120,7 @@ def test_app_storage_holds_the_snapshot_container_and_the_step_queues_the_code_u
     assert {render(c["config"]["name"]) for c in containers.values()} == {
         "deploymentContainerName",
         "snapshotContainerName",
+        "routingContainerName",
     }
 
 

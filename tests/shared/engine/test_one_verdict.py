@@ -169,3 +169,18 @@ def test_after_a_successful_run_a_forced_dry_run_names_no_unfinished_run(world):
     [planned] = h.engine.start_runs(dry_run=True, force=True)
 
     assert planned.plan is not None and planned.plan["reasons"] == ["forced"], planned
+
+
+@pytest.mark.parametrize("scenario", ["in sync", "labels edited", "secondary edited"])
+def test_a_promoted_target_is_promoted_in_the_report_and_the_plan_whatever_changed(
+        world, regions, azurite, scenario):
+    project, primary, h = world
+    assert replicate(h, project).status == SUCCEEDED
+    h.engine.promote(by="test", reason="drill")
+
+    SCENARIOS[scenario](regions, azurite, primary, project)
+
+    assert verdicts(h, project) == (DriftState.PROMOTED, "promoted")
+    [forced] = h.engine.start_runs(force=True)
+    assert forced.status == "promoted" and forced.run_id is None
+    assert not h.engine.timer_tick().started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -544,3 +545,35 @@ def test_a_replica_edited_after_our_import_is_diverged(replicated, regions):
     assert entry.state is DriftState.DIVERGED, entry
     assert "after our last import" in entry.reasons[0]
     assert not entry.needs_replication
+
+
+def test_a_promoted_target_is_promoted_and_the_other_targets_stay_replicas_of_the_primary():
+    world = World(make_settings(**{
+        "SECONDARY_TARGETS": "far", "SECONDARY__FAR__LANGUAGE_ENDPOINT": "https://far.cognitiveservices.azure.com",
+        "SECONDARY__FAR__DOCUMENTS_STORAGE": "https://fardocs.blob.core.windows.net"}))
+    world.synced()
+    far = FakeResource()
+    far.add("Loans", SECONDARY_AFTER_IMPORT)
+    far.deploy("Loans", "prod", "model1", trained=SECONDARY_AFTER_IMPORT)
+    records = world.records.records
+    records[("far", "Loans")] = replace(records[("secondary", "Loans")], target="far")
+    world.secondary.projects["Loans"]["lastModifiedDateTime"] = "2026-03-02T08:00:00Z"  # outage work on it
+    world.primary.deploy("Loans", "prod", "model1", trained="2026-03-02T09:00:00Z")     # the primary moved on
+
+    def check(promoted: str):
+        return check_drift(world.settings, world.primary, {"secondary": world.secondary, "far": far},
+                           world.records, world.fingerprint, world.content_hash, world.clock,
+                           is_promoted=lambda target, project: target == promoted)
+
+    report = check("secondary")
+    # Not "diverged": the acting primary's own work is expected, and it is never written to.
+    assert report.project("Loans", "secondary").state is DriftState.PROMOTED
+    assert not report.project("Loans", "secondary").needs_replication
+    # Any other target keeps following the original primary, as without a promotion.
+    assert report.project("Loans", "far").state is DriftState.DRIFTED
+    assert check("nobody").project("Loans", "secondary").state is DriftState.DIVERGED
+
+    world.primary.fail = ReplicatorError("HTTP 503 ServiceUnavailable")  # during the outage itself
+    down = check("secondary")  # every project replicated: "*" stands for the names the primary would list
+    assert down.project("*", "secondary").state is DriftState.PROMOTED
+    assert down.project("*", "far").state is DriftState.ERROR

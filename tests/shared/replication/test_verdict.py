@@ -6,7 +6,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
-from shared.replication.verdict import UNFINISHED_RUN, DriftState, Observation, classify, needs_export, settle
+from shared.replication.verdict import (
+    UNFINISHED_RUN,
+    DriftState,
+    FailbackChange,
+    Observation,
+    classify,
+    failback_change,
+    ignoring_target_edits,
+    needs_export,
+    settle,
+)
 
 T0 = "2026-01-01T00:00:00Z"
 T1 = "2026-01-02T00:00:00Z"
@@ -85,3 +95,28 @@ def test_a_retrain_without_redeploy_changes_nothing_served_and_a_redeploy_does()
     redeployed = synced(primary_deployments={"prod": DeploymentRecord("v1", T1, "2022-05-01")})
     state, reasons = classify(redeployed)
     assert state is DriftState.DRIFTED and "was retrained and redeployed" in reasons[0]
+
+
+def test_a_promoted_target_is_promoted_whatever_else_is_true():
+    for observation in (synced(), synced(secondary={"lastModifiedDateTime": T2}), synced(secondary=None),
+                        synced(record=None), synced(primary_deployments={})):
+        state, reasons = classify(replace(observation, promoted=True))
+        assert state is DriftState.PROMOTED and "acting primary" in reasons[0]
+
+
+def test_failback_masks_the_other_side_s_edits_and_decides_which_side_changed():
+    # forward: primary -> acting primary; reverse: acting primary -> primary. T2 is an edit on a target.
+    target_edited = {"secondary": {"lastModifiedDateTime": T2}}
+    source_moved = {"primary": {**synced().primary, "lastModifiedDateTime": T2}, "content_changed": True}
+
+    def decide(forward: dict, reverse: dict) -> FailbackChange:
+        return failback_change(ignoring_target_edits(synced(promoted=True, **forward)),
+                               ignoring_target_edits(synced(**reverse)))[0]
+
+    assert decide({}, {}) is FailbackChange.NONE
+    # The acting primary edited: the reverse direction's source moved, the forward one's target did.
+    assert decide(target_edited, source_moved) is FailbackChange.ACTING
+    assert decide(source_moved, target_edited) is FailbackChange.ORIGINAL
+    assert decide({**source_moved, **target_edited}, {**source_moved, **target_edited}) is FailbackChange.BOTH
+    # A save without changes on the acting primary changes nothing.
+    assert decide({}, {**source_moved, "content_changed": False}) is FailbackChange.NONE

@@ -1,0 +1,1 @@
+"""The outage workflow: promote a target to acting primary, fail back to the original, and drill."""
