@@ -36,7 +36,7 @@ from shared.replication.drift import export_content_hash
 from shared.replication.plan import observe
 from shared.replication.promotion import FAILING_BACK, Promotion
 from shared.replication.run import ReplicationRun, RunStart, TargetClients
-from shared.replication.step_kinds import StepKind
+from shared.replication.step_kinds import cancellable, fits_a_request
 from shared.replication.steps import StepMachine
 from shared.replication.verdict import (
     FailbackChange,
@@ -145,10 +145,10 @@ class FailbackRun:
         return_project(self.host, acting, manifest.project, content_hash=content_hash, run_id=manifest.run_id)
 
     def fits_a_request(self, step: StepRecord) -> bool:
-        return StepKind(step.kind).fits_a_request
+        return fits_a_request(step.kind)
 
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
-        if StepKind(step.kind).cancellable and step.job_url:
+        if cancellable(step.kind) and step.job_url:
             self.host.primary.cancel_training(step.job_url)
 
 

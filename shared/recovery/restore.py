@@ -41,8 +41,8 @@ from shared.language.export_stream import ExportSummary
 from shared.language.runtime import RuntimeClient
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.run import TargetClients
-from shared.replication.step_kinds import StepKind
-from shared.replication.steps import Action, Side, StepMachine, StepOptions
+from shared.replication.step_kinds import StepAction, StepKind, cancellable, fits_a_request
+from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
 from shared.runs.kinds import RUN_KIND_KEY
@@ -247,11 +247,6 @@ class RestoreMachine(StepMachine):
                          host.step_options)
         self.restores_primary = manifest.target == PRIMARY
 
-    def actions(self) -> dict[StepKind, Action]:
-        return {**super().actions(), StepKind.CHECK_SNAPSHOT: self._check_snapshot,
-                StepKind.RESTORE_DOCUMENTS: self._restore_documents,
-                StepKind.RESTORE_IMPORT: self._restore_import, StepKind.LOAD_SNAPSHOT: self._load_snapshot}
-
     def _snapshot_of(self, slice_: SliceHandle, label: str) -> tuple[str, ExportSummary]:
         """The restored snapshot, whatever the label: the shared train step asks by label."""
         name = str(slice_.manifest.context["restoreSnapshot"])
@@ -354,6 +349,46 @@ class RestoreMachine(StepMachine):
         return wait
 
 
+# -- the restore step kinds (the machine runs the replication kinds too) -------------------------------
+
+
+class CheckSnapshot(StepAction[RestoreMachine]):
+    kind = StepKind.CHECK_SNAPSHOT
+    machine = RestoreMachine
+
+    @classmethod
+    def run(cls, machine: RestoreMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._check_snapshot(slice_, step)
+
+
+class RestoreDocuments(StepAction[RestoreMachine]):
+    kind = StepKind.RESTORE_DOCUMENTS
+    machine = RestoreMachine
+    fits_a_request = False   # one copy of any length: queue only
+
+    @classmethod
+    def run(cls, machine: RestoreMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._restore_documents(slice_, step)
+
+
+class RestoreImport(StepAction[RestoreMachine]):
+    kind = StepKind.RESTORE_IMPORT
+    machine = RestoreMachine
+
+    @classmethod
+    def run(cls, machine: RestoreMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._restore_import(slice_, step)
+
+
+class LoadSnapshot(StepAction[RestoreMachine]):
+    kind = StepKind.LOAD_SNAPSHOT
+    machine = RestoreMachine
+
+    @classmethod
+    def run(cls, machine: RestoreMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._load_snapshot(slice_, step)
+
+
 def import_body(export: ExportedProject, project: str, container: str) -> bytes:
     """The snapshot as an import body for `project` whose documents live in `container`."""
     body = json.loads(export.with_container(container))
@@ -373,10 +408,10 @@ class RestoreRun:
         return RestoreMachine(self.host, manifest, str(manifest.context["sourceContainer"]))
 
     def fits_a_request(self, step: StepRecord) -> bool:
-        return StepKind(step.kind).fits_a_request
+        return fits_a_request(step.kind)
 
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
-        if StepKind(step.kind).cancellable and step.job_url:
+        if cancellable(step.kind) and step.job_url:
             # A restore may target the primary itself, which is no entry of the targets.
             side_of(self.host, manifest.target, None).authoring.cancel_training(step.job_url)
 

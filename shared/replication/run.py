@@ -22,7 +22,7 @@ from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
 from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
 from shared.replication.plan import DIVERGED, PROMOTED, Observed, Plan, observe, plan_run
-from shared.replication.step_kinds import StepKind
+from shared.replication.step_kinds import StepKind, cancellable, fits_a_request
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
@@ -244,10 +244,10 @@ class ReplicationRun:
         return StepMachine(primary, secondary, self.snapshots, self.trainings, self.clock, self.step_options)
 
     def fits_a_request(self, step: StepRecord) -> bool:
-        return StepKind(step.kind).fits_a_request
+        return fits_a_request(step.kind)
 
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
-        if StepKind(step.kind).cancellable and step.job_url:
+        if cancellable(step.kind) and step.job_url:
             self.targets[manifest.target].authoring.cancel_training(step.job_url)
 
     # -- finishing -------------------------------------------------------------------------------------

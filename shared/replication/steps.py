@@ -1,5 +1,9 @@
 """The step machine: what one slice does for each kind of step.
 
+Each kind of step is one registered class (`StepAction`, see `shared.replication.step_kinds`); the
+replication kinds are defined at the end of this module and delegate to the machine's methods. Adding a
+kind is one class and one plan line.
+
 Each call does one bounded piece of work for the run's current step (a submit, or one poll, or one
 copy) and returns either None (the step ended: succeeded, skipped) or the delay before the next slice.
 
@@ -27,7 +31,7 @@ from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
 from shared.replication.evaluation import Parity, compare, read_evaluation, read_test_set
 from shared.replication.plan import WORKING
-from shared.replication.step_kinds import StepKind
+from shared.replication.step_kinds import StepAction, StepKind, registered_kinds, step_action
 from shared.replication.training_budget import TrainingBudget
 from shared.runs.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, StepRecord
 from shared.runs.steps import SliceHandle, StepFailed, retire_job
@@ -77,25 +81,21 @@ class StepMachine:
         self.clock = clock
         self.options = options
 
-    def actions(self) -> dict[StepKind, Action]:
-        """Step kind -> what executes it (a run kind's machine adds its own)."""
-        return {
-            StepKind.BACKUP: self._backup, StepKind.EXPORT: self._export, StepKind.DOCUMENTS: self._documents,
-            StepKind.IMPORT: self._import, StepKind.TRAIN: self._train, StepKind.DEPLOY: self._deploy,
-            StepKind.VERIFY: self._verify,
-        }
+    def kinds(self) -> frozenset[str]:
+        """The registered step kinds this machine runs (a kind's class names its machine)."""
+        return frozenset(kind for kind, action in registered_kinds().items()
+                         if isinstance(self, action.machine))
 
     def run(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         if step.started_at is None:
             step.started_at = self.clock.now()
         step.status = RUNNING
-        try:
-            action = self.actions()[StepKind(step.kind)]
-        except (ValueError, KeyError):
+        action = step_action(step.kind)
+        if action is None or not isinstance(self, action.machine):
             raise StepFailed("UnknownStepKind",
-                             f"{step.name}: this run kind has no step of kind {step.kind!r}") from None
+                             f"{step.name}: this run kind has no step of kind {step.kind!r}")
         try:
-            delay = action(slice_, step)
+            delay = action.run(self, slice_, step)
         except RetryLater as later:
             step.detail["lastRetry"] = later.reason
             return timedelta(seconds=later.delay)
@@ -664,6 +664,74 @@ class StepMachine:
         return sample
 
 
+# -- the replication step kinds ------------------------------------------------------------------------
+
+
+class Backup(StepAction[StepMachine]):
+    kind = StepKind.BACKUP
+    machine = StepMachine
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._backup(slice_, step)
+
+
+class Export(StepAction[StepMachine]):
+    kind = StepKind.EXPORT
+    machine = StepMachine
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._export(slice_, step)
+
+
+class Documents(StepAction[StepMachine]):
+    kind = StepKind.DOCUMENTS
+    machine = StepMachine
+    fits_a_request = False   # one copy of any length: queue only
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._documents(slice_, step)
+
+
+class Import(StepAction[StepMachine]):
+    kind = StepKind.IMPORT
+    machine = StepMachine
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._import(slice_, step)
+
+
+class Train(StepAction[StepMachine]):
+    kind = StepKind.TRAIN
+    machine = StepMachine
+    cancellable = True
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._train(slice_, step)
+
+
+class Deploy(StepAction[StepMachine]):
+    kind = StepKind.DEPLOY
+    machine = StepMachine
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._deploy(slice_, step)
+
+
+class Verify(StepAction[StepMachine]):
+    kind = StepKind.VERIFY
+    machine = StepMachine
+
+    @classmethod
+    def run(cls, machine: StepMachine, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
+        return machine._verify(slice_, step)
+
+
 def poll_delay(polls: int, estimated_end: datetime | None, now: datetime, options: StepOptions) -> timedelta:
     """When to look at a running job again after its `polls`-th poll: a growing interval (x1.5 from
     `poll_initial`, at most `poll_max`), or sooner when the service's estimated end comes first."""
@@ -673,4 +741,5 @@ def poll_delay(polls: int, estimated_end: datetime | None, now: datetime, option
     return delay
 
 
-__all__ = ["Action", "Side", "StepMachine", "StepOptions", "poll_delay"]
+__all__ = ["Action", "Backup", "Deploy", "Documents", "Export", "Import", "Side", "StepMachine",
+           "StepOptions", "Train", "Verify", "poll_delay"]
