@@ -19,7 +19,7 @@ from shared.settings import Settings, load_settings
 LIVE_SETTINGS = "LANGUAGE_DR_LIVE_SETTINGS"
 HERE = Path(__file__).resolve().parent
 SKIP_REASON = (f"live tests against real Azure resources: set {LIVE_SETTINGS} to a local.settings.json "
-               "naming them (see README, Deploy: Prove your set-up)")
+               "naming them (see docs/how-to/deploy.md, 'Prove your set-up')")
 
 
 def live_settings_file() -> Path | None:
