@@ -35,6 +35,7 @@ from shared.errors import ReplicatorError
 from shared.language.runtime import SampleDocument, job_finished, predictions
 from shared.outage.host import FailoverHost
 from shared.recovery.notifications import Notification, Notifier
+from shared.replication.agreement import agreement_threshold, measure_agreement, passes, sample_documents
 from shared.replication.drift import format_age
 from shared.runs.manifest import new_run_id
 from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
@@ -170,16 +171,25 @@ class DrillService:
             checks.append(DrillCheck(target, project, "predictions agree", False,
                                      f"the primary could not predict: {_describe(error)}"))
             return checks
-        compared = agreed = 0
-        for name in deployments:
-            for document in sample:
-                compared += 1
-                agreed += answers[name].get(document.id) == primary[name].get(document.id)
-        agreement = agreed / compared if compared else 1.0
-        threshold = host.settings.verify_agreement_threshold
-        checks.append(DrillCheck(target, project, "predictions agree", agreement + 1e-9 >= threshold,
-                                 f"{agreement:.0%} of {compared} agree (threshold {threshold:.0%})"))
+        measured = measure_agreement({name: (primary[name], answers[name]) for name in deployments},
+                                     (document.id for document in sample))
+        threshold = self._threshold(target, project)
+        checks.append(DrillCheck(
+            target, project, "predictions agree", passes(measured, float(threshold["value"])),
+            f"{measured.fraction:.0%} of {measured.compared} agree (threshold {threshold['value']:.0%}: "
+            f"{threshold['why']})"))
         return checks
+
+    def _threshold(self, target: str, project: str) -> dict[str, Any]:
+        """Verify's rule: resampled where the last sync's evaluations found different test sets."""
+        record = self.host.sync_records.get(target, project)
+        evaluations = record.evaluation if record is not None else {}
+        settings = self.host.settings
+        return agreement_threshold(
+            (label for label, parity in evaluations.items()
+             if isinstance(parity, dict) and parity.get("sameTestSet") is False),
+            exact=settings.verify_agreement_threshold,
+            resampled=settings.verify_agreement_threshold_resampled)
 
     def _sample(self, target: str, project: str) -> list[SampleDocument]:
         """Documents of the last replicated working copy, read from the target's own container."""
@@ -190,12 +200,7 @@ class DrillService:
         export = host.snapshots.summarise(info.name)
         clients = host.targets[target]
         container = clients.documents.get_container_client(clients.container_for(export.container))
-        count = min(host.step_options.verify_sample, export.document_count, 25)
-        order = sorted(range(export.document_count), key=export.locations.__getitem__)
-        chosen = order[:: max(1, len(order) // max(count, 1))][:count]
-        return [SampleDocument(str(index), container.get_blob_client(export.locations[position])
-                               .download_blob().readall().decode("utf-8"), export.languages[position] or "en")
-                for index, position in enumerate(chosen)]
+        return sample_documents(export, container, host.step_options.verify_sample)
 
     def _predict(self, runtime: Any, kind: str, project: str, deployment: str,
                  sample: list[SampleDocument]) -> dict[str, Any]:

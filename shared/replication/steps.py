@@ -29,6 +29,7 @@ from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
+from shared.replication.agreement import agreement_threshold, measure_agreement, passes, sample_documents
 from shared.replication.evaluation import Parity, compare, read_evaluation, read_test_set
 from shared.replication.plan import WORKING
 from shared.replication.step_kinds import StepAction, StepKind, registered_kinds, step_action
@@ -603,24 +604,17 @@ class StepMachine:
                 step.polls += 1
                 return min(self.options.poll_initial, self.options.poll_max)
             results[name] = {"primary": predictions(primary_body), "target": predictions(target_body)}
-        compared = agreed = 0
-        disagreements = []
-        for name, pair in sorted(results.items()):
-            for doc_id in step.detail["sample"]:
-                compared += 1
-                if pair["primary"].get(doc_id) == pair["target"].get(doc_id):
-                    agreed += 1
-                else:
-                    disagreements.append(f"{name}/{doc_id}")
-        agreement = agreed / compared if compared else 1.0
-        step.detail.update(agreement=round(agreement, 4), compared=compared, disagreements=disagreements[:10])
+        pairs = {name: (pair["primary"], pair["target"]) for name, pair in results.items()}
+        measured = measure_agreement(pairs, step.detail["sample"])
+        step.detail.update(agreement=round(measured.fraction, 4), compared=measured.compared,
+                           disagreements=measured.disagreements[:10])
         # A verify begun before thresholds were chosen per run holds the full one.
         chosen = step.detail.get("threshold") or {"value": self.options.agreement_threshold, "why": "default"}
         threshold = float(chosen["value"])
-        if agreement + 1e-9 < threshold:
+        if not passes(measured, threshold):
             raise StepFailed("PredictionsDisagree", (
-                f"verify: predictions agree on {agreement:.0%} of {compared} sampled documents, below the "
-                f"threshold {threshold:.0%} ({chosen['why']})"))
+                f"verify: predictions agree on {measured.fraction:.0%} of {measured.compared} sampled "
+                f"documents, below the threshold {threshold:.0%} ({chosen['why']})"))
         failures = step.detail.get("evaluationFailures") or []
         if failures:
             raise StepFailed("EvaluationDiffers", "verify: " + " | ".join(failures))
@@ -641,27 +635,13 @@ class StepMachine:
         step.detail["evaluation"] = {label: parity.to_json() if parity else None
                                      for label, parity in parities.items()}
         step.detail["evaluationFailures"] = [p.reason() for p in parities.values() if p and p.fails]
-        resampled = sorted(label for label, p in parities.items() if p is not None and not p.same_test_set)
-        if resampled:
-            step.detail["threshold"] = {
-                "kind": "resampled", "value": self.options.agreement_threshold_resampled,
-                "why": f"the service drew another test set for {', '.join(resampled)}"}
-        else:
-            step.detail["threshold"] = {"kind": "exact", "value": self.options.agreement_threshold,
-                                        "why": "the same train/test split on both sides"}
+        step.detail["threshold"] = agreement_threshold(
+            (label for label, p in parities.items() if p is not None and not p.same_test_set),
+            exact=self.options.agreement_threshold, resampled=self.options.agreement_threshold_resampled)
 
     def _sample(self, slice_: SliceHandle) -> list[SampleDocument]:
         _, export = self._snapshot_of(slice_, WORKING)
-        order = sorted(range(export.document_count), key=export.locations.__getitem__)
-        count = min(self.options.verify_sample, len(order), 25)
-        stride = max(1, len(order) // max(count, 1))
-        chosen = order[::stride][:count]
-        sample = []
-        for index, position in enumerate(chosen):
-            blob = self.target.documents.get_blob_client(export.locations[position])
-            text = blob.download_blob().readall().decode("utf-8")
-            sample.append(SampleDocument(str(index), text, export.languages[position] or "en"))
-        return sample
+        return sample_documents(export, self.target.documents, self.options.verify_sample)
 
 
 # -- the replication step kinds ------------------------------------------------------------------------
