@@ -25,19 +25,20 @@ import requests
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from shared.connections import LOOPBACK_HOSTS
 from shared.errors import ReplicatorError
 from shared.language.authoring import AuthoringClient, LanguageApiError
 from shared.language.credentials import MissingCredential
 from shared.language.project_kinds import PROJECT_KINDS, ProjectKind, project_kind
 from shared.language.regions import authoring_region_problem
 from shared.reachability import engine_endpoints, host_storage_url, unreachable
+from shared.redaction import redact
 from shared.settings import LanguageResource, SettingsError, Target, resource_setting
 
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Regional endpoints (https://<region>.api.cognitive.microsoft.com) take keys only.
 _REGIONAL_SUFFIXES = (
     ".api.cognitive.microsoft.com",
@@ -108,7 +109,8 @@ class _Collector:
     checks: list[Check] = field(default_factory=list)
 
     def add(self, subject: str, name: str, status: str, detail: str, fix: str = "") -> bool:
-        self.checks.append(Check(subject, name, status, detail, fix))
+        # Details quote the services' and SDKs' own messages, which can carry a URL with its SAS.
+        self.checks.append(Check(subject, name, status, redact(detail), fix))
         return status == PASS
 
     def skip(self, subject: str, names: tuple[str, ...], why: str) -> None:
@@ -254,7 +256,7 @@ def _language_checks(
 
 
 def _endpoint_detail(setting: str, host: str) -> str:
-    if host in _LOOPBACK_HOSTS:
+    if host in LOOPBACK_HOSTS:
         return f"{setting} is a loopback address (the emulator)"
     return f"{setting} is a custom subdomain endpoint"
 
@@ -628,4 +630,4 @@ def _snapshot_storage_check(found: _Collector, engine: ReplicationEngine) -> Non
 def _reason(error: BaseException) -> str:
     message = error.message if isinstance(error, ReplicatorError) else str(error)
     first = message.strip().splitlines()[0] if message.strip() else ""
-    return f"{type(error).__name__}: {first}"[:200]
+    return redact(f"{type(error).__name__}: {first}")[:200]

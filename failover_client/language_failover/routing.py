@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 DEFAULT_ROUTING_CACHE_SECONDS = 60.0
+# The only hosts a routing URL (which may carry a SAS) is read from over plain http.
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # The blob's bytes, or None when there is no record (normal direction). Raises when it cannot tell.
 RoutingReader = Callable[[], bytes | None]
 _STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -132,7 +135,9 @@ def follower_from_values(values: Mapping[str, str], credential: Callable[[], Tok
     url = (values.get("ROUTING_URL") or "").strip()
     if not url:
         return None
-    if not url.lower().startswith(("https://", "http://127.0.0.1", "http://localhost")):
+    parts = urlsplit(url)
+    # The URL may carry a SAS: plain http only to this machine (the emulator and Azurite in tests).
+    if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)):
         raise ValueError("ROUTING_URL must be an https URL of the promotion record's blob")
     raw_ttl = (values.get("ROUTING_CACHE_SECONDS") or "").strip()
     try:

@@ -121,7 +121,7 @@ def regions_from_values(values: Mapping[str, str]) -> list[ConfiguredRegion]:
     for name in dict.fromkeys(listed):
         if not TARGET_NAME_PATTERN.match(name) or name == PRIMARY_REGION_NAME:
             raise ValueError(
-                f"SECONDARY_TARGETS: {name!r} is not a valid target name "
+                "SECONDARY_TARGETS: holds a name that is not a valid target name "
                 "(lower-case letters, digits and '-'; not 'primary')"
             )
         regions.append(ConfiguredRegion(

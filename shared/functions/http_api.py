@@ -20,6 +20,7 @@ from shared.functions.json_http import (
 from shared.functions.routes import api_url, checked_name, query_name, quoted, route_name
 from shared.functions.telemetry import report_recovery_point_ages
 from shared.names import IDENTIFIER, PROJECT_NAME
+from shared.redaction import redact
 
 if TYPE_CHECKING:
     from shared.engine import RunStart
@@ -222,7 +223,7 @@ def _started_response(req: func.HttpRequest, starts: "list[RunStart]", dry_run: 
         delays = [start.retry_after for start in errors if start.retry_after is not None]
         if delays:
             return retry_later_response(max(delays), f"could not plan now ({messages})", runs=runs)
-        failed = {"code": "DependencyFailed", "message": f"could not plan ({messages})"}
+        failed = {"code": "DependencyFailed", "message": redact(f"could not plan ({messages})")}
         return json_response({"error": failed, "runs": runs}, 502)
     if diverged and not dry_run:
         names = ", ".join(f"{start.project} → {start.target}" for start in diverged)

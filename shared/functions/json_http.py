@@ -133,7 +133,7 @@ def response_for_error(error: Exception) -> func.HttpResponse:
 
 def retry_later_response(delay: float, message: str, **extra: Any) -> func.HttpResponse:
     """503 with Retry-After: the Language service throttled us or our request budget is spent."""
-    body = {"error": {"code": RETRY_LATER, "message": message}, **extra}
+    body = {"error": {"code": RETRY_LATER, "message": redact(message)}, **extra}
     return json_response(body, 503, {"Retry-After": str(max(1, math.ceil(delay)))})
 
 

@@ -151,7 +151,7 @@ def test_from_settings_with_listed_targets_only() -> None:
     ("values", "message"),
     [
         ({"SECONDARY_TARGETS": "westus2"}, "SECONDARY__WESTUS2__LANGUAGE_ENDPOINT is not set"),
-        ({"SECONDARY_TARGETS": "West US"}, "SECONDARY_TARGETS: 'West US' is not a valid target name"),
+        ({"SECONDARY_TARGETS": "West US"}, "SECONDARY_TARGETS: holds a name that is not a valid target name"),
         ({"SECONDARY_TARGETS": "primary"}, "not a valid target name"),
     ],
 )

@@ -68,6 +68,17 @@ def test_settings_are_named_never_shown() -> None:
     assert follower_from_values({}, lambda: pytest.fail("no credential")) is None
 
 
+@pytest.mark.parametrize("url", ["http://localhost.evil.example/routing/p.json?sig=x",
+                                 "http://127.0.0.1.nip.io/routing/p.json?sig=x",
+                                 "http://a.blob.core.windows.net/routing/p.json?sig=x"])
+def test_a_routing_url_over_plain_http_is_refused_unless_it_is_this_machine(url: str) -> None:
+    # A SAS in the URL must never travel in clear text to another host, however its name begins.
+    with pytest.raises(ValueError, match="ROUTING_URL"):
+        follower_from_values({"ROUTING_URL": url}, lambda: pytest.fail("no credential"))
+    assert follower_from_values({"ROUTING_URL": "http://127.0.0.1:10000/acct/routing/p.json?sig=x"},
+                                lambda: pytest.fail("no credential")) is not None
+
+
 def sas_url(azurite: Azurite, container: str, blob: str) -> str:
     service = BlobServiceClient.from_connection_string(azurite.connection_string())
     client = service.get_blob_client(container, blob)

@@ -282,3 +282,13 @@ def test_a_replicated_project_of_an_unsupported_kind_fails_and_star_only_notes_i
     assert [c.status for c in everything.checks] == [PASS]
     detail = everything.checks[0].detail
     assert "1 projects of supported kinds; other kinds are not replicated: Conversation" in detail
+
+
+def test_a_check_detail_quoting_a_url_with_its_sas_is_redacted() -> None:
+    from shared.doctor import _Collector
+
+    found = _Collector()
+    found.add("storage", "snapshots", FAIL, "ServiceRequestError: https://acct.blob.core.windows.net/c"
+              "?sv=2022-11-02&sig=AbCdEf0123456789AbCdEf0123456789AbCd%3D")
+    assert "AbCdEf0123456789" not in found.checks[0].detail
+    assert found.checks[0].detail.startswith("ServiceRequestError: https://acct.blob.core.windows.net/c")
