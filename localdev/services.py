@@ -37,16 +37,23 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now, below the kernel's ephemeral range.
 
     A port the kernel handed out for bind(0) comes from the ephemeral range, where any outgoing
     connection (a test's HTTP client, Azurite's own) may take it before the server we start binds it.
-    Below that range only another listener can, and `start` then picks again.
+    Below that range only another listener can take it. A port is handed out once per process, so two
+    calls before either server binds (Azurite's blob and queue ports) never get the same one.
     """
     low, _ = _ephemeral_range()
-    candidates = random.Random().sample(range(20000, max(low, 20001)), k=min(200, max(low - 20000, 1)))
+    floor = 20000 if low > 20200 else 1024
+    candidates = random.Random().sample(range(floor, low), k=min(200, low - floor))
     for port in candidates:
+        if port in _HANDED_OUT:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             # As our servers do: a port in TIME_WAIT is free for a new listener.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -54,6 +61,7 @@ def free_port() -> int:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -117,7 +125,8 @@ class Azurite:
             raise RuntimeError("Azurite is not installed: run `npm ci` in the repository root")
         env = dict(os.environ)
         env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{DEV_ACCOUNT_KEY}" for name in ACCOUNTS)
-        log = open(self.workdir / "azurite.log", "wb")  # noqa: SIM115 - lives as long as the process
+        # Appended to: a recycled Azurite's log follows its predecessor's.
+        log = open(self.workdir / "azurite.log", "ab")  # noqa: SIM115 - closed once the child holds it
         self.process = subprocess.Popen(
             [
                 str(binary),
@@ -134,6 +143,7 @@ class Azurite:
             env=env,
             cwd=self.workdir,
         )
+        log.close()  # the child has its own descriptor; ours would leak at every recycle
         wait_until_listening(self.blob_port, timeout, self.process)
         wait_until_listening(self.queue_port, timeout, self.process)
         self.started_at = time.monotonic()
