@@ -50,7 +50,7 @@ def test_the_outage_commands_in_order(cli, regions):
     project = cli.project
     assert cli("replicate")[0] == EXIT_OK
     code, out, _ = cli("drill")  # rehearse first
-    assert code == EXIT_OK and "PASSED" in out and "Recovery time for callers (computed" in out
+    assert code == EXIT_OK and "PASSED" in out and "Recovery time for callers (computed" in out, out
     control(regions.primary, "/_emulator/faults/outage", {"mode": "503"})
 
     assert cli("promote")[0] == EXIT_USAGE  # a promotion says why
