@@ -25,6 +25,17 @@ setup_node() {
   fi
 }
 
+# The status page is tested in a real browser: Debian's chromium (Playwright's own browser download is
+# blocked here; its Python package drives this one).
+setup_browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    echo "== installing chromium (apt-get)"
+    if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+    $SUDO apt-get install -y -q chromium >/dev/null 2>&1 ||
+      { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null; }
+  fi
+}
+
 # checkov scans infra/ offline; its pins conflict with ours, so it lives in its own venv.
 CHECKOV_VERSION=3.3.30
 setup_checkov() {
