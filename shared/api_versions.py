@@ -4,7 +4,7 @@ The only place that knows version strings: everything else asks a capability
 (`version.supports_model_scoped_export`) instead of comparing strings, so a new version is added here,
 with its capabilities, and is never silently treated like another one. Members are `str`s (the
 `api-version` query value). Custom NER and custom text classification are the text family; the
-conversations family (CLU, orchestration) gets its own enum beside it.
+conversations family (CLU, orchestration) has its own enum beside it.
 """
 
 from __future__ import annotations
@@ -67,12 +67,25 @@ class TextApiVersion(ApiVersion):
     V2022_05_01 = "2022-05-01"
 
 
+class ConversationsApiVersion(ApiVersion):
+    """Authoring and runtime (analyze-conversations) of CLU and orchestration workflow projects."""
+
+    V2023_04_01 = "2023-04-01"
+    V2022_05_01 = "2022-05-01"
+
+
 DEFAULT_TEXT_API_VERSION = TextApiVersion.V2023_04_01
+DEFAULT_CONVERSATIONS_API_VERSION = ConversationsApiVersion.V2023_04_01
 
 _CAPABILITIES: dict[ApiVersion, Capabilities] = {
     TextApiVersion.V2023_04_01: Capabilities(model_scoped_export=True, runtime_version="2023-04-01",
                                              load_snapshot=True),
     TextApiVersion.V2022_05_01: Capabilities(model_scoped_export=False, runtime_version="2022-05-01"),
+    ConversationsApiVersion.V2023_04_01: Capabilities(model_scoped_export=True, runtime_version="2023-04-01",
+                                                      load_snapshot=True),
+    ConversationsApiVersion.V2022_05_01: Capabilities(model_scoped_export=False,
+                                                      runtime_version="2022-05-01"),
 }
 
-__all__ = ["DEFAULT_TEXT_API_VERSION", "ApiVersion", "Capabilities", "TextApiVersion"]
+__all__ = ["DEFAULT_CONVERSATIONS_API_VERSION", "DEFAULT_TEXT_API_VERSION", "ApiVersion", "Capabilities",
+           "ConversationsApiVersion", "TextApiVersion"]

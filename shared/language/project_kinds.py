@@ -3,8 +3,8 @@
 The only place that knows kinds: their spelling, which authoring and prediction routes serve them,
 how their documents are labelled, whether their documents live in a blob container, and the longest
 project name the service takes. Members are `str`s (the service's `projectKind`), so a manifest or an
-export carries them as they are. Conversation projects (CLU, orchestration) are added here, with
-their own route family and label shape, and everything else follows.
+export carries them as they are. Conversation projects (CLU, orchestration) have their own route
+family (analyze-conversations) and label shape.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ class RouteFamily:
 
 
 ANALYZE_TEXT = RouteFamily("/language/authoring/analyze-text", "/language/analyze-text/jobs")
+# Conversation projects: authoring beside analyze-text's; prediction is one synchronous POST, not a job.
+ANALYZE_CONVERSATIONS = RouteFamily("/language/authoring/analyze-conversations",
+                                    "/language/:analyze-conversations")
+ROUTE_FAMILIES: tuple[RouteFamily, ...] = (ANALYZE_TEXT, ANALYZE_CONVERSATIONS)
 
 
 class LabelShape(Enum):
@@ -31,6 +35,7 @@ class LabelShape(Enum):
     SPANS = "entities"          # labelled character spans (entity recognition)
     SINGLE_CLASS = "class"      # one class per document
     MULTI_CLASS = "classes"     # any number of classes per document
+    UTTERANCES = "utterances"   # conversations: `assets.utterances`, each with an intent and entity spans
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class ProjectKind(StrEnum):
     NER = "CustomEntityRecognition"
     SINGLE_LABEL = "CustomSingleLabelClassification"
     MULTI_LABEL = "CustomMultiLabelClassification"
+    CONVERSATION = "Conversation"           # conversational language understanding (CLU)
+    ORCHESTRATION = "Orchestration"         # orchestration workflow: intents routed to other projects
 
     @property
     def traits(self) -> Traits:
@@ -78,6 +85,12 @@ _TRAITS: dict[ProjectKind, Traits] = {
                             runtime_parameters={"stringIndexType": "UnicodeCodePoint"}),
     ProjectKind.SINGLE_LABEL: Traits(ANALYZE_TEXT, LabelShape.SINGLE_CLASS),
     ProjectKind.MULTI_LABEL: Traits(ANALYZE_TEXT, LabelShape.MULTI_CLASS),
+    # Utterances travel inside the export: no documents container. Names: the conversations spec's
+    # projectName is longer than analyze-text's (checked against analyzeconversations-authoring.json).
+    ProjectKind.CONVERSATION: Traits(ANALYZE_CONVERSATIONS, LabelShape.UTTERANCES,
+                                     has_documents_container=False, max_name_length=100),
+    ProjectKind.ORCHESTRATION: Traits(ANALYZE_CONVERSATIONS, LabelShape.UTTERANCES,
+                                      has_documents_container=False, max_name_length=100),
 }
 _BY_LOWER = {kind.value.lower(): kind for kind in ProjectKind}
 
@@ -97,5 +110,5 @@ def kind_of(name: str) -> ProjectKind:
     return kind
 
 
-__all__ = ["ANALYZE_TEXT", "PROJECT_KINDS", "LabelShape", "ProjectKind", "RouteFamily", "Traits", "kind_of",
-           "project_kind"]
+__all__ = ["ANALYZE_CONVERSATIONS", "ANALYZE_TEXT", "PROJECT_KINDS", "ROUTE_FAMILIES", "LabelShape",
+           "ProjectKind", "RouteFamily", "Traits", "kind_of", "project_kind"]

@@ -268,20 +268,20 @@ def test_a_replicated_project_of_an_unsupported_kind_fails_and_star_only_notes_i
     from shared.doctor import _Collector, _replicated_project_checks
     from tests.shared.setting_values import offline_values
 
-    projects = {"Chat": {"projectName": "Chat", "projectKind": "Conversation"},
+    projects = {"Chat": {"projectName": "Chat", "projectKind": "CustomQuestionAnswering"},
                 "Loans": {"projectName": "Loans", "projectKind": "CustomEntityRecognition"}}
     named = _Collector()
     engine = SimpleNamespace(settings=settings_from_values(offline_values(REPLICATED_PROJECTS="Loans,Chat")))
     _replicated_project_checks(named, engine, projects)  # type: ignore[arg-type]
     assert [c.status for c in named.checks] == [PASS, FAIL]
-    assert "Conversation" in named.checks[1].detail
+    assert "CustomQuestionAnswering" in named.checks[1].detail
 
     everything = _Collector()
     engine = SimpleNamespace(settings=settings_from_values(offline_values(REPLICATED_PROJECTS="*")))
     _replicated_project_checks(everything, engine, projects)  # type: ignore[arg-type]
     assert [c.status for c in everything.checks] == [PASS]
     detail = everything.checks[0].detail
-    assert "1 projects of supported kinds; other kinds are not replicated: Conversation" in detail
+    assert "1 projects of supported kinds; other kinds are not replicated: CustomQuestionAnswering" in detail
 
 
 def test_a_check_detail_quoting_a_url_with_its_sas_is_redacted() -> None:

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from shared.language.project_kinds import ANALYZE_TEXT, PROJECT_KINDS, LabelShape, ProjectKind, project_kind
+from shared.language.project_kinds import (
+    ANALYZE_CONVERSATIONS,
+    ANALYZE_TEXT,
+    PROJECT_KINDS,
+    ROUTE_FAMILIES,
+    LabelShape,
+    ProjectKind,
+    project_kind,
+)
+
+TEXT_KINDS = (ProjectKind.NER, ProjectKind.SINGLE_LABEL, ProjectKind.MULTI_LABEL)
+CONVERSATION_KINDS = (ProjectKind.CONVERSATION, ProjectKind.ORCHESTRATION)
 
 
 def test_every_kind_says_what_follows_from_it() -> None:
     assert {kind.labels for kind in PROJECT_KINDS} == set(LabelShape)
-    for kind in PROJECT_KINDS:
+    assert {kind.routes for kind in PROJECT_KINDS} == set(ROUTE_FAMILIES)
+    for kind in TEXT_KINDS:
         assert kind.routes is ANALYZE_TEXT
         assert kind.has_documents_container
         assert kind.max_name_length == 50
+    for kind in CONVERSATION_KINDS:
+        # Utterances travel inside the export; there is no container to copy.
+        assert kind.routes is ANALYZE_CONVERSATIONS
+        assert kind.labels is LabelShape.UTTERANCES
+        assert not kind.has_documents_container
+        assert kind.max_name_length > 50
     # Entity offsets are asked for in code points, the unit the export's offsets use.
     assert ProjectKind.NER.runtime_parameters == {"stringIndexType": "UnicodeCodePoint"}
     assert ProjectKind.SINGLE_LABEL.runtime_parameters == {}
@@ -18,6 +36,7 @@ def test_every_kind_says_what_follows_from_it() -> None:
 
 def test_a_kind_is_found_whatever_the_case_and_others_are_not_ours() -> None:
     assert project_kind("customentityrecognition") is ProjectKind.NER
-    assert project_kind("Conversation") is None
+    assert project_kind("conversation") is ProjectKind.CONVERSATION
+    assert project_kind("CustomQuestionAnswering") is None
     assert project_kind(None) is None
     assert ProjectKind.MULTI_LABEL == "CustomMultiLabelClassification"   # stored and sent as it is
