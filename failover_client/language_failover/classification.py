@@ -32,7 +32,7 @@ class Verdict(enum.StrEnum):
 
 class Phase(enum.StrEnum):
     SUBMIT = "submit"
-    """POST of the job."""
+    """POST of the job, or the whole of a synchronous request (analyze-conversations)."""
     POLL = "poll"
     """Polling the accepted job and reading its result pages."""
 

@@ -1,5 +1,8 @@
 """One region: its endpoint, credential, breaker, and an SDK client tuned to reveal outages fast.
 
+The SDK client's class is the caller's choice (`TextAnalyticsClient`, `ConversationAnalysisClient`):
+both take an endpoint, a credential and azure-core's pipeline keywords, so one region type serves both.
+
 The SDK's defaults (10 retries, back-off up to two minutes, 300 s socket timeouts) would make a
 dead region look like a slow one for minutes; a failover client wants the opposite: a few quick
 retries inside the region, then the next region.
@@ -7,10 +10,10 @@ retries inside the region, then the next region.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from azure.ai.textanalytics import TextAnalyticsClient
 from azure.core.credentials import AzureKeyCredential, TokenCredential
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
@@ -83,12 +86,14 @@ class Region:
         breaker: CircuitBreaker,
         client_policy: RegionClientPolicy,
         client_kwargs: dict[str, Any],
+        client_type: Callable[..., Any],
     ) -> None:
         self.name = endpoint.name
         self.endpoint = endpoint.endpoint
         self.index = index
         self.breaker = breaker
-        self.client = TextAnalyticsClient(
+        # The region's azure-core SDK client: whichever `client_type` the failover client wraps.
+        self.client: Any = client_type(
             endpoint.endpoint,
             endpoint.credential,
             retry_policy=RegionRetryPolicy(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 from language_failover.circuit_breaker import Admission, CircuitState
 from language_failover.classification import Classification, Phase, Verdict, classify
@@ -13,9 +14,11 @@ from language_failover.routing import normalize_endpoint
 
 _LOGGER = logging.getLogger("language_failover")
 
+T = TypeVar("T")
+
 
 class RegionRouter:
-    """Submits calls to regions in priority order and feeds every outcome back to the breakers."""
+    """Sends requests to regions in priority order and feeds every outcome back to the breakers."""
 
     def __init__(self, regions: Sequence[Region], *,
                  preferred: Callable[[], str | None] | None = None) -> None:
@@ -32,15 +35,33 @@ class RegionRouter:
         return first + [r for r in self._regions if r not in first]
 
     def submit(self, call: Call, *, exclude: set[str], attempts: list[Attempt]) -> ActiveJob:
-        """Submit `call` to the first region that accepts it; raise when none does.
+        """Submit the job `call` describes to the first region that accepts it; raise when none does."""
+        region, admission, poller = self._first_to_answer(call.submit_to, exclude, attempts)
+        attempts.append(Attempt(region.name, Phase.SUBMIT, "accepted"))
+        return ActiveJob(region, admission, poller)
+
+    def answer(self, request: Callable[[Region], T], *, attempts: list[Attempt]) -> tuple[Region, T]:
+        """A synchronous request (no job): the first region's answer, and that region.
+
+        The answer is the whole outcome, so a success is recorded on the region's breaker here.
+        """
+        region, admission, value = self._first_to_answer(request, set(), attempts)
+        attempts.append(Attempt(region.name, Phase.SUBMIT, "succeeded"))
+        self.report_success(region, admission, observed=None)
+        return region, value
+
+    def _first_to_answer(
+        self, request: Callable[[Region], T], exclude: set[str], attempts: list[Attempt]
+    ) -> tuple[Region, Admission, T]:
+        """Send `request` to regions in priority order until one answers; raise when none does.
 
         The caller's own errors (4xx from a healthy region) are raised as the SDK raised them; region
-        failures move the call on to the next region.
+        failures move the request on to the next region.
         """
         errors: list[tuple[str, BaseException]] = []
         for region, admission in self._candidates(exclude):
             try:
-                poller = call.submit_to(region)
+                value = request(region)
             except Exception as error:
                 classification = classify(error, phase=Phase.SUBMIT, is_primary=region.is_primary)
                 attempts.append(
@@ -56,8 +77,7 @@ class RegionRouter:
                 self.report(region, admission, classification)
                 errors.append((region.name, error))
                 continue
-            attempts.append(Attempt(region.name, Phase.SUBMIT, "accepted"))
-            return ActiveJob(region, admission, poller)
+            return region, admission, value
         tried = {name for name, _ in errors}
         unusable = [
             region.name for region in self.ordered()
