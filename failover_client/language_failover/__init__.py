@@ -1,10 +1,14 @@
-"""Prediction failover for Azure AI Language custom models (custom NER, custom classification).
+"""Prediction failover for Azure AI Language custom models (custom NER, custom classification, CLU,
+orchestration workflow).
 
 `FailoverTextAnalyticsClient` wraps one `azure.ai.textanalytics.TextAnalyticsClient` per region and
-sends each request to the healthiest region, primary first. This is its own distribution
-(`language-dr-failover`): it imports nothing of the replicator and nothing of Azure Functions.
+sends each request to the healthiest region, primary first; `FailoverConversationAnalysisClient` does
+the same for `azure.ai.language.conversations.ConversationAnalysisClient` (the `conversations` extra).
+This is its own distribution (`language-dr-failover`): it imports nothing of the replicator and nothing
+of Azure Functions.
 
-Importing the package is cheap: each public name loads its module (and the SDK) on first use.
+Importing the package is cheap: each public name loads its module (and the SDK) on first use, so the
+package works without the `conversations` extra until its client is asked for.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     )
     from language_failover.classification import Phase, Verdict
     from language_failover.client import FailoverTextAnalyticsClient
+    from language_failover.conversations import ConversationAnswer, FailoverConversationAnalysisClient
     from language_failover.poller import Attempt, FailoverLROPoller, JobTimeoutError, NoRegionAvailableError
     from language_failover.region import RegionClientPolicy, RegionEndpoint
 
@@ -37,6 +42,8 @@ _EXPORTS: dict[str, str] = {
     "Phase": "classification",
     "Verdict": "classification",
     "FailoverTextAnalyticsClient": "client",
+    "ConversationAnswer": "conversations",
+    "FailoverConversationAnalysisClient": "conversations",
     "Attempt": "poller",
     "FailoverLROPoller": "poller",
     "JobTimeoutError": "poller",
@@ -51,6 +58,8 @@ __all__ = [
     "BreakerPolicy",
     "CircuitBreaker",
     "CircuitState",
+    "ConversationAnswer",
+    "FailoverConversationAnalysisClient",
     "FailoverLROPoller",
     "FailoverTextAnalyticsClient",
     "JobTimeoutError",
