@@ -1,5 +1,7 @@
 """The failover client is its own distribution: `pip install ./failover_client` works in a clean venv,
 a call through the installed package is answered by an emulated region, and the replicator is not there.
+The `conversations` extra is declared, its client answers from a region, and without the conversations
+SDK the package still imports and the text client still works.
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from azure.ai.language.conversations.authoring import ConversationAuthoringClient
+from azure.core.credentials import AzureKeyCredential
+
 from language_failover import __version__
+from localdev.conversation_samples import clu_project
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import ner_project
 from localdev.services import REPO_ROOT, Azurite
@@ -21,6 +27,8 @@ from tests.conftest import Regions
 DISTRIBUTION = "language-dr-failover"
 SOURCE = REPO_ROOT / "failover_client"
 PROJECT = ner_project(documents=12)
+CLU = clu_project("CoffeeOrders")
+POLL = 0.02
 
 # Runs in the clean venv, outside the checkout. The settings come from the environment.
 PROBE = """
@@ -30,7 +38,11 @@ import json
 from pathlib import Path
 
 import language_failover
-from language_failover import FailoverTextAnalyticsClient, RegionClientPolicy
+from language_failover import (
+    FailoverConversationAnalysisClient,
+    FailoverTextAnalyticsClient,
+    RegionClientPolicy,
+)
 
 client = FailoverTextAnalyticsClient.from_settings(
     client_policy=RegionClientPolicy(retries=0, polling_interval=0.02, read_timeout=10))
@@ -38,6 +50,13 @@ with client:
     poller = client.begin_recognize_custom_entities(json.loads(Path("texts.json").read_text()),
                                                     "{project}", "prod")
     documents = list(poller.result())
+with FailoverConversationAnalysisClient.from_settings() as conversations:
+    answer = conversations.analyze_conversation_with_region({{
+        "kind": "Conversation",
+        "analysisInput": {{"conversationItem": {{"id": "1", "participantId": "1",
+                                                "text": "one small latte"}}}},
+        "parameters": {{"projectName": "{clu}", "deploymentName": "prod"}},
+    }})
 print(json.dumps({{
     "module": language_failover.__file__,
     "version": language_failover.__version__,
@@ -48,7 +67,29 @@ print(json.dumps({{
     "answered_by": poller.region,
     "errors": [d.is_error for d in documents],
     "entities": sum(len(d.entities) for d in documents),
+    "extras": metadata.metadata("{distribution}").get_all("Provides-Extra"),
+    "requires": metadata.requires("{distribution}"),
+    "conversations_answered_by": answer.region,
+    "top_intent": answer.result["result"]["prediction"]["topIntent"],
 }}))
+"""
+
+# Runs in the same venv with the conversations SDK made unimportable: an install without the extra.
+WITHOUT_EXTRA = """
+import json
+import sys
+
+sys.modules["azure.ai.language.conversations"] = None
+import language_failover
+from language_failover import FailoverTextAnalyticsClient
+
+client = FailoverTextAnalyticsClient.from_settings()
+try:
+    language_failover.FailoverConversationAnalysisClient
+    error = None
+except ModuleNotFoundError as missing:
+    error = str(missing)
+print(json.dumps({"regions": client.region_names, "error": error}))
 """
 
 
@@ -71,6 +112,12 @@ def test_pip_installs_the_failover_client_alone_and_it_answers_from_a_region(
 ) -> None:
     deploy_sample_project(regions.primary.endpoint, regions.primary.key,
                           azurite.connection_string("primarydocs"), PROJECT, deployment="prod")
+    authoring = ConversationAuthoringClient(regions.primary.endpoint, AzureKeyCredential(regions.primary.key))
+    authoring.begin_import_project("CoffeeOrders", CLU, polling_interval=POLL).result()
+    authoring.begin_train("CoffeeOrders", {"modelLabel": "m1", "trainingMode": "standard"},
+                          polling_interval=POLL).result()
+    authoring.begin_deploy_project("CoffeeOrders", "prod", {"trainedModelLabel": "m1"},
+                                   polling_interval=POLL).result()
     # Built from a copy: the build's egg-info and build/ stay out of the checkout.
     source = tmp_path / "failover_client"
     shutil.copytree(SOURCE, source, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
@@ -92,7 +139,7 @@ def test_pip_installs_the_failover_client_alone_and_it_answers_from_a_region(
         "SECONDARY_LANGUAGE_KEY": regions.secondary.key,
         "SECONDARY_REGION": "westus2",
     }
-    probe = PROBE.format(project=PROJECT.name, distribution=DISTRIBUTION)
+    probe = PROBE.format(project=PROJECT.name, clu="CoffeeOrders", distribution=DISTRIBUTION)
     result = subprocess.run(
         [python, "-c", probe], cwd=caller, env=environment, check=True, capture_output=True, text=True,
         timeout=120,
@@ -106,4 +153,16 @@ def test_pip_installs_the_failover_client_alone_and_it_answers_from_a_region(
     assert report["answered_by"] == "primary"
     assert report["errors"] == [False, False, False]
     assert report["entities"] > 0
+    assert report["extras"] == ["conversations"]
+    assert 'azure-ai-language-conversations<2,>=1.1; extra == "conversations"' in report["requires"]
+    assert not [r for r in report["requires"] if "conversations" in r and "extra ==" not in r]
+    assert (report["conversations_answered_by"], report["top_intent"]) == ("primary", "OrderDrink")
+
+    without = subprocess.run(
+        [python, "-c", WITHOUT_EXTRA], cwd=caller, env=environment, check=True, capture_output=True,
+        text=True, timeout=120,
+    )
+    report = json.loads(without.stdout)
+    assert report["regions"] == ["primary", "westus2"]
+    assert 'pip install "language-dr-failover[conversations]"' in report["error"]
 
