@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,7 +32,7 @@ from language_failover import (
     Verdict,
 )
 from localdev.conversation_samples import clu_project, orchestration_project
-from localdev.services import EmulatorRegion
+from localdev.services import REPO_ROOT, EmulatorRegion
 from tests.conftest import Regions
 
 POLL = 0.02
@@ -36,6 +40,7 @@ THRESHOLD = 3
 DEPLOYMENT = "production"
 CLU, ORCHESTRATION = "CoffeeOrders", "FrontDesk"
 RUNTIME = "/language/:analyze-conversations"
+HOW_TO = REPO_ROOT / "docs" / "how-to" / "failover-for-callers.md"
 ORDER = "can I get two large latte for pickup at 5pm"
 
 
@@ -188,3 +193,24 @@ def test_orchestration_routing_passes_through_unchanged_from_either_region(regio
     routed = failed_over.result["result"]["prediction"]
     assert routed["projectKind"] == "Orchestration" and routed["topIntent"] == "Coffee"
     assert top_intent(routed["intents"]["Coffee"]) == "OrderDrink"
+
+
+def test_the_how_to_snippet_runs_against_two_regions(regions: Regions) -> None:
+    page = HOW_TO.read_text(encoding="utf-8")
+    found = re.search(r"<!-- conversations-snippet -->\n```python\n(.*?)```\n<!-- /conversations-snippet -->",
+                      page, re.DOTALL)
+    assert found, "the how-to's conversations snippet is not between its markers"
+    author_both(regions)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith(
+        ("PRIMARY_", "SECONDARY", "ROUTING_"))} | {
+        "PYTHONPATH": str(REPO_ROOT / "failover_client"),
+        "PRIMARY_LANGUAGE_ENDPOINT": regions.primary.endpoint,
+        "PRIMARY_LANGUAGE_KEY": regions.primary.key,
+        "SECONDARY_LANGUAGE_ENDPOINT": regions.secondary.endpoint,
+        "SECONDARY_LANGUAGE_KEY": regions.secondary.key,
+    }
+    result = subprocess.run([sys.executable, "-c", found.group(1)], env=environment, capture_output=True,
+                            text=True, timeout=60, check=True)
+    intent, answered = result.stdout.splitlines()
+    assert intent.startswith("OrderDrink [") and "'Size'" in intent
+    assert answered == "answered by primary"
