@@ -26,7 +26,7 @@ EXTRA_HINT = (
 
 try:
     from azure.ai.language.conversations import ConversationAnalysisClient
-    from azure.ai.language.conversations._version import VERSION as SDK_VERSION
+    from azure.ai.language.conversations import __version__ as SDK_VERSION
 except ImportError as error:
     raise ModuleNotFoundError(EXTRA_HINT, name=error.name) from error
 

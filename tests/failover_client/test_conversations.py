@@ -290,3 +290,18 @@ def test_without_the_extra_the_package_works_and_the_conversations_client_says_h
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT / "failover_client", check=True,
                             capture_output=True, text=True, timeout=60)
     assert 'pip install "language-dr-failover[conversations]"' in result.stdout
+
+
+def test_a_2x_conversations_sdk_is_refused_with_the_supported_range() -> None:
+    code = (
+        "import azure.ai.language.conversations as sdk\n"
+        "sdk.__version__ = '2.0.0b1'\n"
+        "try:\n"
+        "    import language_failover.conversations\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT / "failover_client", check=True,
+                            capture_output=True, text=True, timeout=60)
+    assert "azure-ai-language-conversations>=1.1,<2" in result.stdout
+    assert "found azure-ai-language-conversations 2.0.0b1" in result.stdout
