@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import subprocess
 import sys
 from collections import deque
@@ -38,6 +39,7 @@ from language_failover import (
     Verdict,
 )
 from language_failover.region import RegionRetryPolicy
+from language_failover.routing import RoutingFollower
 from localdev.services import REPO_ROOT
 
 THRESHOLD = 3
@@ -262,6 +264,21 @@ def test_a_secondary_without_the_project_is_marked_unusable(scripted: Any) -> No
     assert "westus2: ResourceNotFoundError 404" in str(raised.value)
     assert client.region_states()["westus2"] is CircuitState.UNUSABLE
     assert [(c.region, c.current) for c in changes] == [("westus2", CircuitState.UNUSABLE)]
+
+
+def test_a_promotion_record_sends_requests_to_the_acting_primary_first() -> None:
+    ScriptedSdk.scripts = {}
+    ScriptedSdk.calls = []
+    record: list[bytes | None] = [json.dumps({"actingPrimary": {"endpoint": SECONDARY + "/"}}).encode()]
+    client = ScriptedClient(
+        RegionEndpoint("eastus", PRIMARY, AzureKeyCredential("k")),
+        [RegionEndpoint("westus2", SECONDARY, AzureKeyCredential("k"))],
+        routing=RoutingFollower(lambda: record[0], ttl=0),
+    )
+    answer = client.analyze_conversation_with_region(TASK)
+    assert (answer.region, [a.region for a in answer.attempts]) == ("westus2", ["westus2"])
+    record[0] = None  # failback deleted the record: the configured order again
+    assert client.analyze_conversation_with_region(TASK).region == "eastus"
 
 
 def test_a_streamed_task_is_read_once_and_sent_to_each_region_whole(scripted: Any) -> None:
