@@ -54,8 +54,8 @@ def test_a_check_of_some_projects_keeps_the_others_in_the_latest_report(history)
 def test_points_span_days_and_days_older_than_the_retention_are_pruned(history):
     for day in range(HISTORY_DAYS + 3):
         history.blobs.create(day_blob((START + timedelta(days=day)).date()), {"points": [
-            {"at": (START + timedelta(days=day)).isoformat(), "target": "t", "project": "A", "state": "in_sync",
-             "ageSeconds": day}]})
+            {"at": (START + timedelta(days=day)).isoformat(), "target": "t", "project": "A",
+             "state": "in_sync", "ageSeconds": day}]})
     today = START + timedelta(days=HISTORY_DAYS + 3)
     history.record(report(today, entry("A")))
     names = sorted(history.blobs.names(PREFIX))
