@@ -53,7 +53,7 @@ def _run(project: str, target: str, index: int, started: datetime, *, failed: bo
         at += took
     status = "running" if active else ("failed" if failed else "succeeded")
     finished = None if active else (steps[-1].finished_at or at)
-    run_id = f"{started:%Y%m%dT%H%M%SZ}-{index:08x}"[-24:]
+    run_id = f"{started:%Y%m%dT%H%M%SZ}-{index:08x}"
     return RunView(run_id, project, target, "timer", status, started, finished, tuple(steps),
                    ("the primary was modified",), "TrainingFailed: the job failed" if failed else None)
 

@@ -16,7 +16,7 @@ from shared.replication.drift_history import HistoryPoint
 from shared.status.model import RunView
 
 WIDTH = 640
-LABEL = 170          # the left column: run start and target
+LABEL = 185          # the left column: run start, target, duration
 ROW = 20
 AGE_HEIGHT = 120
 PAD = 6
@@ -35,52 +35,49 @@ def _e(value: object) -> str:
 
 
 def run_timeline(chart_id: str, project: str, runs: Sequence[RunView], now: datetime) -> str:
-    """The last runs of one project, oldest at the bottom: each run a row, its steps as bars in time."""
+    """The last runs of one project, newest on top: each run a row spanning its own duration (a 40-minute
+    training next to two-minute steps stays visible whatever the days between runs), its steps as bars."""
     if not runs:
         return ""
-    ends = [run.finished_at or now for run in runs]
-    start = min(run.created_at for run in runs)
-    end = max(max(ends), start + timedelta(seconds=1))
-    span = (end - start).total_seconds()
     plot = WIDTH - LABEL - PAD
-
-    def x(when: datetime) -> float:
-        return LABEL + plot * max(0.0, min(1.0, (when - start).total_seconds() / span))
-
-    height = ROW * len(runs) + 24
+    height = ROW * len(runs) + PAD * 2
     failed_steps = sum(step.status == "failed" for run in runs for step in run.steps)
-    desc = (f"{len(runs)} run(s) from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: "
-            + "; ".join(f"{run.run_id} to {run.target} {run.status}" for run in runs)
+    desc = ("Each row is one run, scaled to its own duration, its steps as bars in order: "
+            + "; ".join(f"{run.run_id} to {run.target} {run.status}, "
+                        f"{format_age((run.finished_at or now) - run.created_at)}" for run in runs)
             + f". {failed_steps} failed step(s), hatched and marked with a cross.")
     parts = [f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" '
              f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{chart_id}-t">Timeline of the last runs of {_e(project)}</title>',
              f'<desc id="{chart_id}-d">{_e(desc)}</desc>', DEFS]
-    for row, (run, run_end) in enumerate(zip(runs, ends, strict=True)):
+    for row, run in enumerate(runs):
+        run_end = run.finished_at or now
+        span = max((run_end - run.created_at).total_seconds(), 1.0)
+
+        def x(when: datetime, run: RunView = run, span: float = span) -> float:
+            return LABEL + plot * max(0.0, min(1.0, (when - run.created_at).total_seconds() / span))
+
         y = PAD + ROW * row
         mark = " ✕" if run.status == "failed" else ""
         parts.append(f'<text x="0" y="{y + 13}" font-size="11">{run.created_at:%m-%d %H:%M} '
-                     f'{_e(_short(run.target, 12))}{mark}</text>')
-        parts.append(f'<line x1="{x(run.created_at):.0f}" x2="{x(run_end):.0f}" y1="{y + 9}" y2="{y + 9}" '
-                     'stroke="#bdbdbd" stroke-width="1"/>')
+                     f'{_e(_short(run.target, 11))} {_e(format_age(run_end - run.created_at))}{mark}</text>')
+        parts.append(f'<line x1="{LABEL}" x2="{LABEL + plot}" y1="{y + 9}" y2="{y + 9}" '
+                     'stroke="#e0e0e0" stroke-width="1"/>')
         for step in run.steps:
             if step.started_at is None:
                 continue
-            step_end = step.finished_at or (run.finished_at if not run.active else now) or now
+            step_end = step.finished_at or (run_end if not run.active else now)
             left, right = x(step.started_at), x(step_end)
             failed = step.status == "failed"
             fill = "url(#hatch)" if failed else STEP_FILL.get(step.status, "#9e9e9e")
             duration = format_age(step_end - step.started_at)
             parts.append(f'<rect x="{left:.0f}" y="{y + 3}" width="{max(2.0, right - left):.0f}" height="12" '
-                         f'fill="{fill}" stroke="#212121" stroke-width="0.5"><title>{_e(step.name)}: '
+                         f'fill="{fill}" stroke="#ffffff" stroke-width="1"><title>{_e(step.name)}: '
                          f'{_e(step.status)}, {duration}</title></rect>')
             if failed:
-                parts.append(f'<text x="{right + 2:.0f}" y="{y + 13}" font-size="12" fill="#c62828">✕</text>')
-    axis_y = PAD + ROW * len(runs) + 12
-    parts.append(f'<text x="{LABEL}" y="{axis_y}" font-size="10">{start:%Y-%m-%d %H:%M}</text>')
-    parts.append(f'<text x="{WIDTH - PAD}" y="{axis_y}" font-size="10" text-anchor="end">'
-                 f'{end:%Y-%m-%d %H:%M} UTC</text>')
+                parts.append(f'<text x="{min(right + 2, WIDTH - 10):.0f}" y="{y + 13}" font-size="12" '
+                             'fill="#c62828">✕</text>')
     parts.append("</svg>")
     return "".join(parts)
 
