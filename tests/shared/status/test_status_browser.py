@@ -119,6 +119,7 @@ def test_a_person_reads_the_verdict_every_state_and_the_labelled_charts(browser:
                 assert replica.target in row.inner_text()
         charts = page.get_by_role("img", name="Recovery point age of", exact=False)
         assert charts.count() == sum(len(project.replicas) for project in status.projects)
+        charts.first.scroll_into_view_if_needed()   # sections off screen are laid out when scrolled to
         assert charts.first.is_visible() and charts.first.bounding_box()["height"] > 50
         timelines = page.get_by_role("img", name="Timeline of the last runs of", exact=False)
         assert timelines.count() == len(status.projects)
@@ -152,8 +153,10 @@ def test_the_page_the_app_serves_shows_a_replicated_project_in_sync(browser: Any
         assert page.locator("#verdict").inner_text() == "✓ All protected"
         row = page.locator("#summary tbody tr").first
         assert project.name in row.inner_text() and "in sync" in row.inner_text()
-        assert page.get_by_role("img", name=f"Recovery point age of {project.name} on secondary",
-                                exact=False).is_visible()
-        assert page.get_by_role("img", name=f"Timeline of the last runs of {project.name}").is_visible()
+        for chart in (page.get_by_role("img", name=f"Recovery point age of {project.name} on secondary",
+                                       exact=False),
+                      page.get_by_role("img", name=f"Timeline of the last runs of {project.name}")):
+            chart.scroll_into_view_if_needed()
+            assert chart.is_visible()
     finally:
         page.close()
