@@ -66,7 +66,8 @@ METHODS = {
         "the status page of a synthetic estate (bench/status_page.py: every state, five runs of seven steps "
         "per project, some failed or active, a drift check a day for 30 days, snapshots, expiry warnings): "
         "seconds for shared.status.model.build_status + shared.status.page.render, the work GET /api/status "
-        "does once its storage reads are back, median of three; then headless Chromium opening the page "
+        "does once its storage reads are back, median of three, as this process's CPU time (the target's "
+        "measure: the machine's cores are shared) and as wall time; then headless Chromium opening the page "
         "as a file until the verdict's text can be read (skipped without Debian's chromium)."),
     "overhead": (
         "one full replication of a generated custom NER project (export, documents, import, train, deploy, "

@@ -100,9 +100,11 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                      else f"never moved; {dies['failedCallsTotal']} failed",
                      "0 failed", moved is not None and dies["failedCallsTotal"] == 0))
     page = figures["statusPage"]
-    table.append(Row("6", f"Status page of {page['projects']} projects: model + HTML on the server (median)",
-                     f"{page['medianSeconds']:.2f} s ({page['pageBytes'] / 2**20:.1f} MiB)",
-                     f"<= {page['targetSeconds']:.0f} s", page["medianSeconds"] <= page["targetSeconds"]))
+    value = (f"{page['cpuMedianSeconds']:.2f} s ({page['medianSeconds']:.2f} s), "
+             f"{page['pageBytes'] / 2**20:.1f} MiB")
+    table.append(Row("6", f"Status page of {page['projects']} projects: model + HTML on the server, CPU "
+                          "(wall) median", value,
+                     f"<= {page['targetSeconds']:.0f} s", page["cpuMedianSeconds"] <= page["targetSeconds"]))
     if page.get("browserMedianSeconds") is not None:
         table.append(Row("6", "The same page opened in headless Chromium until the verdict is read (median)",
                          f"{page['browserMedianSeconds']:.2f} s"))

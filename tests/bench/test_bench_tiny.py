@@ -91,6 +91,7 @@ def test_every_figure_is_measured_and_says_how(tiny_run: tuple[Any, Path]) -> No
 
     page = figures["statusPage"]
     assert page["projects"] == 20 and number(page["medianSeconds"]) > 0 and number(page["pageBytes"]) > 0
+    assert number(page["cpuMedianSeconds"]) > 0
 
 
 def test_table_has_a_row_per_measure_with_a_verdict_where_a_target_is_set(tiny_run: tuple[Any, Path]) -> None:
