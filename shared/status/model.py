@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -194,7 +194,7 @@ def build_status(*, now: datetime, checked_at: datetime | None, entries: Sequenc
     history, last_synced, good_snapshots = history or {}, last_synced or {}, good_snapshots or {}
     kinds, runs, snapshots = kinds or {}, runs or {}, snapshots or {}
     by_project: dict[str, list[ProjectDrift]] = defaultdict(list)
-    for entry in entries:
+    for entry in _named(entries, last_synced):
         by_project[entry.project].append(entry)
     projects = []
     for name, project_entries in by_project.items():
@@ -234,6 +234,21 @@ def _replica(entry: ProjectDrift, objective: timedelta, runs: list[RunView], his
         age=entry.recovery_point_age, last_synced_at=synced,
         active_run=next((run for run in mine if run.active), None),
         last_failure=next((run for run in mine if run.status == FAILED), None), history=tuple(history))
+
+
+def _named(entries: Sequence[ProjectDrift], last_synced: dict[tuple[str, str], datetime]
+           ) -> list[ProjectDrift]:
+    """The check's entries, its "*" (REPLICATED_PROJECTS=* when the primary could not be listed, e.g.
+    during its outage) stood in for by each project we have synced to that target: each then shows what
+    its replica last held, instead of one line hiding the estate."""
+    named: list[ProjectDrift] = []
+    for entry in entries:
+        known = sorted(project for target, project in last_synced if target == entry.target)
+        if entry.project == "*" and known:
+            named += [replace(entry, project=project) for project in known]
+        else:
+            named.append(entry)
+    return named
 
 
 def _attention_first(project: ProjectView) -> tuple[int, str]:

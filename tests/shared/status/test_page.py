@@ -76,3 +76,17 @@ def test_an_empty_estate_says_so():
     page = render(build_status(now=NOW, checked_at=None, entries=[], objective=timedelta(hours=24)))
     assert "✕ Not protected" in page and "no drift check has been recorded yet" in page
     assert "No run recorded yet." in page
+
+
+def test_a_check_that_could_not_list_the_primary_shows_each_replica_we_synced_not_one_star():
+    reason = "cannot list the primary's projects: ConnectionError"
+    synced = NOW - timedelta(hours=5)
+    status = build_status(
+        now=NOW, checked_at=NOW, objective=OBJECTIVE,
+        entries=[ProjectDrift("secondary", "*", DriftState.ERROR, (reason,))],
+        last_synced={("secondary", "Loans"): synced, ("secondary", "Tickets"): synced,
+                     ("other", "Ignored"): synced})
+    assert [p.project for p in status.projects] == ["Loans", "Tickets"]
+    replicas = [replica for project in status.projects for replica in project.replicas]
+    assert all(r.last_synced_at == synced and r.reasons == (reason,) for r in replicas)
+    assert status.verdict.value == "at_risk"   # unknown now, but each has a replica that could serve
