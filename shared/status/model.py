@@ -165,6 +165,8 @@ def gather(engine: ReplicationEngine, *, runs_per_project: int = RUNS_PER_PROJEC
     expiry = latest_expiry(engine.drift_history.blobs)
     promotion = engine.promotion()
     names = list(dict.fromkeys(entry.project for entry in entries if entry.project != "*"))
+    if any(entry.project == "*" for entry in entries):   # shown per synced project (see _named)
+        names += sorted({project for _, project in records} - set(names))
     runs = {name: [RunView.of(run) for run in engine.manifests.recent(name, limit=runs_per_project)]
             for name in names}
     snapshots = {name: engine.snapshots.list(name) for name in names}

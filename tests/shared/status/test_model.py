@@ -59,3 +59,15 @@ def test_the_page_is_drawn_from_storage_while_the_primary_is_unreachable(regions
     status = gather(down)
     assert status.verdict is EstateVerdict.ALL_PROTECTED
     assert [p.project for p in status.projects] == [project.name]
+
+    # Its drift check cannot list the primary: with REPLICATED_PROJECTS=* that is one "*" entry, and the
+    # page still shows the project, with its runs and snapshots, at risk rather than unknown.
+    star = make_engine(regions, azurite, PRIMARY_LANGUAGE_ENDPOINT="http://127.0.0.1:9",
+                       REPLICATED_PROJECTS="*")
+    assert [entry.project for entry in star.drift_report().projects] == ["*"]
+    status = gather(star)
+    assert status.verdict is EstateVerdict.AT_RISK
+    [view] = status.projects
+    assert view.project == project.name and view.runs and view.snapshots.count >= 1
+    assert view.replicas[0].state is DriftState.ERROR and view.replicas[0].last_synced_at is not None
+
