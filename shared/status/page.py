@@ -183,7 +183,8 @@ def _run_link(run: RunView | None, *, current: bool = False) -> str:
         done, total = run.progress
         step = run.current_step
         doing = f"{step.name} ({step.status})" if step else "finishing"
-        return f'<a href="#{run.anchor}">{_e(run.run_id)}</a>: step {done + 1} of {total}, {_e(doing)}'
+        return (f'<a href="#{run.anchor}">{_e(run.run_id)}</a>: step {min(done + 1, total)} of {total}, '
+                f"{_e(doing)}")
     return f'<a href="#{run.anchor}">{_e(run.run_id)}</a>: {_e(run.error or "failed")}'
 
 

@@ -90,3 +90,14 @@ def test_a_check_that_could_not_list_the_primary_shows_each_replica_we_synced_no
     replicas = [replica for project in status.projects for replica in project.replicas]
     assert all(r.last_synced_at == synced and r.reasons == (reason,) for r in replicas)
     assert status.verdict.value == "at_risk"   # unknown now, but each has a replica that could serve
+
+
+def test_an_active_run_shows_its_current_step_and_a_failed_one_its_error():
+    status = sample_estate(12)
+    page = render(status)
+    active = next(p.replicas[0].active_run for p in status.projects if p.replicas[0].active_run)
+    assert f'<a href="#{active.anchor}">{active.run_id}</a>: step 5 of 7, train:v1 (running)' in page
+    failed = next(p.replicas[0].last_failure for p in status.projects if p.replicas[0].last_failure)
+    assert f'<a href="#{failed.anchor}">{failed.run_id}</a>: TrainingFailed: the job failed' in page
+    details = page[page.index(f'id="{failed.anchor}"'):]
+    assert "✕ failed" in details[:details.index("</section>")]
