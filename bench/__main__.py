@@ -28,6 +28,7 @@ from bench import (
     failover_switch,
     large_project,
     replication_overhead,
+    status_page,
 )
 from bench.environment import started_environment
 from bench.report import markdown, rows, text_table
@@ -50,6 +51,7 @@ class Sizes:
     healthy_calls: int
     calls_after_kill: int
     cold_start_repetitions: int
+    status_page_projects: int = 500
 
 
 FULL = Sizes(time_scale=0.1, overhead_documents=24, daily_check_projects=(1, 50, 500), large_documents=5000,
@@ -57,9 +59,16 @@ FULL = Sizes(time_scale=0.1, overhead_documents=24, daily_check_projects=(1, 50,
              cold_start_repetitions=7)
 TINY = Sizes(time_scale=0.005, overhead_documents=12, daily_check_projects=(1, 3), large_documents=200,
              failover_iterations=3, failover_warmup=1, healthy_calls=2, calls_after_kill=3,
-             cold_start_repetitions=2)
+             cold_start_repetitions=2, status_page_projects=20)
 
 METHODS = {
+    "statusPage": (
+        "the status page of a synthetic estate (bench/status_page.py: every state, five runs of seven steps "
+        "per project, some failed or active, a drift check a day for 30 days, snapshots, expiry warnings): "
+        "seconds for shared.status.model.build_status + shared.status.page.render, the work GET /api/status "
+        "does once its storage reads are back, median of three, as this process's CPU time (the target's "
+        "measure: the machine's cores are shared) and as wall time; then headless Chromium opening the page "
+        "as a file until the verdict's text can be read (skipped without Debian's chromium)."),
     "overhead": (
         "one full replication of a generated custom NER project (export, documents, import, train, deploy, "
         "verify) by the product's engine through Azurite's step queue and the local runner, with the "
@@ -126,6 +135,8 @@ def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str
 
     say("== 5. cold start")
     figures["coldStart"] = cold_start.measure(sizes.cold_start_repetitions)
+    say(f"== 6. status page of {sizes.status_page_projects} projects")
+    figures["statusPage"] = status_page.measure(sizes.status_page_projects)
 
     say(f"== 1. replication overhead (time scale {sizes.time_scale}) and 2. per-replication economy")
     with started_environment(sizes.time_scale) as env:

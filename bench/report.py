@@ -99,6 +99,15 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                      f"{moved:.2f} s; {dies['failedCallsTotal']} failed" if moved is not None
                      else f"never moved; {dies['failedCallsTotal']} failed",
                      "0 failed", moved is not None and dies["failedCallsTotal"] == 0))
+    page = figures["statusPage"]
+    value = (f"{page['cpuMedianSeconds']:.2f} s ({page['medianSeconds']:.2f} s), "
+             f"{page['pageBytes'] / 2**20:.1f} MiB")
+    table.append(Row("6", f"Status page of {page['projects']} projects: model + HTML on the server, CPU "
+                          "(wall) median", value,
+                     f"<= {page['targetSeconds']:.0f} s", page["cpuMedianSeconds"] <= page["targetSeconds"]))
+    if page.get("browserMedianSeconds") is not None:
+        table.append(Row("6", "The same page opened in headless Chromium until the verdict is read (median)",
+                         f"{page['browserMedianSeconds']:.2f} s"))
     cold = figures["coldStart"]
     table.append(Row("5", "Cold start: import function_app / import azure.functions + azure.storage.blob",
                      f"{cold['ratio']:.2f} ({cold['functionAppMedianMs']:.0f} ms / "

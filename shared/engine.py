@@ -34,6 +34,7 @@ from shared.outage.failback import FailbackReport, FailbackRun, FailbackService
 from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
 from shared.replication.drift import DriftReport, DriftState
+from shared.replication.drift_history import DriftHistory
 from shared.replication.plan import DIVERGED, IN_SYNC, WORKING
 from shared.replication.promotion import Promotion, PromotionStore
 from shared.replication.run import ReplicationRun, RunStart, TargetClients, TickReport
@@ -86,6 +87,7 @@ class ReplicationEngine:
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)
         self.sync_records = SyncRecordStore(state)
+        self.drift_history = DriftHistory(state)
         # Its own container: callers may read the promotion record, never the state beside it.
         routing = state_storage.get_container_client(settings.routing_container)
         self.promotions = PromotionStore(JsonBlobs(routing))
@@ -156,7 +158,14 @@ class ReplicationEngine:
                                            targets=targets)
 
     def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:
-        return self.replication.drift_report(projects)
+        """Check drift now; every check (timer, HTTP, CLI) lands in the drift history (the status page)."""
+        report = self.replication.drift_report(projects)
+        try:
+            self.drift_history.record(report, partial=projects is not None)
+        except (ReplicatorError, AzureError) as error:
+            # The check stands without its history point; the page shows the gap.
+            logger.warning("drift history not recorded: %s", type(error).__name__)
+        return report
 
     # -- runs of any kind (the executor) ---------------------------------------------------------------
 

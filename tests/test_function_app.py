@@ -40,6 +40,7 @@ EXPECTED_HTTP_ROUTES = {
     "promote": ("promotion", ["POST"], "FUNCTION"),
     "failback": ("failback", ["POST"], "FUNCTION"),
     "start_drill": ("drills", ["POST"], "FUNCTION"),
+    "get_status_page": ("status", ["GET"], "FUNCTION"),
 }
 # Modules that must wait for the first invocation: loading them at index time costs start-up time
 # (Flex Consumption allows 30 s) and, for the engine and settings, could fail the whole index.

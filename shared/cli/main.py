@@ -33,6 +33,7 @@ from azure.core.exceptions import AzureError
 
 from shared.cli.backup import BACKUP_COMMANDS, add_backup_commands, run_backup_command
 from shared.cli.outage import OUTAGE_COMMANDS, add_outage_commands, run_outage_command
+from shared.cli.status import add_status_command, status_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
 from shared.language.retry import RetryLater
 from shared.redaction import install_log_redaction, redact
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
     add_backup_commands(commands)
     add_outage_commands(commands)
+    add_status_command(commands)
     return parser
 
 
@@ -137,6 +139,8 @@ def main(
             return run_outage_command(args, engine, follower, out)
         if args.command in BACKUP_COMMANDS:
             return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
+        if args.command == "status":
+            return status_command(args, engine, out)
         if args.command == "drift":
             return drift_command(engine, as_json=args.json, out=out)
         if args.command == "replicate":

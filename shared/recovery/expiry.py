@@ -15,8 +15,13 @@ from typing import Any, Protocol
 
 import requests
 
-from shared.errors import ReplicatorError
+from shared.clock import parse_iso
+from shared.errors import ConcurrentUpdate, ReplicatorError
 from shared.language.retry import describe_exception
+from shared.storage.json_blobs import JsonBlobs
+
+# The last expiry watch, kept so the status page needs no Language request (state container).
+LATEST_BLOB = "expiry/latest.json"
 
 
 class ExpiryReader(Protocol):
@@ -53,6 +58,12 @@ class ExpiryWarning:
                 "expires": self.expires.isoformat() if self.expires else None, "daysLeft": self.days_left,
                 "action": self.action, "message": self.message}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExpiryWarning:
+        days_left = data.get("daysLeft")
+        return cls(str(data["side"]), str(data["project"]), str(data["subject"]), _date(data.get("expires")),
+                   None if days_left is None else int(days_left), str(data.get("action", "")))
+
 
 @dataclass
 class ExpiryReport:
@@ -64,6 +75,12 @@ class ExpiryReport:
     def to_json(self) -> dict[str, Any]:
         return {"checkedAt": self.checked_at.isoformat(), "warningDays": self.warning_days,
                 "warnings": [w.to_json() for w in self.warnings], "errors": self.errors}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExpiryReport:
+        return cls(parse_iso(str(data["checkedAt"])), int(data.get("warningDays", 0)),
+                   [ExpiryWarning.from_json(w) for w in data.get("warnings", [])],
+                   [str(error) for error in data.get("errors", [])])
 
     def to_text(self) -> str:
         if not self.warnings and not self.errors:
@@ -149,3 +166,22 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         return None
+
+
+def keep_latest(blobs: JsonBlobs, report: ExpiryReport, attempts: int = 5) -> None:
+    """Store `report` as the latest expiry watch (the newest check wins a race)."""
+    for _ in range(attempts):
+        found = blobs.read(LATEST_BLOB)
+        try:
+            if found is None:
+                blobs.create(LATEST_BLOB, report.to_json())
+            elif parse_iso(str(found.data.get("checkedAt"))) <= report.checked_at:
+                blobs.replace(LATEST_BLOB, report.to_json(), found.etag)
+            return
+        except ConcurrentUpdate:
+            continue
+
+
+def latest(blobs: JsonBlobs) -> ExpiryReport | None:
+    found = blobs.read(LATEST_BLOB)
+    return None if found is None else ExpiryReport.from_json(found.data)

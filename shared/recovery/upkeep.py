@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from shared.clock import Clock, parse_iso, utc_iso
 from shared.errors import ConcurrentUpdate, ReplicatorError
 from shared.language.authoring import AuthoringClient
-from shared.recovery.expiry import ExpiryReader, ExpiryReport, check_expiry
+from shared.recovery.expiry import ExpiryReader, ExpiryReport, check_expiry, keep_latest
 from shared.recovery.notifications import (
     DRIFT_PERSISTS,
     EXPIRY_WARNING,
@@ -134,7 +135,12 @@ class Maintenance:
             report = check_expiry({}, [], engine.clock.now(), engine.settings.expiry_warning_days)
             report.errors.append(f"primary: cannot list projects: {error.message}")
             return report
-        return check_expiry(sides, projects, engine.clock.now(), engine.settings.expiry_warning_days)
+        report = check_expiry(sides, projects, engine.clock.now(), engine.settings.expiry_warning_days)
+        try:
+            keep_latest(self.state, report)   # for the status page, which makes no Language request
+        except AzureError as error:
+            logger.warning("expiry report not kept for the status page: %s", type(error).__name__)
+        return report
 
     def removed_projects(self) -> list[dict[str, Any]]:
         """Projects we replicated that the primary no longer has: reported; deleted on the target only

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -163,6 +164,39 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     if changes:
         return DriftState.DRIFTED, tuple(changes)
     return DriftState.IN_SYNC, tuple(notes)
+
+
+class Protection(StrEnum):
+    """Whether a replica protects its project now: derived from its DriftState and recovery point age."""
+
+    PROTECTED = "protected"
+    AT_RISK = "at_risk"
+    NOT_PROTECTED = "not_protected"
+
+
+def protection(state: DriftState, age: timedelta | None, objective: timedelta, *, ever_synced: bool
+               ) -> tuple[Protection, str]:
+    """Whether one replica protects its project, and why (the status page's per-replica answer).
+
+    Not protected: nothing of ours the target could serve (no replica, or never synced). At risk: it could
+    serve, but not what the primary serves now, or we cannot tell (drifted, diverged, promoted, error, or
+    a recovery point older than the objective). Protected: in sync within the objective.
+    """
+    if state is DriftState.MISSING:
+        return Protection.NOT_PROTECTED, "the target has no replica"
+    if not ever_synced and state is not DriftState.PROMOTED:
+        return Protection.NOT_PROTECTED, "never synced: the target holds nothing replicated"
+    if state is DriftState.PROMOTED:
+        return Protection.AT_RISK, "the target is the acting primary: nothing protects it until failback"
+    if state is DriftState.ERROR:
+        return Protection.AT_RISK, "the last check could not decide the state"
+    if state is DriftState.DIVERGED:
+        return Protection.AT_RISK, "the target was edited after our last import"
+    if state is DriftState.DRIFTED:
+        return Protection.AT_RISK, "the target serves an older version of the primary"
+    if age is not None and age > objective:
+        return Protection.AT_RISK, "the recovery point is older than its objective"
+    return Protection.PROTECTED, "in sync within the recovery point objective"
 
 
 class FailbackChange(StrEnum):

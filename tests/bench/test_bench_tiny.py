@@ -17,7 +17,7 @@ import pytest
 
 from localdev.services import REPO_ROOT
 
-FIGURES = ("overhead", "apiEconomy", "scale", "failover", "coldStart")
+FIGURES = ("overhead", "apiEconomy", "scale", "failover", "coldStart", "statusPage")
 TARGETED = {  # measure prefix -> the target the issue sets
     "Replication overhead ratio": "<= 1.05",
     "Lag from a job finishing": "<= 1 s",
@@ -25,6 +25,7 @@ TARGETED = {  # measure prefix -> the target the issue sets
     "Replication of a 200-document project": "<= 2x",
     "The same at 100,000 documents": "<= 2x",
     "Primary dies": "0 failed",
+    "Status page of 20 projects": "<= 1 s",
 }
 
 
@@ -88,12 +89,16 @@ def test_every_figure_is_measured_and_says_how(tiny_run: tuple[Any, Path]) -> No
     assert len(cold["samplesMs"]["functionApp"]) == len(cold["samplesMs"]["sdkBaseline"]) == 2
     assert number(cold["ratio"]) > 0
 
+    page = figures["statusPage"]
+    assert page["projects"] == 20 and number(page["medianSeconds"]) > 0 and number(page["pageBytes"]) > 0
+    assert number(page["cpuMedianSeconds"]) > 0
+
 
 def test_table_has_a_row_per_measure_with_a_verdict_where_a_target_is_set(tiny_run: tuple[Any, Path]) -> None:
     completed, output = tiny_run
     result = json.loads((output / "latest.json").read_text())
     table = result["table"]
-    assert {row["figure"] for row in table} == {"1", "2", "3", "4", "5"}
+    assert {row["figure"] for row in table} == {"1", "2", "3", "4", "5", "6"}
     for prefix, target in TARGETED.items():
         (row,) = [row for row in table if row["measure"].startswith(prefix)]
         assert row["target"] == target and isinstance(row["met"], bool), row
