@@ -24,7 +24,7 @@ from typing import IO, Any, cast
 from azure.storage.blob import ContainerClient
 
 from shared.clock import Clock, is_later
-from shared.language.authoring import AUTHORING_PATH, AuthoringClient, JobFailed, JobStatus, LanguageApiError
+from shared.language.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
@@ -498,9 +498,7 @@ class StepMachine:
         return [str(job["jobId"]) for job in jobs if (job.get("result") or {}).get("modelLabel") == label]
 
     def _training_job_url(self, project: str, job_id: str) -> str:
-        client = self.target.authoring
-        return (f"{client.endpoint}{AUTHORING_PATH}/projects/{project}/train/jobs/{job_id}"
-                f"?api-version={client.api_version}")
+        return self.target.authoring.training_job_url(project, job_id)
 
     def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:
         if "trainingConfigVersion" in step.detail:

@@ -109,7 +109,7 @@ def test_every_known_setting_is_read() -> None:
         ("LANGUAGE_API_VERSION", "2023-04-15-preview", "not supported"),
         ("REPLICATED_PROJECTS", "<unset>", "is not set"),
         ("REPLICATED_PROJECTS", "good, bad name", "not a valid name"),
-        ("REPLICATED_PROJECTS", "a" * 51, "not a valid name"),
+        ("REPLICATED_PROJECTS", "a" * 101, "not a valid name"),
         ("REPLICATED_PROJECTS", "a,*", "alone"),
         ("SNAPSHOT_STORAGE", "<unset>", "is not set"),
         ("SNAPSHOT_STORAGE", "Dangling", "resolves to nothing"),
