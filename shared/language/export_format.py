@@ -247,7 +247,8 @@ def check_header(body: Any) -> set[str]:
         raise UnsafeExport(
             f"metadata.projectKind {metadata['projectKind']!r} is not a supported project kind"
         )
-    if has_container(kind) and (not isinstance(metadata.get(CONTAINER_KEY), str) or not metadata[CONTAINER_KEY]):
+    container = metadata.get(CONTAINER_KEY)
+    if has_container(kind) and (not isinstance(container, str) or not container):
         raise UnsafeExport(f"metadata.{CONTAINER_KEY} is missing")
     assets = body.get("assets")
     if not isinstance(assets, dict):
