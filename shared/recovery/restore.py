@@ -344,7 +344,9 @@ class RestoreMachine(StepMachine):
                 return None
 
             step.detail["snapshot"] = snapshot
-            return self._submit(slice_, step, lambda: client.start_import(project, body), reconcile, before)
+            return self._submit(slice_, step, lambda: client.start_import(project, body,
+                                                                          kind=export.project_kind),
+                                reconcile, before)
         _, wait = self._succeeded_job(client, step)
         return wait
 

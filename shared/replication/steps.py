@@ -99,10 +99,6 @@ class StepMachine:
         if step.started_at is None:
             step.started_at = self.clock.now()
         step.status = RUNNING
-        kind = (slice_.manifest.context.get("observed") or {}).get("projectKind")
-        if kind:   # both sides address the project in its kind's route family without looking it up
-            self.primary.authoring.note_kind(slice_.manifest.project, str(kind))
-            self.target.authoring.note_kind(slice_.manifest.project, str(kind))
         action = step_action(step.kind)
         if action is None or not isinstance(self, action.machine):
             raise StepFailed("UnknownStepKind",
@@ -215,7 +211,12 @@ class StepMachine:
                          f"{step.name}: job {failure.status}: {first.get('message', '')}", failure.errors)
 
     def _project(self, slice_: SliceHandle) -> str:
-        return slice_.manifest.project
+        project = slice_.manifest.project
+        kind = (slice_.manifest.context.get("observed") or {}).get("projectKind")
+        if kind:   # both sides address the project in its kind's route family without looking it up
+            self.primary.authoring.note_kind(project, str(kind))
+            self.target.authoring.note_kind(project, str(kind))
+        return project
 
     def _context(self, slice_: SliceHandle) -> dict[str, Any]:
         return slice_.manifest.context
