@@ -7,12 +7,14 @@ from __future__ import annotations
 import copy
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from localdev.conversation_samples import clu_project
 from localdev.sample_project import ner_project
+from localdev.services import EmulatorRegion
 from shared.cli.main import EXIT_DRIFT, EXIT_OK, main
 from shared.errors import InvalidRequest
 from shared.language.authoring import AuthoringClient
@@ -22,6 +24,8 @@ from shared.recovery.restore import RestoreRequest, RestoreService
 from shared.replication.drift import DriftState
 from shared.runs.manifest import SUCCEEDED
 from shared.settings import Settings
+from tests.conftest import TEST_TIME_SCALE
+from tests.shared.recovery.test_maintenance import THIRD, two_targets
 
 from .support import authoring, control, export_of, harness, seed, settings_values, wait_job
 from .test_conversation_projects import CLU, seed_conversation
@@ -87,7 +91,7 @@ def test_drift_sees_every_signal_of_a_clu_project(regions, azurite):
 
 def test_snapshots_diff_and_restore_of_a_clu_project_into_a_longer_name(regions, azurite):
     primary = authoring(regions.primary)
-    seed_conversation(primary, clu_project(CLU))
+    seed_conversation(primary, clu_project(CLU), mode="advanced")
     h = replicated(regions, azurite)
     edited(primary)
     [again] = h.engine.start_runs(force=True)
@@ -116,6 +120,8 @@ def test_snapshots_diff_and_restore_of_a_clu_project_into_a_longer_name(regions,
     h.run()
     run = h.engine.get_run(LONG_NAME, start.run_id)
     assert run.status == SUCCEEDED, run.to_json()
+    # Trained with the mode the syncs recorded for the primary's model, not the default.
+    assert run.step("train:v1").detail["trainingMode"] == "advanced" and not run.warnings
     secondary = authoring(regions.secondary)
     restored = secondary.get_project(LONG_NAME)
     assert restored is not None and restored["projectKind"] == "Conversation"
@@ -196,3 +202,31 @@ def test_the_http_api_and_the_cli_replicate_a_clu_project(regions, azurite):
     out = io.StringIO()
     code = main(["snapshots", "list", CLU], environ=values, out=out, err=err, engine_factory=engine_factory)
     assert code == EXIT_OK and "working-copy" in out.getvalue()
+
+
+@pytest.fixture
+def third_region(azurite: Any) -> Iterator[EmulatorRegion]:
+    """A third emulated region (a second target)."""
+    region = EmulatorRegion(azurite.connection_string(), region=THIRD, time_scale=TEST_TIME_SCALE)
+    region.start()
+    try:
+        yield region
+    finally:
+        region.stop()
+
+
+def test_several_targets_each_get_the_clu_project(regions, azurite, third_region):
+    seed_conversation(authoring(regions.primary), clu_project(CLU), mode="advanced")
+    h = harness(regions, azurite, project=CLU, **two_targets(third_region, azurite))
+    starts = h.engine.start_runs()
+    assert [(s.target, s.status) for s in starts] == [("secondary", "started"), (THIRD, "started")]
+    h.run()
+    primary_export = export_of(authoring(regions.primary), CLU)
+    for start, region in zip(starts, (regions.secondary, third_region), strict=True):
+        run = h.engine.get_run(CLU, start.run_id)
+        assert run.status == SUCCEEDED, run.to_json()
+        client = authoring(region)
+        assert export_of(client, CLU)["assets"] == primary_export["assets"]
+        assert [job["result"]["trainingMode"] for job in client.list_training_jobs(CLU)] == ["advanced"]
+    assert {(p.target, p.state) for p in h.engine.drift_report().projects} == {
+        ("secondary", DriftState.IN_SYNC), (THIRD, DriftState.IN_SYNC)}
