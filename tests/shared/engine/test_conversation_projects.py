@@ -93,3 +93,23 @@ def test_an_orchestration_replicates_and_routes_alike_in_both_regions(regions, a
     drift = h.engine.drift_report()
     states = {(p.project, p.state.value) for p in drift.projects}
     assert states == {(CLU, "in_sync"), (ORCHESTRATION, "in_sync")}
+
+
+def test_an_expired_training_job_leaves_the_default_mode_and_says_so(regions, azurite):
+    from .support import control
+
+    seed_conversation(authoring(regions.primary), clu_project(CLU), mode="advanced")
+    control(regions.primary, "/_emulator/jobs/expire", {"api": "conversations", "project": CLU})
+    h = harness(regions, azurite, project=CLU, CLU_DEFAULT_TRAINING_MODE="standard")
+    [start] = h.engine.start_runs()
+    h.run()
+    run = h.engine.get_run(CLU, start.run_id)
+    assert run.status == SUCCEEDED, run.to_json()
+    train = run.step("train:v1")
+    assert train.detail["trainingMode"] == "standard"
+    assert any("CLU_DEFAULT_TRAINING_MODE=standard" in warning for warning in run.warnings)
+    [job] = authoring(regions.secondary).list_training_jobs(CLU)
+    assert job["result"]["trainingMode"] == "standard"
+    [entry] = h.engine.drift_report().projects
+    assert entry.state.value == "in_sync"
+    assert any("trainingMode of model 'v1' is unknown" in risk for risk in entry.risks)
