@@ -21,7 +21,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from shared._version import __version__
-from shared.api_versions import TextApiVersion
+from shared.api_versions import ApiVersion, TextApiVersion
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
@@ -34,7 +34,7 @@ from shared.outage.failback import FailbackReport, FailbackRun, FailbackService
 from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
 from shared.replication.drift import DriftReport, DriftState
-from shared.replication.plan import DIVERGED, IN_SYNC, WORKING
+from shared.replication.plan import DIVERGED, IN_SYNC, WORKING, api_version_for
 from shared.replication.promotion import Promotion, PromotionStore
 from shared.replication.run import ReplicationRun, RunStart, TargetClients, TickReport
 from shared.replication.steps import StepOptions
@@ -130,6 +130,9 @@ class ReplicationEngine:
     @property
     def api_version(self) -> TextApiVersion:
         return self.settings.api_version
+
+    def api_version_for(self, kind: str) -> ApiVersion:
+        return api_version_for(self.settings, kind)
 
     @property
     def crash_hook(self) -> CrashHook | None:

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from azure.storage.blob import BlobServiceClient
 
-from shared.api_versions import TextApiVersion
+from shared.api_versions import ApiVersion, TextApiVersion
 from shared.clock import Clock
 from shared.errors import InvalidRequest
 from shared.language.authoring import AuthoringClient
@@ -115,6 +115,10 @@ class RestoreHost(Protocol):
     def step_options(self) -> StepOptions: ...
     @property
     def api_version(self) -> TextApiVersion: ...
+
+    def api_version_for(self, kind: str) -> ApiVersion:
+        """The api-version of the route family serving `kind`."""
+        ...
 
     def launch(self, manifest: RunManifest) -> None:
         """Store a new run whose run lock the caller holds, and schedule its first slice."""
@@ -229,7 +233,7 @@ class RestoreService:
         """The modelId to load back when the snapshot is the data of a model still on the target, unchanged
         and with its snapshot, under the same project; None when the restore must import."""
         if not (label and info.model_id and project == info.project
-                and self.host.api_version.supports_load_snapshot):
+                and self.host.api_version_for(info.project_kind).supports_load_snapshot):
             return None
         model = side.authoring.get_model(project, label)
         if not model or not model.get("hasSnapshot") or model.get("modelId") != info.model_id:

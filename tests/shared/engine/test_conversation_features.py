@@ -230,3 +230,20 @@ def test_several_targets_each_get_the_clu_project(regions, azurite, third_region
         assert [job["result"]["trainingMode"] for job in client.list_training_jobs(CLU)] == ["advanced"]
     assert {(p.target, p.state) for p in h.engine.drift_report().projects} == {
         ("secondary", DriftState.IN_SYNC), (THIRD, DriftState.IN_SYNC)}
+
+
+def test_a_clu_model_still_on_the_primary_is_rolled_back_by_load_snapshot(regions, azurite):
+    from shared.recovery.restore import PRIMARY
+
+    primary = authoring(regions.primary)
+    seed_conversation(primary, clu_project(CLU))
+    h = replicated(regions, azurite)
+    snapshot = next(info.name for info in SnapshotCatalogue(h.engine.snapshots).list(CLU)
+                    if info.reason == "model:v1")
+    edited(primary)   # the working copy moved on; model v1 is unchanged
+    start = RestoreService(h.engine).start(RestoreRequest(snapshot, target=PRIMARY))
+    assert start.steps == ["check-snapshot", "backup", "load-snapshot:v1", "deploy:production"]
+    h.run()
+    assert h.engine.get_run(CLU, start.run_id).status == SUCCEEDED
+    restored = export_of(primary, CLU)
+    assert len(restored["assets"]["utterances"]) == len(clu_project(CLU)["assets"]["utterances"])
