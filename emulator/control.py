@@ -124,6 +124,11 @@ def create_control_blueprint(
         listed = [job for job in jobs_of if all(job[k] == v for k, v in wanted.items())]
         return jsonify({"value": listed})
 
+    @blueprint.post("/jobs/expire")
+    def expire_jobs() -> Response:
+        body = _object()
+        return jsonify({"expired": resource_for(body.get("api")).expire_jobs(_string(body, "project"))})
+
     @blueprint.get("/state")
     def state() -> Response:
         selected = resource_for(request.args.get("api"))

@@ -115,6 +115,8 @@ class DemoEnvironment:
             "SNAPSHOT_CONTAINER": "snapshots",
             "DRIFT_SCHEDULE": "0 0 2 * * *",
             "LANGUAGE_API_VERSION": "2023-04-01",
+            "CONVERSATIONS_API_VERSION": "2023-04-01",
+            "CLU_DEFAULT_TRAINING_MODE": "standard",
             "MAX_TRAININGS_PER_PROJECT_PER_DAY": "3",
             "VERIFY_AGREEMENT_THRESHOLD": "1.0",
             "VERIFY_AGREEMENT_THRESHOLD_RESAMPLED": "0.8",

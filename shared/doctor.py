@@ -29,7 +29,7 @@ from shared.connections import LOOPBACK_HOSTS
 from shared.errors import ReplicatorError
 from shared.language.authoring import AuthoringClient, LanguageApiError
 from shared.language.credentials import MissingCredential
-from shared.language.project_kinds import PROJECT_KINDS, ProjectKind, project_kind
+from shared.language.project_kinds import ANALYZE_CONVERSATIONS, PROJECT_KINDS, ProjectKind, project_kind
 from shared.language.regions import authoring_region_problem
 from shared.reachability import engine_endpoints, host_storage_url, unreachable
 from shared.redaction import redact
@@ -181,6 +181,9 @@ def _subject_of(engine: ReplicationEngine, setting: str) -> str:
 LANGUAGE_CHECKS = ("endpoint", "auth", "api-version", "role", "projects")
 
 
+API_VERSIONS_SERVED = "LANGUAGE_API_VERSION and CONVERSATIONS_API_VERSION are served"
+
+
 def _language_checks(
     found: _Collector,
     resource: LanguageResource,
@@ -249,7 +252,7 @@ def _language_checks(
     found.add(subject, "endpoint", PASS, _endpoint_detail(endpoint_setting, host))
     how = "the key" if resource.key else "Microsoft Entra ID (the app's identity)"
     found.add(subject, "auth", PASS, f"{how} authenticates")
-    found.add(subject, "api-version", PASS, "LANGUAGE_API_VERSION is served")
+    found.add(subject, "api-version", PASS, API_VERSIONS_SERVED)
     _role_check(found, resource, client, side, projects)
     found.add(subject, "projects", PASS, f"the project list is readable ({len(projects)} projects)")
     return projects
@@ -296,16 +299,19 @@ def _classify_refusal(
         return
     found.add(subject, "auth", PASS, "the credential is accepted")
     if error.status in (400, 404) and "api-version" in error.service_message.lower():
+        # The project list reads both route families: name the setting of the one refused.
+        setting = ("CONVERSATIONS_API_VERSION" if ANALYZE_CONVERSATIONS.authoring_path in error.url
+                   else "LANGUAGE_API_VERSION")
         found.add(
             subject,
             "api-version",
             FAIL,
             said,
-            "set LANGUAGE_API_VERSION to 2023-04-01 (or 2022-05-01), which every region serves",
+            f"set {setting} to 2023-04-01 (or 2022-05-01), which every region serves",
         )
         found.skip(subject, LANGUAGE_CHECKS[3:], "the api-version is not served")
         return
-    found.add(subject, "api-version", PASS, "LANGUAGE_API_VERSION is served")
+    found.add(subject, "api-version", PASS, API_VERSIONS_SERVED)
     if error.status == 403:
         found.add(subject, "role", FAIL, said, _role_fix(side))
         found.skip(subject, ("projects",), "no role")
@@ -489,7 +495,9 @@ def _target_document_checks(
 ) -> None:
     clients = engine.targets[target.name]
     if not any(True for _ in _replicated(engine, primary_projects)):
-        found.add(target.name, "documents", SKIP, "not checked: no replicated project on the primary yet")
+        # Conversation projects (CLU, orchestration) carry their utterances: they have no container.
+        found.add(target.name, "documents", SKIP,
+                  "not checked: no replicated project with a documents container on the primary")
         return
     for project, primary_container in _replicated(engine, primary_projects):
         if not _container_check(

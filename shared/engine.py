@@ -21,7 +21,7 @@ from azure.core.exceptions import AzureError
 from azure.storage.blob import BlobServiceClient
 
 from shared._version import __version__
-from shared.api_versions import TextApiVersion
+from shared.api_versions import ApiVersion, TextApiVersion
 from shared.clients import build_clients
 from shared.clock import Clock, SystemClock, utc_iso
 from shared.errors import ReplicatorError
@@ -35,7 +35,7 @@ from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
 from shared.replication.drift import DriftReport, DriftState
 from shared.replication.drift_history import DriftHistory
-from shared.replication.plan import DIVERGED, IN_SYNC, WORKING
+from shared.replication.plan import DIVERGED, IN_SYNC, WORKING, api_version_for
 from shared.replication.promotion import Promotion, PromotionStore
 from shared.replication.run import ReplicationRun, RunStart, TargetClients, TickReport
 from shared.replication.steps import StepOptions
@@ -82,7 +82,8 @@ class ReplicationEngine:
             base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold,
                                 agreement_threshold_resampled=settings.verify_agreement_threshold_resampled,
                                 evaluation_tolerance=settings.verify_evaluation_tolerance,
-                                training_split=settings.training_split))
+                                training_split=settings.training_split,
+                                default_training_mode=settings.clu_default_training_mode))
         state = JsonBlobs(state_storage.get_container_client(STATE_CONTAINER))
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)
@@ -131,6 +132,9 @@ class ReplicationEngine:
     @property
     def api_version(self) -> TextApiVersion:
         return self.settings.api_version
+
+    def api_version_for(self, kind: str) -> ApiVersion:
+        return api_version_for(self.settings, kind)
 
     @property
     def crash_hook(self) -> CrashHook | None:

@@ -32,12 +32,13 @@ from typing import Any, Protocol
 
 from azure.storage.blob import BlobServiceClient
 
-from shared.api_versions import TextApiVersion
+from shared.api_versions import ApiVersion, TextApiVersion
 from shared.clock import Clock
 from shared.errors import InvalidRequest
 from shared.language.authoring import AuthoringClient
 from shared.language.export_format import ExportedProject, to_bytes
 from shared.language.export_stream import ExportSummary
+from shared.language.project_kinds import kind_of
 from shared.language.runtime import RuntimeClient
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.run import TargetClients
@@ -115,6 +116,10 @@ class RestoreHost(Protocol):
     @property
     def api_version(self) -> TextApiVersion: ...
 
+    def api_version_for(self, kind: str) -> ApiVersion:
+        """The api-version of the route family serving `kind`."""
+        ...
+
     def launch(self, manifest: RunManifest) -> None:
         """Store a new run whose run lock the caller holds, and schedule its first slice."""
         ...
@@ -136,7 +141,12 @@ class RestoreService:
         # Verified (sha256, size, content hash, parse) before anything is planned; again before use.
         export = host.snapshots.validate(info.name)
         project = check_name("project", request.project or info.project)
+        kind = kind_of(export.project_kind)
+        if len(project) > kind.max_name_length:
+            raise InvalidRequest(f"a {kind.value} project's name has at most {kind.max_name_length} "
+                                 "characters")
         side = side_of(host, request.target, None)
+        side.authoring.note_kind(project, kind)   # a new name: no lookup in both route families
         label = request.model_label or info.trained_model_label
         if request.train and not label:
             raise InvalidRequest(f"snapshot {info.name} is a working copy without a trained model label: "
@@ -174,8 +184,10 @@ class RestoreService:
                        "training data is loaded back, with no import and no training"}))
             steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
         else:
-            steps += [StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS),
-                      StepRecord("import:restore", StepKind.RESTORE_IMPORT)]
+            # Conversation projects' utterances are in the snapshot itself: no documents to bring back.
+            if kind.has_documents_container:
+                steps.append(StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS))
+            steps.append(StepRecord("import:restore", StepKind.RESTORE_IMPORT))
         if request.train and label and loadable is None:
             steps.append(StepRecord(f"train:{label}", StepKind.TRAIN, label))
             steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
@@ -204,6 +216,8 @@ class RestoreService:
                 "models": {label: {"trainingConfigVersion": request.training_config_version or current_config}
                            for label in [label] if label},
                 "deployments": {name: {"label": label} for name in deployments},
+                # A conversation project's trainingMode, as the syncs of the snapshot's project saw it.
+                "trainingModes": recorded_training_modes(host, info.project),
             },
         }
         try:
@@ -219,7 +233,7 @@ class RestoreService:
         """The modelId to load back when the snapshot is the data of a model still on the target, unchanged
         and with its snapshot, under the same project; None when the restore must import."""
         if not (label and info.model_id and project == info.project
-                and self.host.api_version.supports_load_snapshot):
+                and self.host.api_version_for(info.project_kind).supports_load_snapshot):
             return None
         model = side.authoring.get_model(project, label)
         if not model or not model.get("hasSnapshot") or model.get("modelId") != info.model_id:
@@ -227,13 +241,25 @@ class RestoreService:
         return info.model_id
 
 
+def recorded_training_modes(host: RestoreHost, project: str) -> dict[str, str]:
+    """label -> the primary's trainingMode, from the sync records of `project` on every target."""
+    modes: dict[str, str] = {}
+    for target in sorted(host.targets):
+        record = host.sync_records.get(target, project)
+        if record is not None:
+            modes.update(record.training_modes)
+    return modes
+
+
 def side_of(host: RestoreHost, target: str, container: str | None) -> Side:
-    """The Language resource and document container of the primary or of a target."""
+    """The Language resource and document container of the primary or of a target ("" as `container`:
+    a conversation project, which has none)."""
     if target == PRIMARY:
         documents = host.primary_documents.get_container_client(container or "unused")
-        return Side(host.primary, host.primary_runtime, documents)
+        return Side(host.primary, host.primary_runtime, None if container == "" else documents)
     clients = host.targets[target]
     return Side(clients.authoring, clients.runtime,
+                None if container == "" else
                 clients.documents.get_container_client(clients.container_for(container or "unused")))
 
 
@@ -299,6 +325,9 @@ class RestoreMachine(StepMachine):
     def _restore_documents(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         _, export = self._snapshot_of(slice_, RESTORE_LABEL)
         locations = export.document_locations()
+        if self.primary.documents is None or self.target.documents is None:
+            raise StepFailed("NoDocumentsContainer", f"{step.name}: a {export.project_kind} project has no "
+                             "documents container")
         absent = missing_documents(self.target.documents, locations)
         if absent and not self.restores_primary:
             # Only what is missing is fetched: restoring a target must work while the primary is down.
@@ -319,7 +348,8 @@ class RestoreMachine(StepMachine):
         client = self.target.authoring
         if step.job_url is None:
             snapshot, export = self._restored_export(slice_)
-            body = import_body(export, project, self.target.documents.container_name)
+            container = self.target.documents.container_name if self.target.documents is not None else ""
+            body = import_body(export, project, container)
 
             def before() -> None:
                 current = client.get_project(project)
@@ -330,7 +360,9 @@ class RestoreMachine(StepMachine):
                 return None
 
             step.detail["snapshot"] = snapshot
-            return self._submit(slice_, step, lambda: client.start_import(project, body), reconcile, before)
+            return self._submit(slice_, step, lambda: client.start_import(project, body,
+                                                                          kind=export.project_kind),
+                                reconcile, before)
         _, wait = self._succeeded_job(client, step)
         return wait
 

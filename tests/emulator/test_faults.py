@@ -213,6 +213,15 @@ def test_job_inspection_lists_every_submitted_job(api: Api) -> None:
     assert all(j["createdDateTime"].endswith("Z") for j in jobs)
 
 
+def test_jobs_can_be_expired_ahead_of_their_seven_days_and_models_stay(api: Api) -> None:
+    project = api.ready_project(deploy="prod")
+    assert api.control("/jobs/expire", {"project": "Other"}) == {"expired": 0}
+    assert api.control("/jobs/expire", {"project": project.name}) == {"expired": 3}
+    assert api.get("/_emulator/jobs").get_json()["value"] == []
+    assert api.get(f"/projects/{project.name}/train/jobs").get_json()["value"] == []
+    assert [m["label"] for m in api.get(f"/projects/{project.name}/models").get_json()["value"]] == ["model1"]
+
+
 def test_reset_empties_everything(api: Api) -> None:
     api.ready_project(deploy="prod")
     api.control("/faults/latency", {"seconds": 0.01})

@@ -292,3 +292,18 @@ def test_a_check_detail_quoting_a_url_with_its_sas_is_redacted() -> None:
               "?sv=2022-11-02&sig=AbCdEf0123456789AbCdEf0123456789AbCd%3D")
     assert "AbCdEf0123456789" not in found.checks[0].detail
     assert found.checks[0].detail.startswith("ServiceRequestError: https://acct.blob.core.windows.net/c")
+
+
+def test_a_clu_project_is_found_in_the_conversations_family_and_needs_no_container(regions, azurite):
+    from localdev.conversation_samples import clu_project
+    from tests.shared.engine.support import authoring
+    from tests.shared.engine.test_conversation_projects import seed_conversation
+
+    seed_conversation(authoring(regions.primary), clu_project("CoffeeOrders"))
+    report = doctor(regions, azurite, REPLICATED_PROJECTS="CoffeeOrders")
+    assert not only_failures(report), report.to_text()
+    assert "project 'CoffeeOrders' exists (Conversation)" in report.to_text()
+    assert status(report, "secondary", "documents") == SKIP
+    assert "CONVERSATIONS_API_VERSION are served" in report.to_text()
+    star = doctor(regions, azurite, REPLICATED_PROJECTS="*")
+    assert "REPLICATED_PROJECTS=*: 1 projects of supported kinds" in star.to_text()

@@ -51,6 +51,8 @@ def test_catalogue_and_restore_over_http(regions: Any, azurite: Any) -> None:
     for request_body, status, message in [
         ({"snapshot": model, "target": "tertiary"}, 400, "unknown target 'tertiary'"),
         ({"snapshot": model, "target": "secondary", "project": "not ok!"}, 400, "project"),
+        # 60 characters: a conversation project's name may be that long, a custom NER project's not.
+        ({"snapshot": model, "target": "secondary", "project": "x" * 60}, 400, "at most 50 characters"),
         ({"snapshot": model, "target": "secondary", "train": True, "deployments": ["a b"]}, 400,
          "deployment"),
         ({"snapshot": f"{project.name}/19990101", "target": "secondary"}, 404, "19990101"),
@@ -84,3 +86,36 @@ def test_catalogue_and_restore_over_http(regions: Any, azurite: Any) -> None:
     expiry = api.handle_expiry(http_request("GET", "expiry"), provider)
     assert expiry.status_code == 200 and json_body(expiry)["warnings"] == []
 
+
+
+def test_a_clu_snapshot_is_diffed_and_restored_into_a_long_name_over_http(regions: Any, azurite: Any) -> None:
+    from localdev.conversation_samples import clu_project
+    from tests.shared.engine.support import authoring
+    from tests.shared.engine.test_conversation_projects import CLU, seed_conversation
+
+    seed_conversation(authoring(regions.primary), clu_project(CLU))
+    h = harness(regions, azurite, project=CLU)
+    h.engine.start_runs()
+    h.run()
+    provider = provider_of(h.engine)
+    snapshots = json_body(api.handle_list_snapshots(
+        http_request("GET", f"snapshots/{CLU}", route_params={"project": CLU}), provider))["snapshots"]
+    model = next(s["name"] for s in snapshots if s["reason"] == "model:v1")
+    shown = json_body(api.handle_show_snapshot(http_request(
+        "GET", f"snapshots/{CLU}/latest", route_params={"project": CLU, "snapshot": "latest"}), provider))
+    assert shown["storageInputContainerName"] == "" and shown["documents"] > 0
+
+    long_name = "C" * 100
+    too_long = api.handle_start_restore(http_request(
+        "POST", "restores", body={"snapshot": model, "target": "secondary", "project": long_name + "x"}),
+        provider)
+    assert too_long.status_code == 400
+    started = api.handle_start_restore(http_request(
+        "POST", "restores", body={"snapshot": model, "target": "secondary", "project": long_name}), provider)
+    assert started.status_code == 202, started.get_body()
+    run_id = json_body(started)["runId"]
+    h.run()
+    run = api.handle_get_restore(http_request(
+        "GET", "restores/x", route_params={"project": long_name, "runId": run_id}), provider)
+    assert json_body(run)["status"] == "succeeded"
+    assert authoring(regions.secondary).get_project(long_name) is not None
