@@ -64,14 +64,16 @@ class DependencyGraph:
 
 
 def build_graph(connected: Mapping[str, Sequence[str]], kinds: Mapping[str, object],
-                replicated: Collection[str]) -> DependencyGraph:
+                replicated: Collection[str], *,
+                unreadable: Mapping[str, str] | None = None) -> DependencyGraph:
     """The graph of `connected` (orchestration -> the CLU projects it routes to).
 
     `kinds`: every project on the primary -> its projectKind; `replicated`: the projects this tool
-    replicates (REPLICATED_PROJECTS, or all supported ones with `*`).
+    replicates (REPLICATED_PROJECTS, or all supported ones with `*`); `unreadable`: orchestrations whose
+    targets could not be read -> why.
     """
     dependencies: dict[str, tuple[str, ...]] = {}
-    problems: dict[str, list[str]] = {}
+    problems: dict[str, list[str]] = {name: [why] for name, why in (unreadable or {}).items()}
     for project, names in connected.items():
         dependencies[project] = tuple(sorted(set(names)))
         for name in dependencies[project]:

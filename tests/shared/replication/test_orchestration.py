@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from localdev.conversation_samples import orchestration_project
-from shared.replication.routing import (
+from shared.replication.orchestration import (
     Routing,
     RoutingError,
     RoutingReader,

@@ -13,13 +13,15 @@ the primary's `lastModifiedDateTime` (a target can change only with an edit of t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import IO, Any, Protocol
 
 from shared.errors import ConcurrentUpdate, ReplicatorError
 from shared.language.project_kinds import ProjectKind, project_kind
+from shared.replication.dependencies import DependencyGraph, build_graph
 from shared.storage.json_blobs import JsonBlobs
 
 
@@ -139,7 +141,8 @@ class RoutingReader:
     """Each orchestration's routing, exported from the primary only when the project changed.
 
     `export(project)` returns the parsed export (a job on the service); the cache lives in the state
-    container (`routing/{project}.json`), so the daily check does not export an unchanged orchestration.
+    container (`orchestration-targets/{project}.json`), so the daily check does not export an
+    unchanged orchestration.
     """
 
     def __init__(self, export: Callable[[str], Mapping[str, Any]], blobs: JsonBlobs | None = None) -> None:
@@ -149,7 +152,7 @@ class RoutingReader:
 
     @staticmethod
     def blob_name(project: str) -> str:
-        return f"routing/{project}.json"
+        return f"orchestration-targets/{project}.json"
 
     def routing(self, metadata: Mapping[str, Any]) -> Routing | None:
         """The routing of the project `metadata` (the primary's GET) describes; None: not an orchestration."""
@@ -173,5 +176,89 @@ class RoutingReader:
         return routing
 
 
-__all__ = ["Routing", "RoutingError", "RoutingReader", "RoutingTarget", "TargetKind", "connected_projects",
-           "not_replicated_notes", "routing_targets"]
+@dataclass(frozen=True)
+class Dependencies:
+    """The replicated orchestrations' dependency graph, and each one's targets this tool leaves out."""
+
+    graph: DependencyGraph = field(default_factory=DependencyGraph)
+    notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+NO_DEPENDENCIES = Dependencies()
+
+
+class DependencyReader:
+    """The dependencies among the primary's replicated conversation projects.
+
+    `list_projects()` lists the primary's projects (an orchestration routes only within its own
+    resource, so its CLU targets must be among them).
+    """
+
+    def __init__(self, list_projects: Callable[[], Iterable[Mapping[str, Any]]],
+                 reader: RoutingReader) -> None:
+        self.list_projects = list_projects
+        self.reader = reader
+
+    def read(self, is_replicated: Callable[[str], bool]) -> Dependencies:
+        projects = {str(p["projectName"]): p for p in self.list_projects()}
+        connected: dict[str, tuple[str, ...]] = {}
+        notes: dict[str, tuple[str, ...]] = {}
+        unreadable: dict[str, str] = {}
+        for name, metadata in sorted(projects.items()):
+            if not is_replicated(name):
+                continue
+            try:
+                routing = self.reader.routing(metadata)
+            except ReplicatorError as error:
+                # One orchestration's export failing holds back that orchestration alone.
+                unreadable[name] = f"its routing targets could not be read: {error.message}"
+                continue
+            if routing is not None:
+                connected[name] = routing.connected
+                notes[name] = routing.notes
+        kinds = {name: p.get("projectKind") for name, p in projects.items()}
+        replicated = {name for name in projects if is_replicated(name)}
+        return Dependencies(build_graph(connected, kinds, replicated, unreadable=unreadable), notes)
+
+
+class Exporter(Protocol):
+    """The part of an authoring client an export needs (shared.language.authoring.AuthoringClient)."""
+
+    def start_export(self, project: str) -> str: ...
+
+    def wait(self, job_url: str, *, poll_interval: float = ..., deadline: float = ...) -> Any: ...
+
+    def open_export_result(self, result_url: str) -> Any: ...
+
+
+def export_project(client: Exporter, project: str, *, poll_interval: float = 2.0,
+                   timeout: float = 300.0) -> dict[str, Any]:
+    """A fresh export of an orchestration's working copy, parsed (it holds intents, not documents:
+    small). Blocking, like the drift check's content hash: an export takes seconds."""
+    status = client.wait(client.start_export(project), poll_interval=poll_interval, deadline=timeout)
+    status.raise_for_failure()
+    if not status.result_url:
+        raise ReplicatorError(f"the export of {project!r} succeeded but named no result")
+    with client.open_export_result(status.result_url) as stream:
+        body: IO[bytes] = stream
+        exported = json.load(body)
+    if not isinstance(exported, dict):
+        raise RoutingError(f"the export of {project!r} is not a JSON object")
+    return exported
+
+
+__all__ = [
+    "NO_DEPENDENCIES",
+    "Dependencies",
+    "DependencyReader",
+    "Exporter",
+    "Routing",
+    "RoutingError",
+    "RoutingReader",
+    "RoutingTarget",
+    "TargetKind",
+    "connected_projects",
+    "export_project",
+    "not_replicated_notes",
+    "routing_targets",
+]
