@@ -21,6 +21,7 @@ from shared.language.authoring import AuthoringClient
 from shared.language.project_kinds import project_kind
 from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
+from shared.redaction import redact
 from shared.replication.dependencies import (
     DependencyState,
     DependencyStatus,
@@ -222,14 +223,14 @@ class ReplicationRun:
                 return DependencyStatus(DependencyState.REPLICATED)
             plan = started.plan or {}
             reasons = "; ".join(map(str, plan.get("reasons") or [plan.get("error", "")]))
-            return DependencyStatus(DependencyState.FAILED, f"{started.status}: {reasons}")
+            return DependencyStatus(DependencyState.FAILED, redact(f"{started.status}: {reasons}"))
         holder = self.lock.holder(target, project)
         if holder is not None:
             return DependencyStatus(DependencyState.UNDER_WAY, f"run {holder}")
         latest = self.manifests.recent(project, target, limit=1)
         if latest and latest[0].status in (FAILED, CANCELLED):
             error = (latest[0].error or {}).get("message") or latest[0].status
-            return DependencyStatus(DependencyState.FAILED, f"run {latest[0].run_id}: {error}")
+            return DependencyStatus(DependencyState.FAILED, redact(f"run {latest[0].run_id}: {error}"))
         if self.sync_records.get(target, project) is None:
             return DependencyStatus(DependencyState.NOT_YET)
         return DependencyStatus(DependencyState.REPLICATED)

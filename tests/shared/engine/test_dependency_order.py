@@ -1,0 +1,125 @@
+"""Orchestration order across runs, against Azurite and two emulated regions.
+
+The run machinery (order, waiting, the dependency's run starting its dependants, blocking, the connected
+signal) is the same whatever the kinds; here a custom NER project stands in for the CLU project an
+orchestration routes to, so these tests need nothing beyond the text API's replication.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from localdev.sample_project import ner_project
+from shared.replication.dependencies import DependencyGraph
+from shared.replication.orchestration import (
+    Dependencies,
+    DependencyReader,
+    Routing,
+    RoutingReader,
+    RoutingTarget,
+    TargetKind,
+)
+from shared.replication.verdict import DriftState
+from shared.runs.manifest import FAILED, SKIPPED, SUCCEEDED
+
+from .support import control, harness, seed
+
+ROUTES = (RoutingTarget("Loans", TargetKind.CONVERSATION, "LoanAgreements", "prod"),
+          RoutingTarget("Faq", TargetKind.QUESTION_ANSWERING, "StoreFaq"))
+NOTE = ROUTES[1].describe()
+
+
+class StandInRouting(RoutingReader):
+    """Contracts routes to LoanAgreements (and to a question answering project)."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda name: {})
+
+    def routing(self, metadata: Any) -> Routing | None:
+        return Routing("Contracts", "", ROUTES) if metadata.get("projectName") == "Contracts" else None
+
+
+class StandInDependencies(DependencyReader):
+    def __init__(self) -> None:
+        super().__init__(lambda: [], StandInRouting())
+
+    def read(self, is_replicated: Any) -> Dependencies:
+        routing = Routing("Contracts", "", ROUTES)
+        return Dependencies(DependencyGraph({"Contracts": routing.connected}), {"Contracts": routing.notes})
+
+
+def seeded(regions, azurite):
+    docs = azurite.connection_string("primarydocs")
+    seed(regions.primary, docs, ner_project())
+    seed(regions.primary, docs, ner_project("Contracts", container="contracts", documents=12, seed=11))
+    # Listed dependant first: the order must come from the dependencies, not the setting.
+    h = harness(regions, azurite, project="Contracts,LoanAgreements")
+    h.engine.replication.dependency_reader = StandInDependencies()
+    return h
+
+
+def statuses(starts) -> list[tuple[str, str]]:
+    return [(start.project, start.status) for start in starts]
+
+
+def test_the_orchestration_waits_for_its_clu_project_whose_run_then_starts_it(regions, azurite):
+    h = seeded(regions, azurite)
+    starts = h.engine.start_runs()
+    assert statuses(starts) == [("LoanAgreements", "started"), ("Contracts", "waiting")]
+    loans_run = starts[0].run_id
+    assert starts[1].plan["reasons"] == [
+        f"waiting for the run of CLU project 'LoanAgreements', which it routes to (run {loans_run}): its "
+        "training reads that project on the target"]
+    assert starts[1].plan["warnings"] == [f"{NOTE}: not replicated by this tool (the orchestration is "
+                                          "replicated without it; recreate it in the target's resource "
+                                          "yourself)"]
+    h.run()
+    loans = h.engine.get_run("LoanAgreements", loans_run)
+    [contracts] = h.engine.list_runs("Contracts")
+    assert (loans.status, contracts.status) == (SUCCEEDED, SUCCEEDED), contracts.to_json()
+    assert contracts.trigger == "dependency" and contracts.created_at >= loans.finished_at
+    assert any(NOTE in warning for warning in contracts.warnings)
+    # Both synced: nothing more to do, and the drift check reports the note as a standing risk.
+    assert statuses(h.engine.start_runs()) == [("LoanAgreements", "in_sync"), ("Contracts", "in_sync")]
+    drift = h.engine.drift_report().project("Contracts")
+    assert drift.state is DriftState.IN_SYNC and any(NOTE in risk for risk in drift.risks)
+
+
+def test_a_connected_project_replicated_again_is_drift_and_re_trains_the_orchestration(regions, azurite):
+    h = seeded(regions, azurite)
+    h.engine.start_runs()
+    h.run()
+    # Replicate the CLU project again, without letting its run start the orchestration.
+    h.engine.executor.run_succeeded_listeners.clear()
+    h.clock.advance(60)
+    [again] = h.engine.start_runs(["LoanAgreements"], force=True)
+    h.run()
+    assert h.engine.get_run("LoanAgreements", again.run_id).status == SUCCEEDED
+
+    drift = h.engine.drift_report().project("Contracts")
+    assert drift.state is DriftState.DRIFTED
+    assert drift.reasons[0].startswith(
+        "connected CLU project 'LoanAgreements' was replicated to the target at ")
+    [start] = h.engine.start_runs(["Contracts"])
+    assert start.status == "started", start
+    h.run()
+    run = h.engine.get_run("Contracts", start.run_id)
+    assert run.status == SUCCEEDED
+    assert run.step("train:v1").status != SKIPPED, "the orchestration must be re-trained"
+    assert h.engine.drift_report().project("Contracts").state is DriftState.IN_SYNC
+
+
+def test_a_failed_clu_project_blocks_its_orchestration_naming_it(regions, azurite):
+    h = seeded(regions, azurite)
+    control(regions.secondary, "/_emulator/faults/jobs", {
+        "kind": "train", "count": 5, "code": "InvalidRequest", "message": "Too few labelled documents."})
+    [loans, waiting] = h.engine.start_runs()
+    assert waiting.status == "waiting"
+    h.run()
+    assert h.engine.get_run("LoanAgreements", loans.run_id).status == FAILED
+    assert h.engine.list_runs("Contracts") == []
+    [blocked] = h.engine.start_runs(["Contracts"])
+    assert blocked.status == "blocked"
+    [reason] = blocked.plan["reasons"]
+    assert reason.startswith(f"blocked: the replication of CLU project 'LoanAgreements', which it routes to, "
+                             f"failed (run {loans.run_id}: ")
