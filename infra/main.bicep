@@ -96,6 +96,20 @@ param driftSchedule string = '0 0 3 * * *'
 ])
 param languageApiVersion string = '2023-04-01'
 
+@description('CONVERSATIONS_API_VERSION: the analyze-conversations authoring and runtime api-version (CLU, orchestration).')
+@allowed([
+  '2022-05-01'
+  '2023-04-01'
+])
+param conversationsApiVersion string = '2023-04-01'
+
+@description('CLU_DEFAULT_TRAINING_MODE: a CLU project trainingMode when the primary one is unknown (advanced is billed).')
+@allowed([
+  'standard'
+  'advanced'
+])
+param cluDefaultTrainingMode string = 'standard'
+
 @minValue(1)
 param maxTrainingsPerProjectPerDay int = 3
 
@@ -285,6 +299,8 @@ var productSettings = {
   SNAPSHOT_CONTAINER: snapshotContainerName
   DRIFT_SCHEDULE: driftSchedule
   LANGUAGE_API_VERSION: languageApiVersion
+  CONVERSATIONS_API_VERSION: conversationsApiVersion
+  CLU_DEFAULT_TRAINING_MODE: cluDefaultTrainingMode
   MAX_TRAININGS_PER_PROJECT_PER_DAY: string(maxTrainingsPerProjectPerDay)
   VERIFY_AGREEMENT_THRESHOLD: verifyAgreementThreshold
   VERIFY_AGREEMENT_THRESHOLD_RESAMPLED: verifyAgreementThresholdResampled

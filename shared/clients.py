@@ -67,12 +67,14 @@ def build_clients(settings: Settings, clock: Clock, *, credential: TokenCredenti
     shared_budget = budget
 
     def authoring(resource: LanguageResource) -> AuthoringClient:
-        return AuthoringClient(resource.endpoint, auth(resource), settings.api_version, budget=shared_budget,
-                               budget_key=resource.budget_key, clock=clock)
+        return AuthoringClient(resource.endpoint, auth(resource), settings.api_version,
+                               conversations_api_version=settings.conversations_api_version,
+                               budget=shared_budget, budget_key=resource.budget_key, clock=clock)
 
     def runtime(resource: LanguageResource) -> RuntimeClient:
-        return RuntimeClient(resource.endpoint, auth(resource),
-                             api_version=settings.api_version.runtime_version)
+        return RuntimeClient(
+            resource.endpoint, auth(resource), api_version=settings.api_version.runtime_version,
+            conversations_api_version=settings.conversations_api_version.runtime_version)
 
     targets = {
         target.name: TargetClients(

@@ -82,7 +82,8 @@ class ReplicationEngine:
             base, steps=replace(base.steps, agreement_threshold=settings.verify_agreement_threshold,
                                 agreement_threshold_resampled=settings.verify_agreement_threshold_resampled,
                                 evaluation_tolerance=settings.verify_evaluation_tolerance,
-                                training_split=settings.training_split))
+                                training_split=settings.training_split,
+                                default_training_mode=settings.clu_default_training_mode))
         state = JsonBlobs(state_storage.get_container_client(STATE_CONTAINER))
         self.manifests = ManifestStore(state)
         self.lock = RunLock(state, self.manifests, clock, settings.run_stall_timeout)

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from shared.api_versions import DEFAULT_TEXT_API_VERSION, TextApiVersion
+from shared.api_versions import (
+    DEFAULT_CONVERSATIONS_API_VERSION,
+    DEFAULT_TEXT_API_VERSION,
+    ConversationsApiVersion,
+    TextApiVersion,
+)
 from shared.connections import (
     LOOPBACK_HOSTS,
     connection_string_problem,
@@ -41,6 +46,9 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "SNAPSHOT_CONTAINER",
     "DRIFT_SCHEDULE",
     "LANGUAGE_API_VERSION",
+    # Conversation projects (issue 17): CLU and orchestration workflow.
+    "CONVERSATIONS_API_VERSION",
+    "CLU_DEFAULT_TRAINING_MODE",
     "MAX_TRAININGS_PER_PROJECT_PER_DAY",
     "VERIFY_AGREEMENT_THRESHOLD",
     "RUN_STALL_TIMEOUT_MINUTES",
@@ -85,6 +93,10 @@ DEFAULT_VERIFY_AGREEMENT_THRESHOLD_RESAMPLED = 0.8
 DEFAULT_VERIFY_EVALUATION_TOLERANCE = 0.02
 # exact: rebuild the primary's train/test split as a manual split; service: send its evaluationOptions.
 TRAINING_SPLITS: tuple[str, ...] = ("exact", "service")
+# A conversation project's trainingMode when the primary's is unknown (its training jobs expired):
+# standard is free, advanced is billed.
+TRAINING_MODES: tuple[str, ...] = ("standard", "advanced")
+DEFAULT_CLU_TRAINING_MODE = "standard"
 DEFAULT_RUN_STALL_TIMEOUT_MINUTES = 30
 SECONDARY_TARGET = "secondary"
 DEFAULT_EXPIRY_WARNING_DAYS = 30
@@ -178,6 +190,8 @@ class Settings:
     snapshot_container: str = DEFAULT_SNAPSHOT_CONTAINER
     drift_schedule: str = DEFAULT_DRIFT_SCHEDULE
     api_version: TextApiVersion = DEFAULT_TEXT_API_VERSION
+    conversations_api_version: ConversationsApiVersion = DEFAULT_CONVERSATIONS_API_VERSION
+    clu_default_training_mode: str = DEFAULT_CLU_TRAINING_MODE
     max_trainings_per_project_per_day: int = DEFAULT_MAX_TRAININGS_PER_DAY
     verify_agreement_threshold: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD
     verify_agreement_threshold_resampled: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD_RESAMPLED
@@ -221,6 +235,8 @@ class Settings:
             "snapshotContainer": self.snapshot_container,
             "driftSchedule": self.drift_schedule,
             "apiVersion": self.api_version,
+            "conversationsApiVersion": self.conversations_api_version,
+            "cluDefaultTrainingMode": self.clu_default_training_mode,
             "maxTrainingsPerProjectPerDay": self.max_trainings_per_project_per_day,
             "verifyAgreementThreshold": self.verify_agreement_threshold,
             "verifyAgreementThresholdResampled": self.verify_agreement_threshold_resampled,
@@ -379,6 +395,10 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
             f"LANGUAGE_API_VERSION={api_version.value} has no model-scoped export: every label is trained "
             "from the primary's working copy"
         )
+    configured_conversations = reader.optional("CONVERSATIONS_API_VERSION")
+    conversations_api_version = (
+        ConversationsApiVersion.from_setting(configured_conversations, "CONVERSATIONS_API_VERSION")
+        if configured_conversations else DEFAULT_CONVERSATIONS_API_VERSION)
     return Settings(
         primary=primary,
         primary_documents_storage=primary_documents,
@@ -389,6 +409,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         snapshot_container=snapshot_container,
         drift_schedule=reader.schedule("DRIFT_SCHEDULE"),
         api_version=api_version,
+        conversations_api_version=conversations_api_version,
+        clu_default_training_mode=_training_mode(reader),
         max_trainings_per_project_per_day=reader.integer(
             "MAX_TRAININGS_PER_PROJECT_PER_DAY", DEFAULT_MAX_TRAININGS_PER_DAY, minimum=0
         ),
@@ -498,6 +520,13 @@ def _training_split(reader: _Reader) -> str:
     value = (reader.optional("TRAINING_SPLIT") or "exact").lower()
     if value not in TRAINING_SPLITS:
         raise SettingsError("TRAINING_SPLIT", f"must be one of {', '.join(TRAINING_SPLITS)}")
+    return value
+
+
+def _training_mode(reader: _Reader) -> str:
+    value = (reader.optional("CLU_DEFAULT_TRAINING_MODE") or DEFAULT_CLU_TRAINING_MODE).strip().lower()
+    if value not in TRAINING_MODES:
+        raise SettingsError("CLU_DEFAULT_TRAINING_MODE", f"must be one of {', '.join(TRAINING_MODES)}")
     return value
 
 

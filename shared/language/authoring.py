@@ -1,4 +1,10 @@
-"""A typed client for the Azure AI Language authoring API (custom NER and text classification).
+"""A typed client for the Azure AI Language authoring API: both route families (analyze-text for custom
+NER and text classification, analyze-conversations for CLU and orchestration workflow).
+
+A project's family follows from its kind (shared.language.project_kinds). Callers name projects only:
+the client learns each project's family from the project lists and project reads it makes, or from
+`note_kind` (a run knows its project's kind), and asks the service once for a project it has not seen
+(text family first). See ADR 0010.
 
 Built on `requests`, not azure-core's pipeline: azure-core's RetryPolicy retries a POST after a 5xx
 or a read error, which can submit a second billed training job; we need a stricter, per-method rule
@@ -23,18 +29,21 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 import urllib3
 
-from shared.api_versions import DEFAULT_TEXT_API_VERSION
+from shared.api_versions import DEFAULT_CONVERSATIONS_API_VERSION, DEFAULT_TEXT_API_VERSION
 from shared.clock import Clock, SystemClock, parse_iso
 from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
-from shared.language.project_kinds import ANALYZE_TEXT
+from shared.language.project_kinds import ANALYZE_CONVERSATIONS, ANALYZE_TEXT, RouteFamily
+from shared.language.project_kinds import project_kind as kind_named
 from shared.language.request_budget import RequestBudget
 from shared.language.retry import DEFAULT_POLICY, RetryLater, RetryPolicy
 from shared.origin import is_same_origin
 from shared.settings import validate_endpoint, validate_project_name
 
-# The text family serves every kind we replicate (custom NER, custom text classification).
+# The text family's authoring path (custom NER, custom text classification).
 AUTHORING_PATH = ANALYZE_TEXT.authoring_path
+# The conversations family's export and import file format (the other one, Luis, is LUIS's).
+CONVERSATION_FORMAT = "Conversation"
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled", "partiallyCompleted"})
 FAILED_STATES = frozenset({"failed", "cancelled", "partiallyCompleted"})
 STRING_INDEX_TYPE = "Utf16CodeUnit"
@@ -192,6 +201,7 @@ class AuthoringClient:
         auth: RequestAuth,
         api_version: str = DEFAULT_TEXT_API_VERSION,
         *,
+        conversations_api_version: str = DEFAULT_CONVERSATIONS_API_VERSION,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (3.05, 30),
@@ -201,6 +211,8 @@ class AuthoringClient:
     ) -> None:
         self.endpoint = validate_endpoint(endpoint, "endpoint")
         self.api_version = api_version
+        self.conversations_api_version = conversations_api_version
+        self._families: dict[str, RouteFamily] = {}  # project -> its route family, as learnt
         self._auth = auth
         self._session = session or requests.Session()
         self._retry = retry or DEFAULT_POLICY
@@ -220,14 +232,49 @@ class AuthoringClient:
         """
         self._auth.headers()
 
+    # -- route families --------------------------------------------------------------------------------
+
+    def note_kind(self, project: str, kind: str) -> None:
+        """Record a project's kind (a run's, a snapshot's), so its family needs no lookup."""
+        known = kind_named(kind)
+        if known is not None:
+            self._families[project] = known.routes
+
+    def family_of(self, project: str) -> RouteFamily:
+        """The route family serving `project`: as learnt, else by reading it (text family first); a project
+        found in neither is addressed in the text family (and answers 404 there)."""
+        if project not in self._families:
+            self.get_project(project)
+        return self._families.get(project, ANALYZE_TEXT)
+
+    def is_conversation_project(self, project: str) -> bool:
+        return self.family_of(project) is ANALYZE_CONVERSATIONS
+
+    def version_of(self, family: RouteFamily) -> str:
+        return self.conversations_api_version if family is ANALYZE_CONVERSATIONS else self.api_version
+
     # -- projects ------------------------------------------------------------------------------------
 
     def list_projects(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every project's metadata, a page per request (follows nextLink)."""
-        return self._paged(self._url("/projects"), page_size)
+        """Every project's metadata, of both route families, a page per request (follows nextLink)."""
+        for family in (ANALYZE_TEXT, ANALYZE_CONVERSATIONS):
+            for project in self._paged(self._url("/projects", family=family), page_size):
+                if isinstance(project.get("projectName"), str):
+                    self._remember(project["projectName"], project.get("projectKind"), family)
+                yield project
 
     def get_project(self, project: str) -> dict[str, Any] | None:
-        return self._get_or_none(self._project_url(project))
+        known = self._families.get(project)
+        for family in (known,) if known else (ANALYZE_TEXT, ANALYZE_CONVERSATIONS):
+            found = self._get_or_none(self._url("/projects/" + _name(project), family=family))
+            if found is not None:
+                self._remember(project, found.get("projectKind"), family)
+                return found
+        return None
+
+    def _remember(self, project: str, kind: object, family: RouteFamily) -> None:
+        known = kind_named(kind)
+        self._families[project] = known.routes if known is not None else family
 
     def delete_project(self, project: str) -> str:
         return self._start("DELETE", self._project_url(project))
@@ -287,7 +334,9 @@ class AuthoringClient:
 
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]:
         """[{trainingConfigVersion, modelExpirationDate}] offered for a project kind."""
-        url = self._url("/projects/global/training-config-versions", projectKind=project_kind)
+        known = kind_named(project_kind)
+        family = known.routes if known is not None else ANALYZE_TEXT
+        url = self._url("/projects/global/training-config-versions", family=family, projectKind=project_kind)
         return list(self._paged(url, DEFAULT_PAGE_SIZE))
 
     def start_training(
@@ -297,11 +346,18 @@ class AuthoringClient:
         model_label: str,
         training_config_version: str,
         evaluation_options: Mapping[str, Any] | None = None,
+        training_mode: str | None = None,
     ) -> str:
+        """Train `model_label`. Conversation projects need `training_mode` (standard is free, advanced
+        billed); text projects have none."""
         body: dict[str, Any] = {
             "modelLabel": validate_project_name(model_label, "model_label"),
             "trainingConfigVersion": training_config_version,
         }
+        if self.is_conversation_project(project):
+            if training_mode is None:
+                raise ValueError("a conversation project's training needs a trainingMode")
+            body["trainingMode"] = training_mode
         if evaluation_options is not None:
             body["evaluationOptions"] = dict(evaluation_options)
         return self._start("POST", self._project_url(project, "/:train"), json=body)
@@ -323,18 +379,26 @@ class AuthoringClient:
     def start_export(self, project: str, *, trained_model_label: str | None = None) -> str:
         """Export the working copy, or with a label (versions with model-scoped export) that model's data."""
         query = {"stringIndexType": STRING_INDEX_TYPE}
+        if self.is_conversation_project(project):
+            query["format"] = CONVERSATION_FORMAT
         if trained_model_label is not None:
             query["trainedModelLabel"] = validate_project_name(trained_model_label, "trained_model_label")
         return self._start("POST", self._project_url(project, "/:export", **query))
 
     def start_import(
-        self, project: str, body: bytes | IO[bytes], *, content_length: int | None = None
+        self, project: str, body: bytes | IO[bytes], *, content_length: int | None = None,
+        kind: str | None = None,
     ) -> str:
         """Import an exported project (replacing the target's data); a stream is sent as it is read.
+
+        `kind` (the export's projectKind) picks the route family of a project the target may not have yet.
 
         A stream's length comes from `content_length`, else its `len()` (e.g. a snapshot reader),
         else seeking; the body is then sent with a Content-Length rather than chunked.
         """
+        if kind is not None:
+            self.note_kind(project, kind)
+        query = {"format": CONVERSATION_FORMAT} if self.is_conversation_project(project) else {}
         data: bytes | IO[bytes] | _SizedStream = body
         rewind: Callable[[], None] | None = None
         if not isinstance(body, bytes | bytearray):
@@ -349,7 +413,7 @@ class AuthoringClient:
             rewind = _cannot_rewind if start is None else _rewinder(body, start)
         return self._start(
             "POST",
-            self._project_url(project, "/:import"),
+            self._project_url(project, "/:import", **query),
             data=data,
             headers={"Content-Type": "application/json"},
             rewind=rewind,
@@ -396,19 +460,21 @@ class AuthoringClient:
 
     # -- plumbing ------------------------------------------------------------------------------------
 
-    def _url(self, path: str, **query: str) -> str:
-        params = {"api-version": self.api_version, **query}
-        return f"{self.endpoint}{AUTHORING_PATH}{path}?{urlencode(params)}"
+    def _url(self, path: str, *, family: RouteFamily = ANALYZE_TEXT, **query: str) -> str:
+        params = {"api-version": self.version_of(family), **query}
+        return f"{self.endpoint}{family.authoring_path}{path}?{urlencode(params)}"
 
     def _project_url(self, project: str, path: str = "", **query: str) -> str:
-        return self._url("/projects/" + _name(project) + path, **query)
+        return self._url("/projects/" + _name(project) + path, family=self.family_of(project), **query)
 
     def _with_api_version(self, url: str) -> str:
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if "api-version" in query:
             return url
-        query["api-version"] = self.api_version
+        family = (ANALYZE_CONVERSATIONS if parts.path.startswith(ANALYZE_CONVERSATIONS.authoring_path)
+                  else ANALYZE_TEXT)
+        query["api-version"] = self.version_of(family)
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
     def _check_origin(self, url: str) -> None:

@@ -3,6 +3,11 @@
 An export names its documents but carries no text, so the content hash covers labels and metadata;
 document text is tracked separately (shared.storage.documents.container_fingerprint).
 
+Conversation projects (CLU, orchestration) carry their utterances inline in `assets.utterances` instead
+of naming documents in a container: here an utterance plays a document's part (its text is its
+"location", its identity), and `assets.intents` and `assets.entities` (with their components) are its
+declared categories. They have no `storageInputContainerName`.
+
 Project kinds are compared case-insensitively and normalised to the service's PascalCase: Microsoft's
 own multi-label sample has `customMultiLabelClassification` in its assets, and refusing the official
 sample would help nobody. Draft-era names (e.g. `customNamedEntityRecognition`) are still refused.
@@ -23,7 +28,8 @@ from shared.errors import UnsafeImport
 from shared.language.project_kinds import LabelShape, project_kind
 
 STRING_INDEX_TYPE = "Utf16CodeUnit"
-_REQUIRED_METADATA = ("projectKind", "storageInputContainerName", "projectName", "language")
+_REQUIRED_METADATA = ("projectKind", "projectName", "language")
+CONTAINER_KEY = "storageInputContainerName"
 HASH_SPOOL_IN_MEMORY = 1024 * 1024
 
 
@@ -49,6 +55,22 @@ def canonical_kind(kind: object) -> str | None:
 def _labels(kind: str) -> LabelShape | None:
     known = project_kind(kind)
     return known.labels if known is not None else None
+
+
+def has_container(kind: str) -> bool:
+    """Whether the kind's documents live in a blob container (conversation kinds carry utterances)."""
+    known = project_kind(kind)
+    return known.has_documents_container if known is not None else True
+
+
+def documents_key_of(kind: str) -> str:
+    """The assets key listing the kind's documents: `documents`, or `utterances` for conversations."""
+    return "utterances" if _labels(kind) is LabelShape.UTTERANCES else "documents"
+
+
+def location_of(kind: str, document: dict[str, Any]) -> str:
+    """A document's identity: its blob name, or an utterance's text."""
+    return str(document["text"] if _labels(kind) is LabelShape.UTTERANCES else document["location"])
 
 
 @dataclass(frozen=True)
@@ -77,7 +99,8 @@ class ExportedProject:
 
     @property
     def container(self) -> str:
-        return str(self.raw["metadata"]["storageInputContainerName"])
+        """The documents container; "" for conversation projects (utterances travel inline)."""
+        return str(self.raw["metadata"].get(CONTAINER_KEY) or "")
 
     @property
     def language(self) -> str:
@@ -85,19 +108,24 @@ class ExportedProject:
 
     @property
     def documents(self) -> list[dict[str, Any]]:
-        return list(self.raw["assets"]["documents"])
+        """The documents, or a conversation project's utterances."""
+        return list(self.raw["assets"][documents_key_of(self.project_kind)])
+
+    def location_of(self, document: dict[str, Any]) -> str:
+        return location_of(self.project_kind, document)
 
     def document_locations(self) -> list[str]:
-        return [str(document["location"]) for document in self.raw["assets"]["documents"]]
+        return [self.location_of(document) for document in self.documents]
 
     @property
     def document_count(self) -> int:
-        return len(self.raw["assets"]["documents"])
+        return len(self.documents)
 
     @property
     def categories(self) -> list[str]:
-        items = self.raw["assets"].get(category_key_of(self.project_kind)) or []
-        return [str(item["category"]) for item in items]
+        """Declared categories: entities or classes; a conversation project's intents, then entities."""
+        return [str(item["category"]) for key in category_keys_of(self.project_kind)
+                for item in self.raw["assets"].get(key) or []]
 
     @property
     def category_count(self) -> int:
@@ -107,13 +135,11 @@ class ExportedProject:
     def label_count(self) -> int:
         """NER: labelled spans; classification: document-class assignments."""
         kind = self.project_kind
-        return sum(document_label_count(kind, document) for document in self.raw["assets"]["documents"])
+        return sum(document_label_count(kind, document) for document in self.documents)
 
     def has_dataset_split(self) -> bool:
         """Every document says Train or Test, so training can use a manual (deterministic) split."""
-        return all(
-            document.get("dataset") in ("Train", "Test") for document in self.raw["assets"]["documents"]
-        )
+        return all(document.get("dataset") in ("Train", "Test") for document in self.documents)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -125,16 +151,15 @@ class ExportedProject:
     def normalised(self) -> dict[str, Any]:
         """The content that matters, in a canonical order (what `content_hash` hashes)."""
         kind = self.project_kind
-        category_key = category_key_of(kind)
         return {
             "stringIndexType": STRING_INDEX_TYPE,
             "metadata": normalised_metadata(self.raw["metadata"], kind),
             "assets": {
                 "projectKind": kind,
-                category_key: normalised_categories(self.raw["assets"].get(category_key)),
-                "documents": sorted(
-                    (normalised_document(kind, document) for document in self.raw["assets"]["documents"]),
-                    key=lambda document: str(document["location"]),
+                **{key: normalised_categories(self.raw["assets"].get(key)) for key in category_keys_of(kind)},
+                documents_key_of(kind): sorted(
+                    (normalised_document(kind, document) for document in self.documents),
+                    key=lambda document: location_of(kind, document),
                 ),
             },
         }
@@ -142,15 +167,16 @@ class ExportedProject:
     def content_hash(self) -> str:
         """sha256 (hex) over `normalised()`: equal for equal content, whatever the order or container."""
         kind = self.project_kind
-        hasher = ContentHasher(kind, self.raw["metadata"], self.raw["assets"].get(category_key_of(kind)))
-        for document in self.raw["assets"]["documents"]:
+        hasher = ContentHasher(kind, self.raw["metadata"], self.raw["assets"])
+        for document in self.documents:
             hasher.add_document(document)
         return hasher.hexdigest()
 
     def with_container(self, container: str) -> bytes:
         """The import body for a target whose documents live in `container` (kinds in canonical case)."""
         body = copy.deepcopy(self.raw)
-        body["metadata"]["storageInputContainerName"] = container
+        if has_container(self.project_kind):
+            body["metadata"][CONTAINER_KEY] = container
         body["metadata"]["projectKind"] = self.project_kind
         body["assets"]["projectKind"] = self.project_kind
         return to_bytes(body)
@@ -188,11 +214,11 @@ def parse_export(data: bytes | str | IO[bytes] | SupportsRead) -> ExportedProjec
 
 def validate_export(body: Any) -> None:
     categories = check_header(body)
-    documents = body["assets"].get("documents")
-    if not isinstance(documents, list) or not documents:
-        raise UnsafeExport("the export has no documents")
     kind = canonical_kind(body["metadata"]["projectKind"])
     assert kind is not None
+    documents = body["assets"].get(documents_key_of(kind))
+    if not isinstance(documents, list) or not documents:
+        raise UnsafeExport(f"the export has no {documents_key_of(kind)}")
     seen: set[str] = set()
     for index, document in enumerate(documents):
         check_document(kind, document, index, categories, seen)
@@ -221,6 +247,9 @@ def check_header(body: Any) -> set[str]:
         raise UnsafeExport(
             f"metadata.projectKind {metadata['projectKind']!r} is not a supported project kind"
         )
+    container = metadata.get(CONTAINER_KEY)
+    if has_container(kind) and (not isinstance(container, str) or not container):
+        raise UnsafeExport(f"metadata.{CONTAINER_KEY} is missing")
     assets = body.get("assets")
     if not isinstance(assets, dict):
         raise UnsafeExport("the export has no assets (nothing to import)")
@@ -229,8 +258,10 @@ def check_header(body: Any) -> set[str]:
             f"project kind mismatch: metadata says {metadata['projectKind']!r}, "
             f"assets say {assets.get('projectKind')!r}"
         )
-    category_key = category_key_of(kind)
-    return declared_categories(assets.get(category_key), category_key)
+    declared: set[str] = set()
+    for key in category_keys_of(kind):
+        declared |= declared_categories(assets.get(key), key)
+    return declared
 
 
 def check_document(
@@ -239,6 +270,8 @@ def check_document(
     """Check one entry of `assets.documents` and add its location to `seen`. With `categories` None (not
     declared yet: an export that lists its documents first), the categories it uses are returned instead
     of checked."""
+    if _labels(kind) is LabelShape.UTTERANCES:
+        return _check_utterance(document, index, categories)
     where = f"assets.documents[{index}]"
     if not isinstance(document, dict):
         raise UnsafeExport(f"{where} is not an object")
@@ -257,6 +290,41 @@ def check_document(
     used: set[str] = set()
     _check_document_labels(kind, document, categories, location, used)
     return used
+
+
+def _check_utterance(utterance: Any, index: int, categories: set[str] | None) -> set[str]:
+    """One entry of a conversation project's `assets.utterances`: text, intent, dataset, entity spans."""
+    where = f"assets.utterances[{index}]"
+    if not isinstance(utterance, dict):
+        raise UnsafeExport(f"{where} is not an object")
+    text = utterance.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise UnsafeExport(f"{where}.text is missing")
+    if utterance.get("language") is not None and not isinstance(utterance["language"], str):
+        raise UnsafeExport(f"{where}.language is not a string")
+    if utterance.get("dataset") not in (None, "Train", "Test"):
+        raise UnsafeExport(f"{where} has dataset {utterance['dataset']!r}, not Train or Test")
+    used: set[str] = set()
+
+    def check_category(category: Any) -> None:
+        if not isinstance(category, str) or (categories is not None and category not in categories):
+            raise UnsafeExport(f"{where} uses undeclared intent or entity {category!r}")
+        used.add(category)
+
+    check_category(utterance.get("intent"))
+    entities = utterance.get("entities") or []
+    if not isinstance(entities, list):
+        raise UnsafeExport(f"{where}.entities is not a list")
+    length_of_text = len(text.encode("utf-16-le")) // 2   # labels count UTF-16 code units
+    for entity in entities:
+        if not isinstance(entity, dict):
+            raise UnsafeExport(f"{where}: an entity label is not an object")
+        check_category(entity.get("category"))
+        offset, length = entity.get("offset"), entity.get("length")
+        if not (_is_int(offset) and _is_int(length) and offset >= 0 and length > 0
+                and offset + length <= length_of_text):
+            raise UnsafeExport(f"{where}: entity {entity.get('category')!r} has a bad span")
+    return used if categories is None else set()
 
 
 def undeclared_category(location: str, category: str) -> UnsafeExport:
@@ -317,11 +385,23 @@ def _check_document_labels(
 
 
 def category_key_of(kind: str) -> str:
-    return "entities" if _labels(kind) is LabelShape.SPANS else "classes"
+    """The assets key of the kind's main categories (conversations: intents)."""
+    return category_keys_of(kind)[0]
+
+
+def category_keys_of(kind: str) -> tuple[str, ...]:
+    """Every assets key declaring categories: conversation projects declare intents and entities."""
+    labels = _labels(kind)
+    if labels is LabelShape.UTTERANCES:
+        return ("intents", "entities")
+    return ("entities",) if labels is LabelShape.SPANS else ("classes",)
 
 
 def document_label_count(kind: str, document: dict[str, Any]) -> int:
-    """NER: labelled spans; classification: document-class assignments."""
+    """NER: labelled spans; classification: document-class assignments; an utterance: its intent and its
+    entity spans."""
+    if _labels(kind) is LabelShape.UTTERANCES:
+        return (1 if document.get("intent") else 0) + len(document.get("entities") or [])
     if _labels(kind) is LabelShape.SPANS:
         return sum(len(region.get("labels") or []) for region in document.get("entities") or [])
     if _labels(kind) is LabelShape.SINGLE_CLASS:
@@ -330,7 +410,7 @@ def document_label_count(kind: str, document: dict[str, Any]) -> int:
 
 
 def normalised_metadata(metadata: dict[str, Any], kind: str) -> dict[str, Any]:
-    result = {k: v for k, v in metadata.items() if k != "storageInputContainerName"}
+    result = {k: v for k, v in metadata.items() if k != CONTAINER_KEY}
     result["projectKind"] = kind
     result.setdefault("multilingual", False)
     result.setdefault("description", "")
@@ -344,7 +424,12 @@ def normalised_categories(items: list[dict[str, Any]] | None) -> list[dict[str, 
 
 def normalised_document(kind: str, document: dict[str, Any]) -> dict[str, Any]:
     result = dict(document)
-    if _labels(kind) is LabelShape.SPANS:
+    if _labels(kind) is LabelShape.UTTERANCES:
+        result["entities"] = sorted(
+            (dict(entity) for entity in document.get("entities") or []),
+            key=lambda entity: (entity["offset"], entity["length"], str(entity["category"])),
+        )
+    elif _labels(kind) is LabelShape.SPANS:
         regions = []
         for region in document.get("entities") or []:
             labels = sorted(
@@ -375,32 +460,36 @@ class ContentHasher:
     location and an offset per document, not a normalised copy of the export.
     """
 
-    def __init__(self, kind: str, metadata: dict[str, Any], categories: list[dict[str, Any]] | None) -> None:
+    def __init__(self, kind: str, metadata: dict[str, Any], assets: dict[str, Any]) -> None:
         self.kind = kind
         self._metadata = normalised_metadata(metadata, kind)
-        self._categories = normalised_categories(categories)
+        self._categories: dict[str, list[dict[str, Any]]] = {}
+        self.set_categories(assets)
         self._spool = tempfile.SpooledTemporaryFile(max_size=HASH_SPOOL_IN_MEMORY)  # noqa: SIM115
         self._locations: list[str] = []
         self._ends = array("q")
 
-    def set_categories(self, categories: list[dict[str, Any]] | None) -> None:
-        """For an export whose categories come after its documents."""
-        self._categories = normalised_categories(categories)
+    def set_categories(self, assets: dict[str, Any]) -> None:
+        """The declared categories, from the export's assets (again, once they are all known)."""
+        self._categories = {key: normalised_categories(assets.get(key) if isinstance(assets.get(key), list)
+                                                       else None)
+                            for key in category_keys_of(self.kind)}
 
     def add_document(self, document: dict[str, Any]) -> None:
-        self._locations.append(str(document["location"]))
+        self._locations.append(location_of(self.kind, document))
         self._spool.write(canonical_json(normalised_document(self.kind, document)).encode("utf-8"))
         self._ends.append(self._spool.tell())
 
     def hexdigest(self) -> str:
         digest = hashlib.sha256()
         # Keys in sorted order, as json.dumps(sort_keys=True) would write the whole normalised export.
-        assets = {"projectKind": self.kind, category_key_of(self.kind): self._categories, "documents": None}
+        documents = documents_key_of(self.kind)
+        assets: dict[str, Any] = {"projectKind": self.kind, **self._categories, documents: None}
         digest.update(b'{"assets":{')
         for position, key in enumerate(sorted(assets)):
             digest.update(b"," if position else b"")
             digest.update(f"{canonical_json(key)}:".encode())
-            if key == "documents":
+            if key == documents:
                 self._update_with_documents(digest)
             else:
                 digest.update(canonical_json(assets[key]).encode("utf-8"))

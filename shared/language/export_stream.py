@@ -24,15 +24,19 @@ import ijson  # type: ignore[import-untyped]
 from ijson.common import ObjectBuilder  # type: ignore[import-untyped]
 
 from shared.language.export_format import (
+    CONTAINER_KEY,
     ContentHasher,
     SupportsRead,
     UnsafeExport,
     canonical_kind,
-    category_key_of,
+    category_keys_of,
     check_document,
     check_header,
     declared_categories,
     document_label_count,
+    documents_key_of,
+    has_container,
+    location_of,
     undeclared_category,
 )
 
@@ -40,6 +44,8 @@ _BOM = b"\xef\xbb\xbf"
 # The C parser turns a whole read into events at once (about 16 times the bytes): reads stay small.
 _READ_SIZE = 16 * 1024
 _DOCUMENTS = object()  # stands in for assets.documents when the header is checked on its own
+# The assets keys that list documents: text projects' documents, conversation projects' utterances.
+_DOCUMENT_LISTS = ("documents", "utterances")
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class ExportSummary:
 
     project_kind: str
     project_name: str
-    container: str
+    container: str   # "" for conversation projects (their utterances travel inside the export)
     language: str
     metadata_kind: str  # projectKind as written in metadata and in assets (the case may differ)
     assets_kind: str
@@ -56,7 +62,7 @@ class ExportSummary:
     label_count: int
     has_dataset_split: bool
     content_hash: str
-    locations: list[str] = field(repr=False)
+    locations: list[str] = field(repr=False)   # blob names; a conversation project's utterance texts
     languages: list[str] = field(repr=False)  # each document's, in the order of `locations`
 
     @property
@@ -79,7 +85,8 @@ class ExportSummary:
 
     def imports_as_is(self, container: str) -> bool:
         """True when the bytes can be imported into a target whose documents live in `container`."""
-        return self.container == container and self.metadata_kind == self.assets_kind == self.project_kind
+        same_place = self.container == container or not has_container(self.project_kind)
+        return same_place and self.metadata_kind == self.assets_kind == self.project_kind
 
 
 def summarise_export(data: bytes | IO[bytes] | SupportsRead) -> ExportSummary:
@@ -114,8 +121,10 @@ def write_import_body(data: bytes | IO[bytes] | SupportsRead, container: str, ou
             first_key = False
         if piece == "top":
             if key == "metadata" and isinstance(value, dict):
-                value = {**value, "storageInputContainerName": container}
-                value["projectKind"] = canonical_kind(value.get("projectKind")) or value.get("projectKind")
+                kind = canonical_kind(value.get("projectKind"))
+                if kind is None or has_container(kind):
+                    value = {**value, CONTAINER_KEY: container}
+                value = {**value, "projectKind": kind or value.get("projectKind")}
             emit(_dumps(value))
         elif piece == "assets_start":
             emit("{")
@@ -151,8 +160,10 @@ class _Scan:
         self.top: dict[str, Any] = {}
         self.assets: dict[str, Any] | None = None
         self.documents_listed = False
+        self.documents_key = "documents"
         self.hasher: ContentHasher | None = None
         self.categories: set[str] | None = None
+        self.language = ""  # the project's, for utterances that name none
         self.waiting: list[Any] = []  # documents seen before the project kind (not the service's order)
         self.used: dict[str, str] = {}  # category -> first location, while the categories are not known
         self.seen: set[str] = set()
@@ -174,6 +185,7 @@ class _Scan:
             self.assets[key] = value
         elif piece == "documents_start":
             self.documents_listed = True
+            self.documents_key = key
         elif piece == "document":
             if self._ready():
                 self._document(value)
@@ -195,15 +207,18 @@ class _Scan:
         metadata = self.top.get("metadata")
         if kind is None or not isinstance(metadata, dict) or self.assets is None:
             return False
-        key = category_key_of(kind)
-        items = self.assets.get(key)
-        if key in self.assets:
+        keys = category_keys_of(kind)
+        if all(key in self.assets for key in keys):
             try:
-                self.categories = declared_categories(items, key)
+                declared: set[str] = set()
+                for key in keys:
+                    declared |= declared_categories(self.assets.get(key), key)
+                self.categories = declared
             except UnsafeExport:
-                items = None  # raised by the header check in finish()
-        valid_items = items if self.categories is not None else None
-        self.hasher = ContentHasher(kind, metadata, valid_items)
+                pass  # raised by the header check in finish()
+        self.language = str(metadata.get("language") or "")
+        # The categories are hashed in finish(), once every asset is known.
+        self.hasher = ContentHasher(kind, metadata, {})
         for document in self.waiting:
             self._document(document)
         self.waiting.clear()
@@ -219,12 +234,13 @@ class _Scan:
         except UnsafeExport as unsafe:
             self.error = unsafe
             return
-        location = document["location"]
+        location = location_of(kind, document)
         for category in used:
             self.used.setdefault(category, location)
         self.locations.append(location)
-        # Few distinct values: interned, each document's costs a pointer.
-        self.languages.append(sys.intern(document["language"]))
+        # Few distinct values: interned, each document's costs a pointer. An utterance without a language
+        # is in the project's.
+        self.languages.append(sys.intern(str(document.get("language") or self.language)))
         self.labels += document_label_count(kind, document)
         self.split = self.split and document.get("dataset") in ("Train", "Test")
         self.hasher.add_document(document)
@@ -232,31 +248,31 @@ class _Scan:
     def finish(self) -> ExportSummary:
         body: Any = dict(self.top) if self.root is None else self.root
         if self.assets is not None:
-            body["assets"] = {**self.assets, "documents": _DOCUMENTS}
+            body["assets"] = {**self.assets, self.documents_key: _DOCUMENTS}
         categories = check_header(body)
         self._ready()
         if self.error is not None:
             raise self.error
-        if not self.documents_listed or not self.locations:
-            raise UnsafeExport("the export has no documents")
+        assert self.hasher is not None
+        expected = documents_key_of(self.hasher.kind)
+        if not self.documents_listed or not self.locations or self.documents_key != expected:
+            raise UnsafeExport(f"the export has no {expected}")
         for category, location in self.used.items():
             if category not in categories:
                 raise undeclared_category(location, category)
-        assert self.hasher is not None and self.assets is not None
-        if self.categories is None:
-            # The categories came after the documents: the hash must still cover them.
-            self.hasher.set_categories(self.assets.get(category_key_of(self.hasher.kind)))
+        assert self.assets is not None
+        # Whatever order they came in, the hash covers every declared category.
+        self.hasher.set_categories(self.assets)
         metadata = body["metadata"]
         return ExportSummary(
             project_kind=self.hasher.kind,
             project_name=str(metadata["projectName"]),
-            container=str(metadata["storageInputContainerName"]),
+            container=str(metadata.get(CONTAINER_KEY) or ""),
             language=str(metadata["language"]),
             metadata_kind=str(metadata["projectKind"]),
             assets_kind=str(self.assets["projectKind"]),
-            categories=tuple(
-                str(item["category"]) for item in self.assets.get(category_key_of(self.hasher.kind)) or []
-            ),
+            categories=tuple(str(item["category"]) for key in category_keys_of(self.hasher.kind)
+                             for item in self.assets.get(key) or []),
             label_count=self.labels,
             has_dataset_split=self.split,
             content_hash=self.hasher.hexdigest(),
@@ -291,7 +307,7 @@ def _pieces(data: bytes | IO[bytes] | SupportsRead) -> Iterator[tuple[str, Any, 
                 if asset_event == "end_map":
                     break
                 asset_start = next(events)
-                if asset_key != "documents" or asset_start[0] != "start_array":
+                if asset_key not in _DOCUMENT_LISTS or asset_start[0] != "start_array":
                     yield "asset", asset_key, _build(asset_start, events)
                     continue
                 yield "documents_start", asset_key, None

@@ -1,8 +1,10 @@
-"""Just enough of the prediction (runtime) API to verify a replica: submit one analyze job, poll it.
+"""Just enough of the prediction (runtime) APIs to verify a replica: submit one analyze-text job and
+poll it, or ask analyze-conversations about one utterance (synchronous, not a job).
 
-Own code over requests rather than azure-ai-textanalytics, to reuse the authoring client's auth,
-retry rule and host guard, and to keep a verify step to one bounded submit or poll per slice.
-Entity offsets are requested in UnicodeCodePoint, so both sides are compared in one mode.
+Own code over requests rather than azure-ai-textanalytics or azure-ai-language-conversations, to reuse
+the authoring client's auth, retry rule and host guard, and to keep a verify step to one bounded submit
+or poll per slice. Entity offsets are requested in one index type on both sides (UnicodeCodePoint for
+text, Utf16CodeUnit for conversations), so both sides are compared in one mode.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from urllib.parse import urlencode
 
 import requests
 
-from shared.api_versions import DEFAULT_TEXT_API_VERSION
+from shared.api_versions import DEFAULT_CONVERSATIONS_API_VERSION, DEFAULT_TEXT_API_VERSION
 from shared.errors import ReplicatorError
 from shared.language.credentials import RequestAuth
-from shared.language.project_kinds import kind_of
+from shared.language.project_kinds import ANALYZE_CONVERSATIONS, ProjectKind, kind_of
 from shared.language.retry import DEFAULT_POLICY, RetryPolicy
 from shared.origin import is_same_origin
 
 RUNTIME_API_VERSION = DEFAULT_TEXT_API_VERSION.runtime_version
+CONVERSATIONS_RUNTIME_API_VERSION = DEFAULT_CONVERSATIONS_API_VERSION.runtime_version
 MAX_DOCUMENTS_PER_JOB = 25
+# Conversation entity offsets are compared in UTF-16 code units (the unit of the exported labels).
+CONVERSATION_INDEX_TYPE = "Utf16CodeUnit"
 
 
 class RuntimeApiError(ReplicatorError):
@@ -41,10 +46,12 @@ Prediction = tuple[tuple[Any, ...], ...]
 
 class RuntimeClient:
     def __init__(self, endpoint: str, auth: RequestAuth, *, api_version: str = RUNTIME_API_VERSION,
+                 conversations_api_version: str = CONVERSATIONS_RUNTIME_API_VERSION,
                  session: requests.Session | None = None, retry: RetryPolicy | None = None,
                  timeout: tuple[float, float] = (3.05, 30)) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.api_version = api_version
+        self.conversations_api_version = conversations_api_version
         self._auth = auth
         self._session = session or requests.Session()
         self._retry = retry or DEFAULT_POLICY
@@ -72,6 +79,27 @@ class RuntimeClient:
         if not location:
             raise RuntimeApiError("the runtime accepted the job but named no job to poll")
         return location
+
+    def analyze_conversation(self, project: str, deployment: str, utterance: SampleDocument
+                             ) -> dict[str, Any]:
+        """`POST /language/:analyze-conversations` (kind Conversation) for one utterance: the answer's
+        `result.prediction` (a CLU or an orchestration prediction, as the project is)."""
+        body = {
+            "kind": "Conversation",
+            "analysisInput": {"conversationItem": {"id": utterance.id, "participantId": "verify",
+                                                   "text": utterance.text, "language": utterance.language}},
+            "parameters": {"projectName": project, "deploymentName": deployment,
+                           "stringIndexType": CONVERSATION_INDEX_TYPE},
+        }
+        query = urlencode({"api-version": self.conversations_api_version})
+        response = self._send("POST", f"{self.endpoint}{ANALYZE_CONVERSATIONS.runtime_path}?{query}", body)
+        if response.status_code != 200:
+            raise _error(response)
+        answer: Any = response.json()
+        prediction = (answer.get("result") or {}).get("prediction") if isinstance(answer, dict) else None
+        if not isinstance(prediction, dict):
+            raise RuntimeApiError("the runtime's answer has no prediction")
+        return prediction
 
     def get(self, job_url: str) -> dict[str, Any]:
         if not is_same_origin(job_url, self.endpoint):
@@ -113,6 +141,20 @@ def predictions(body: dict[str, Any]) -> dict[str, Prediction]:
         for failed in (item.get("results") or {}).get("errors") or []:
             result[str(failed.get("id"))] = (("error", str((failed.get("error") or {}).get("code"))),)
     return result
+
+
+def conversation_prediction(prediction: dict[str, Any]) -> Prediction:
+    """What a conversation prediction says, equal across regions when the models agree: the top intent
+    and, for CLU, every entity (category, offset, length); for orchestration, the top intent's target
+    kind. Confidence scores are left out, as for text predictions."""
+    top = str(prediction.get("topIntent"))
+    if prediction.get("projectKind") == ProjectKind.ORCHESTRATION:
+        intents = prediction.get("intents") or {}
+        target = (intents.get(top) or {}).get("targetProjectKind") if isinstance(intents, dict) else None
+        return (("intent", top), ("target", str(target)))
+    entities = sorted((str(e["category"]), int(e["offset"]), int(e["length"]))
+                      for e in prediction.get("entities") or [])
+    return (("intent", top), *(("entity", *entity) for entity in entities))
 
 
 def _error(response: requests.Response) -> RuntimeApiError:

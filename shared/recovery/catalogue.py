@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import InvalidRequest
-from shared.language.export_format import ExportedProject
+from shared.language.export_format import ExportedProject, category_keys_of
 from shared.language.project_kinds import LabelShape, project_kind
 from shared.names import check_name
 from shared.replication.drift import format_age
@@ -144,8 +144,8 @@ class SnapshotCatalogue:
 def diff_exports(old_info: SnapshotInfo, old: ExportedProject, new_info: SnapshotInfo,
                  new: ExportedProject) -> SnapshotDiff:
     """What changed from `old` to `new`: categories, documents and their labels, project settings."""
-    old_docs = {str(d["location"]): d for d in old.documents}
-    new_docs = {str(d["location"]): d for d in new.documents}
+    old_docs = {old.location_of(d): d for d in old.documents}
+    new_docs = {new.location_of(d): d for d in new.documents}
     changes = []
     added_labels = removed_labels = 0
     for location in sorted(set(old_docs) & set(new_docs)):
@@ -167,6 +167,7 @@ def diff_exports(old_info: SnapshotInfo, old: ExportedProject, new_info: Snapsho
     metadata = [f"{key}: {old_meta.get(key)!r} -> {new_meta.get(key)!r}"
                 for key in sorted((set(old_meta) | set(new_meta)) - {"projectName"})
                 if old_meta.get(key) != new_meta.get(key)]
+    metadata += _definitions_changed(old, new)
     return SnapshotDiff(
         old=old_info, new=new_info,
         categories_added=tuple(sorted(set(new.categories) - set(old.categories))),
@@ -178,8 +179,25 @@ def diff_exports(old_info: SnapshotInfo, old: ExportedProject, new_info: Snapsho
     )
 
 
+def _definitions_changed(old: ExportedProject, new: ExportedProject) -> list[str]:
+    """Categories in both whose definition changed: a conversation entity's components (list, prebuilt,
+    regex, required components, composition) or an orchestration intent's target."""
+    changed = []
+    old_assets, new_assets = old.normalised()["assets"], new.normalised()["assets"]
+    for key in category_keys_of(new.project_kind):
+        before = {str(item["category"]): item for item in old_assets.get(key) or []}
+        after = {str(item["category"]): item for item in new_assets.get(key) or []}
+        changed += [f"{key} {name}: definition changed" for name in sorted(set(before) & set(after))
+                    if before[name] != after[name]]
+    return changed
+
+
 def _labels(export: ExportedProject, document: dict[str, Any]) -> set[Label]:
-    if (kind := project_kind(export.project_kind)) is not None and kind.labels is LabelShape.SPANS:
+    kind = project_kind(export.project_kind)
+    if kind is not None and kind.labels is LabelShape.UTTERANCES:
+        return {("intent", str(document.get("intent"))), *(
+            (str(e["category"]), int(e["offset"]), int(e["length"])) for e in document.get("entities") or [])}
+    if kind is not None and kind.labels is LabelShape.SPANS:
         return {(str(label["category"]), int(label["offset"]), int(label["length"]))
                 for region in document.get("entities") or [] for label in region.get("labels") or []}
     single = document.get("class")
@@ -191,6 +209,8 @@ def _labels(export: ExportedProject, document: dict[str, Any]) -> set[Label]:
 def _label_text(label: Label) -> str:
     if len(label) == 3:
         return f"{label[0]} at {label[1]}+{label[2]}"
+    if len(label) == 2:
+        return f"{label[0]} {label[1]}"
     return f"class {label[0]}"
 
 

@@ -38,6 +38,7 @@ from shared.errors import InvalidRequest
 from shared.language.authoring import AuthoringClient
 from shared.language.export_format import ExportedProject, to_bytes
 from shared.language.export_stream import ExportSummary
+from shared.language.project_kinds import kind_of
 from shared.language.runtime import RuntimeClient
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.run import TargetClients
@@ -136,7 +137,12 @@ class RestoreService:
         # Verified (sha256, size, content hash, parse) before anything is planned; again before use.
         export = host.snapshots.validate(info.name)
         project = check_name("project", request.project or info.project)
+        kind = kind_of(export.project_kind)
+        if len(project) > kind.max_name_length:
+            raise InvalidRequest(f"a {kind.value} project's name has at most {kind.max_name_length} "
+                                 "characters")
         side = side_of(host, request.target, None)
+        side.authoring.note_kind(project, kind)   # a new name: no lookup in both route families
         label = request.model_label or info.trained_model_label
         if request.train and not label:
             raise InvalidRequest(f"snapshot {info.name} is a working copy without a trained model label: "
@@ -174,8 +180,10 @@ class RestoreService:
                        "training data is loaded back, with no import and no training"}))
             steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
         else:
-            steps += [StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS),
-                      StepRecord("import:restore", StepKind.RESTORE_IMPORT)]
+            # Conversation projects' utterances are in the snapshot itself: no documents to bring back.
+            if kind.has_documents_container:
+                steps.append(StepRecord("documents:restore", StepKind.RESTORE_DOCUMENTS))
+            steps.append(StepRecord("import:restore", StepKind.RESTORE_IMPORT))
         if request.train and label and loadable is None:
             steps.append(StepRecord(f"train:{label}", StepKind.TRAIN, label))
             steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name) for name in deployments]
@@ -228,12 +236,14 @@ class RestoreService:
 
 
 def side_of(host: RestoreHost, target: str, container: str | None) -> Side:
-    """The Language resource and document container of the primary or of a target."""
+    """The Language resource and document container of the primary or of a target ("" as `container`:
+    a conversation project, which has none)."""
     if target == PRIMARY:
         documents = host.primary_documents.get_container_client(container or "unused")
-        return Side(host.primary, host.primary_runtime, documents)
+        return Side(host.primary, host.primary_runtime, None if container == "" else documents)
     clients = host.targets[target]
     return Side(clients.authoring, clients.runtime,
+                None if container == "" else
                 clients.documents.get_container_client(clients.container_for(container or "unused")))
 
 
@@ -299,6 +309,9 @@ class RestoreMachine(StepMachine):
     def _restore_documents(self, slice_: SliceHandle, step: StepRecord) -> timedelta | None:
         _, export = self._snapshot_of(slice_, RESTORE_LABEL)
         locations = export.document_locations()
+        if self.primary.documents is None or self.target.documents is None:
+            raise StepFailed("NoDocumentsContainer", f"{step.name}: a {export.project_kind} project has no "
+                             "documents container")
         absent = missing_documents(self.target.documents, locations)
         if absent and not self.restores_primary:
             # Only what is missing is fetched: restoring a target must work while the primary is down.
@@ -319,7 +332,8 @@ class RestoreMachine(StepMachine):
         client = self.target.authoring
         if step.job_url is None:
             snapshot, export = self._restored_export(slice_)
-            body = import_body(export, project, self.target.documents.container_name)
+            container = self.target.documents.container_name if self.target.documents is not None else ""
+            body = import_body(export, project, container)
 
             def before() -> None:
                 current = client.get_project(project)

@@ -17,14 +17,18 @@ from shared.language.runtime import SampleDocument
 MAX_SAMPLE = 25
 
 
-def sample_documents(export: ExportSummary, container: ContainerClient, size: int) -> list[SampleDocument]:
-    """Up to `size` documents spread evenly over the export's locations (sorted), read from `container`."""
+def sample_documents(export: ExportSummary, container: ContainerClient | None, size: int
+                     ) -> list[SampleDocument]:
+    """Up to `size` documents spread evenly over the export's locations (sorted), read from `container`;
+    a conversation project's utterances come from the export itself (their text is their location)."""
     order = sorted(range(export.document_count), key=export.locations.__getitem__)
     count = min(size, len(order), MAX_SAMPLE)
     stride = max(1, len(order) // max(count, 1))
     sample = []
     for index, position in enumerate(order[::stride][:count]):
-        text = container.get_blob_client(export.locations[position]).download_blob().readall().decode("utf-8")
+        location = export.locations[position]
+        text = location if container is None else \
+            container.get_blob_client(location).download_blob().readall().decode("utf-8")
         sample.append(SampleDocument(str(index), text, export.languages[position] or "en"))
     return sample
 

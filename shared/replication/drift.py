@@ -32,6 +32,7 @@ from shared.language.export_format import canonical_kind
 from shared.language.regions import target_region_problems
 from shared.replication.orchestration import Routing
 from shared.replication.sync_record import SyncRecord
+from shared.replication.training_mode import has_training_modes
 from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
 from shared.replication.verdict import DriftState as DriftState
 from shared.replication.verdict import Observation, classify, deployment_records, promoted_reason, settle
@@ -345,8 +346,21 @@ def check_drift(
             if target.documents_shared:
                 entry = _with_risk(entry, "documents are shared with the primary (DOCUMENTS_SHARED=true): an "
                                           "outage of the primary's region also takes the target's documents")
+            for risk in unknown_training_modes(settings, metadata, records.get(target.name, name)):
+                entry = _with_risk(entry, risk)
             entries.append(entry)
     return DriftReport(now, tuple(entries), _requests(counts), tuple(warnings))
+
+
+def unknown_training_modes(settings: Settings, primary: Mapping[str, Any], record: SyncRecord | None
+                           ) -> Iterator[str]:
+    """A conversation project's deployed models whose primary trainingMode was never seen (its training
+    jobs expired before a sync): the target was, or will be, trained with CLU_DEFAULT_TRAINING_MODE."""
+    if record is None or not has_training_modes(str(primary.get("projectKind", ""))):
+        return
+    for label in sorted({d.label for d in record.deployments.values()} - set(record.training_modes)):
+        yield (f"the primary's trainingMode of model {label!r} is unknown (its training jobs expired): the "
+               f"target is trained with CLU_DEFAULT_TRAINING_MODE={settings.clu_default_training_mode}")
 
 
 class _ProjectChecker:

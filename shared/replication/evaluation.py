@@ -42,7 +42,9 @@ def read_test_set(client: AuthoringClient, project: str, label: str) -> frozense
     when the service has no evaluation for it."""
     if client.get_model(project, label) is None:
         return None
-    return frozenset(str(result["location"]) for result in client.evaluation_results(project, label)
+    # A text project's results name documents by location; a conversation project's by utterance text.
+    return frozenset(str(result.get("location") or result.get("text"))
+                     for result in client.evaluation_results(project, label)
                      if str(result.get("dataset", "Test")).lower() == "test")
 
 
@@ -58,7 +60,7 @@ def scores_of(summary: Mapping[str, Any], test_set: frozenset[str]) -> ModelEval
     """The F1 scores of an EvaluationSummary of any project kind (`...Evaluation` holds them)."""
     body: Mapping[str, Any] = next((value for key, value in summary.items()
                                     if key.endswith("Evaluation") and isinstance(value, Mapping)), {})
-    per_category = body.get("entities") or body.get("classes") or {}
+    per_category = body.get("entities") or body.get("classes") or body.get("intents") or {}
     return ModelEvaluation(
         options=dict(summary.get("evaluationOptions") or {}), test_set=test_set,
         overall={name: float(body.get(name, 0.0)) for name in OVERALL},

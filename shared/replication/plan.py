@@ -13,11 +13,13 @@ from typing import Any
 
 from azure.storage.blob import ContainerClient
 
-from shared.api_versions import TextApiVersion
+from shared.api_versions import ApiVersion
 from shared.errors import UnknownProject
 from shared.language.authoring import AuthoringClient
+from shared.language.project_kinds import project_kind
 from shared.replication.step_kinds import StepKind
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
+from shared.replication.training_mode import CONVERSATION_KINDS, has_training_modes, seen_training_modes
 from shared.replication.verdict import (
     DriftState,
     Observation,
@@ -26,6 +28,7 @@ from shared.replication.verdict import (
     deployment_records,
 )
 from shared.runs.manifest import SKIPPED, StepRecord
+from shared.settings import Settings
 from shared.storage.documents import container_fingerprint
 
 IN_SYNC = DriftState.IN_SYNC.value
@@ -55,6 +58,8 @@ class Observed:
     promoted: bool = False
     # An orchestration's connected CLU projects -> when each was last synced to this target.
     connected_synced: dict[str, datetime] = field(default_factory=dict)
+    # Conversation projects: label -> trainingMode of the primary's newest training job seen for it.
+    training_modes: dict[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -62,7 +67,8 @@ class Observed:
 
     @property
     def container(self) -> str:
-        return str(self.primary["storageInputContainerName"])
+        """The documents container; "" for conversation projects (their utterances are in the export)."""
+        return str(self.primary.get("storageInputContainerName") or "")
 
     def observation(self) -> Observation:
         """What the one classifier decides from (shared.replication.verdict)."""
@@ -87,6 +93,7 @@ class Observed:
                        for label, m in sorted(self.primary_models.items())},
             "documentsFingerprint": self.documents_fingerprint,
             "secondaryLastModifiedDateTime": (self.secondary or {}).get("lastModifiedDateTime"),
+            "trainingModes": dict(sorted(self.training_modes.items())),
         }
 
 
@@ -99,6 +106,9 @@ def observe(project: str, target: str, primary: AuthoringClient, secondary: Auth
     models = {str(m["label"]): m for m in primary.list_models(project)}
     deployments = deployment_records(primary.list_deployments(project), models.values())
     fingerprint = container_fingerprint(primary_documents) if primary_documents is not None else ""
+    kind = str(metadata.get("projectKind"))
+    training_modes = seen_training_modes(primary, project) if has_training_modes(kind) else {}
+    secondary.note_kind(project, kind)   # the target may not have it yet: no lookup in both families
     secondary_project = secondary.get_project(project)
     secondary_models: dict[str, dict[str, Any]] = {}
     secondary_deployments: dict[str, dict[str, Any]] = {}
@@ -106,7 +116,16 @@ def observe(project: str, target: str, primary: AuthoringClient, secondary: Auth
         secondary_models = {str(m["label"]): m for m in secondary.list_models(project)}
         secondary_deployments = {str(d["deploymentName"]): d for d in secondary.list_deployments(project)}
     return Observed(project, target, metadata, deployments, models, fingerprint, secondary_project,
-                    secondary_models, secondary_deployments, record, our_modifications)
+                    secondary_models, secondary_deployments, record, our_modifications,
+                    training_modes=training_modes)
+
+
+def api_version_for(settings: Settings, kind: str) -> ApiVersion:
+    """The api-version of the route family serving `kind`: conversations or text."""
+    known = project_kind(kind)
+    if known is not None and known in CONVERSATION_KINDS:
+        return settings.conversations_api_version
+    return settings.api_version
 
 
 @dataclass
@@ -127,7 +146,7 @@ class Plan:
         }
 
 
-def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
+def plan_run(observed: Observed, *, force: bool, api_version: ApiVersion,
              our_modifications: frozenset[str] = frozenset()) -> Plan:
     """The steps a run needs, from the one verdict (shared.replication.verdict.classify) plus the models.
 
@@ -160,7 +179,7 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
                    if d.label == label}
         trained = record.trained_labels.get(label) if record is not None else None
         label_steps = [StepRecord(f"export:{label}", StepKind.EXPORT, label),
-                       StepRecord(f"documents:{label}", StepKind.DOCUMENTS, label),
+                       *documents_step(observed, label),
                        StepRecord(f"import:{label}", StepKind.IMPORT, label),
                        StepRecord(f"train:{label}", StepKind.TRAIN, label)]
         # The target's model of this label mirrors what the primary's deployments serve, or, when they
@@ -187,7 +206,7 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
             label_steps[0].detail["fromWorkingCopy"] = True
         steps += label_steps
     steps += [StepRecord("export:working", StepKind.EXPORT, WORKING),
-              StepRecord("documents:working", StepKind.DOCUMENTS, WORKING),
+              *documents_step(observed, WORKING),
               StepRecord("import:working", StepKind.IMPORT, WORKING)]
     steps += [StepRecord(f"deploy:{name}", StepKind.DEPLOY, name,
                          detail={"superseded": True} if name in unreproducible else {})
@@ -195,3 +214,11 @@ def plan_run(observed: Observed, *, force: bool, api_version: TextApiVersion,
     steps.append(StepRecord("verify", StepKind.VERIFY))
     plan.steps = steps
     return plan
+
+
+def documents_step(observed: Observed, label: str) -> list[StepRecord]:
+    """The documents copy of a label; none for kinds without a documents container (utterances inline)."""
+    known = project_kind(observed.kind)
+    if known is not None and not known.has_documents_container:
+        return []
+    return [StepRecord(f"documents:{label or 'working'}", StepKind.DOCUMENTS, label)]

@@ -31,7 +31,7 @@ from shared.replication.dependencies import (
 )
 from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
 from shared.replication.orchestration import NO_DEPENDENCIES, Dependencies, DependencyReader
-from shared.replication.plan import DIVERGED, PROMOTED, Observed, Plan, observe, plan_run
+from shared.replication.plan import DIVERGED, PROMOTED, Observed, Plan, api_version_for, observe, plan_run
 from shared.replication.step_kinds import StepKind, cancellable, fits_a_request
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
@@ -254,7 +254,9 @@ class ReplicationRun:
         metadata = self.primary.get_project(project)
         if metadata is None:
             raise UnknownProject(project)
-        container = self.primary_documents.get_container_client(str(metadata["storageInputContainerName"]))
+        # Conversation projects carry their utterances inline: no container, no documents signal.
+        name = metadata.get("storageInputContainerName")
+        container = self.primary_documents.get_container_client(str(name)) if name else None
         observed = replace(observe(project, target, self.primary, clients.authoring, container, record,
                                    self.our_modifications(target, project)),
                            promoted=self.promotion_view()(target, project),
@@ -283,7 +285,8 @@ class ReplicationRun:
     def _plan(self, project: str, target: str, force: bool,
               notes: Sequence[str] = ()) -> tuple[Observed, Plan]:
         observed = self._observe(project, target)
-        plan = plan_run(observed, force=force, api_version=self.settings.api_version)
+        api_version = api_version_for(self.settings, observed.kind)
+        plan = plan_run(observed, force=force, api_version=api_version)
         plan.warnings += notes  # an orchestration's targets this tool does not replicate
         return observed, plan
 
@@ -323,7 +326,8 @@ class ReplicationRun:
                 **self.extra_context,
                 "observed": observed.to_json(),
                 "record": observed.record.to_json() if observed.record else None,
-                "container": self.targets[target].container_for(observed.container),
+                "container": self.targets[target].container_for(observed.container) if observed.container
+                else "",
             }
             stored = self.manifests.create(manifest)
         except BaseException:
@@ -340,10 +344,13 @@ class ReplicationRun:
         clients = self.targets[manifest.target]
         primary_container = str(manifest.context["observed"]["container"])
         target_container = str(manifest.context.get("container") or primary_container)
+        # Conversation projects have no documents container on either side.
         primary = Side(self.primary, self.primary_runtime,
-                       self.primary_documents.get_container_client(primary_container))
+                       self.primary_documents.get_container_client(primary_container) if primary_container
+                       else None)
         secondary = Side(clients.authoring, clients.runtime,
-                         clients.documents.get_container_client(target_container))
+                         clients.documents.get_container_client(target_container) if primary_container
+                         else None)
         return StepMachine(primary, secondary, self.snapshots, self.trainings, self.clock, self.step_options)
 
     def fits_a_request(self, step: StepRecord) -> bool:
@@ -389,6 +396,7 @@ class ReplicationRun:
             secondary_last_modified=str(secondary["lastModifiedDateTime"]) if secondary else None,
             snapshots=tuple(manifest.context.get("snapshots", [])), synced_at=self.clock.now(),
             run_id=manifest.run_id, label_hashes=label_hashes, trained_labels=trained, evaluation=evaluation,
+            training_modes={**(previous.get("trainingModes") or {}), **(observed.get("trainingModes") or {})},
         )
 
     def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:

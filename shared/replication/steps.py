@@ -24,16 +24,23 @@ from typing import IO, Any, cast
 from azure.storage.blob import ContainerClient
 
 from shared.clock import Clock, is_later
-from shared.language.authoring import AUTHORING_PATH, AuthoringClient, JobFailed, JobStatus, LanguageApiError
+from shared.language.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
-from shared.language.runtime import RuntimeClient, SampleDocument, job_finished, predictions
+from shared.language.runtime import (
+    RuntimeClient,
+    SampleDocument,
+    conversation_prediction,
+    job_finished,
+    predictions,
+)
 from shared.replication.agreement import agreement_threshold, measure_agreement, passes, sample_documents
 from shared.replication.evaluation import Parity, compare, read_evaluation, read_test_set
 from shared.replication.plan import WORKING
 from shared.replication.step_kinds import StepAction, StepKind, registered_kinds, step_action
 from shared.replication.training_budget import TrainingBudget
+from shared.replication.training_mode import has_training_modes, training_mode_for
 from shared.runs.manifest import PENDING, RUNNING, SKIPPED, SUCCEEDED, StepRecord
 from shared.runs.steps import SliceHandle, StepFailed, retire_job
 from shared.storage.documents import copy_documents, missing_documents
@@ -60,16 +67,17 @@ class StepOptions:
     agreement_threshold_resampled: float = 0.8
     evaluation_tolerance: float = 0.02
     training_split: str = "exact"   # exact: rebuild the primary's split; service: send its evaluationOptions
+    default_training_mode: str = "standard"   # a conversation project's, when the primary's is unknown
     max_retryable_failures: int = 1   # a job failed with "Unspecified ... retry" is submitted once more
 
 
 @dataclass
 class Side:
-    """One Language resource and its document container."""
+    """One Language resource and its document container (None: conversation projects have none)."""
 
     authoring: AuthoringClient
     runtime: RuntimeClient
-    documents: ContainerClient
+    documents: ContainerClient | None
 
 
 class StepMachine:
@@ -91,6 +99,10 @@ class StepMachine:
         if step.started_at is None:
             step.started_at = self.clock.now()
         step.status = RUNNING
+        kind = (slice_.manifest.context.get("observed") or {}).get("projectKind")
+        if kind:   # both sides address the project in its kind's route family without looking it up
+            self.primary.authoring.note_kind(slice_.manifest.project, str(kind))
+            self.target.authoring.note_kind(slice_.manifest.project, str(kind))
         action = step_action(step.kind)
         if action is None or not isinstance(self, action.machine):
             raise StepFailed("UnknownStepKind",
@@ -282,6 +294,9 @@ class StepMachine:
         assert step.label is not None
         _, export = self._snapshot_of(slice_, step.label)
         locations = export.locations
+        if self.primary.documents is None or self.target.documents is None:
+            raise StepFailed("NoDocumentsContainer", f"{step.name}: a {export.project_kind} project has no "
+                             "documents container")
         report = copy_documents(self.primary.documents, self.target.documents, locations)
         step.detail.update(report.to_json())
         if report.missing:
@@ -390,6 +405,9 @@ class StepMachine:
         stays the primary's working copy, byte for byte."""
         if step.label == WORKING or not step.label or self.options.training_split != "exact":
             return None
+        if self.target.documents is None:
+            # Conversation exports carry each utterance's dataset: the label's own export is its split.
+            return None
         test_set = read_test_set(self.primary.authoring, self._project(slice_), step.label)
         if not test_set:
             step.detail["split"] = "unavailable"
@@ -404,7 +422,7 @@ class StepMachine:
         """Stream the snapshot from blob into the import when it needs no rewrite, else stream a rewrite
         (through a temporary file: the import needs its length, and a 429 sends it again)."""
         client = self.target.authoring
-        container = self.target.documents.container_name
+        container = self.target.documents.container_name if self.target.documents is not None else ""
         if test_set is not None or not export.imports_as_is(container):
             def rewritten() -> str:
                 with tempfile.SpooledTemporaryFile(max_size=REWRITE_IN_MEMORY) as body, \
@@ -460,14 +478,31 @@ class StepMachine:
                 return None
 
             evaluation = self._evaluation_options(slice_, step)
+            mode = self._training_mode(slice_, step)
             return self._submit(slice_, step, lambda: client.start_training(
                 project, model_label=label, training_config_version=str(step.detail["trainingConfigVersion"]),
-                evaluation_options=evaluation), reconcile, before)
+                evaluation_options=evaluation, training_mode=mode), reconcile, before)
         status, wait = self._succeeded_job(client, step)
         if status is None:
             return wait
         self._context(slice_).setdefault("trainedLabels", []).append(label)
         return None
+
+    def _training_mode(self, slice_: SliceHandle, step: StepRecord) -> str | None:
+        """A conversation project's trainingMode: the primary's as last seen, else the default (said)."""
+        context = self._context(slice_)
+        observed = context["observed"]
+        if not has_training_modes(str(observed["projectKind"])):
+            return None
+        assert step.label
+        recorded = (context.get("record") or {}).get("trainingModes") or {}
+        chosen = training_mode_for(step.label, observed.get("trainingModes") or {}, recorded,
+                                   self.options.default_training_mode)
+        step.detail["trainingMode"] = chosen.mode
+        warning = chosen.warning(step.label)
+        if warning and warning not in step.warnings:
+            self._warn(slice_, step, warning)
+        return chosen.mode
 
     def _evaluation_options(self, slice_: SliceHandle, step: StepRecord) -> dict[str, Any] | None:
         """The training's evaluationOptions, as the primary's were: the rebuilt split as a manual one when
@@ -498,9 +533,7 @@ class StepMachine:
         return [str(job["jobId"]) for job in jobs if (job.get("result") or {}).get("modelLabel") == label]
 
     def _training_job_url(self, project: str, job_id: str) -> str:
-        client = self.target.authoring
-        return (f"{client.endpoint}{AUTHORING_PATH}/projects/{project}/train/jobs/{job_id}"
-                f"?api-version={client.api_version}")
+        return self.target.authoring.training_job_url(project, job_id)
 
     def _choose_config(self, slice_: SliceHandle, step: StepRecord) -> None:
         if "trainingConfigVersion" in step.detail:
@@ -584,6 +617,8 @@ class StepMachine:
         if not compared_names:
             step.detail["agreement"] = None
             return None
+        if self.target.documents is None:
+            return self._verify_conversations(slice_, step, compared_names)
         jobs: dict[str, dict[str, str]] = step.detail.setdefault("jobs", {})
         if not jobs:
             self._compare_evaluations(slice_, step, compared_names)
@@ -605,6 +640,26 @@ class StepMachine:
                 return min(self.options.poll_initial, self.options.poll_max)
             results[name] = {"primary": predictions(primary_body), "target": predictions(target_body)}
         pairs = {name: (pair["primary"], pair["target"]) for name, pair in results.items()}
+        return self._judge(step, pairs)
+
+    def _verify_conversations(self, slice_: SliceHandle, step: StepRecord, deployments: list[str]
+                              ) -> timedelta | None:
+        """The same sampled utterances asked of both regions' deployments (synchronous: no jobs to poll):
+        the same top intent and entities (CLU), the same top intent and target kind (orchestration)."""
+        project = self._project(slice_)
+        self._compare_evaluations(slice_, step, deployments)
+        sample = self._sample(slice_)
+        step.detail["sample"] = [d.id for d in sample]
+        pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for name in deployments:
+            pairs[name] = tuple(  # type: ignore[assignment]
+                {d.id: conversation_prediction(side.runtime.analyze_conversation(project, name, d))
+                 for d in sample} for side in (self.primary, self.target))
+        return self._judge(step, pairs)
+
+    def _judge(self, step: StepRecord, pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+               ) -> timedelta | None:
+        """Verify's verdict on both sides' predictions, by the rules verify and the drill share."""
         measured = measure_agreement(pairs, step.detail["sample"])
         step.detail.update(agreement=round(measured.fraction, 4), compared=measured.compared,
                            disagreements=measured.disagreements[:10])

@@ -49,6 +49,9 @@ class SyncRecord:
     trained_labels: dict[str, str] = field(default_factory=dict)
     # label -> both models' evaluation scores as verify compared them (shown without another request).
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # Conversation projects: label -> the primary's trainingMode, as last seen in one of its training jobs
+    # (the model does not record it and the jobs expire after 7 days).
+    training_modes: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +64,7 @@ class SyncRecord:
             "labelHashes": dict(sorted(self.label_hashes.items())),
             "trainedLabels": dict(sorted(self.trained_labels.items())),
             "evaluation": dict(sorted(self.evaluation.items())),
+            "trainingModes": dict(sorted(self.training_modes.items())),
         }
 
     @classmethod
@@ -76,6 +80,7 @@ class SyncRecord:
             run_id=data.get("runId", ""), label_hashes=dict(data.get("labelHashes", {})),
             trained_labels=dict(data.get("trainedLabels", {})),
             evaluation=dict(data.get("evaluation") or {}),
+            training_modes=dict(data.get("trainingModes") or {}),
         )
 
 

@@ -123,6 +123,8 @@ SAMPLE_EXPRESSIONS = {
     "string(drillEveryDays)": "7",
     "driftSchedule": None,  # the parameter's default
     "languageApiVersion": None,
+    "conversationsApiVersion": None,
+    "cluDefaultTrainingMode": None,
     "string(maxTrainingsPerProjectPerDay)": "3",
     "verifyAgreementThreshold": None,
     "verifyAgreementThresholdResampled": None,
@@ -145,7 +147,7 @@ SAMPLE_EXPRESSIONS = {
 }
 MAIN_PARAMETERS = {"driftSchedule", "languageApiVersion", "verifyAgreementThreshold", "secondaryTargets",
                    "notifyFormat", "verifyAgreementThresholdResampled", "verifyEvaluationTolerance",
-                   "trainingSplit"}
+                   "trainingSplit", "conversationsApiVersion", "cluDefaultTrainingMode"}
 
 
 def evaluate(value: Any, *, use_keys: bool = False) -> str:

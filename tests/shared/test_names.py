@@ -36,7 +36,7 @@ def test_dots_inside_a_name_are_still_fine(name: str) -> None:
     assert validate_project_name(name) == name
 
 
-@pytest.mark.parametrize("value", ["", "x" * 51, "a/b", "é", "a b", None, 7, ["a"]])
+@pytest.mark.parametrize("value", ["", "x" * 101, "a/b", "é", "a b", None, 7, ["a"]])
 def test_anything_else_off_the_pattern_is_refused(value: object) -> None:
     assert not is_valid_name(value)
 

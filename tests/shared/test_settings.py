@@ -109,7 +109,7 @@ def test_every_known_setting_is_read() -> None:
         ("LANGUAGE_API_VERSION", "2023-04-15-preview", "not supported"),
         ("REPLICATED_PROJECTS", "<unset>", "is not set"),
         ("REPLICATED_PROJECTS", "good, bad name", "not a valid name"),
-        ("REPLICATED_PROJECTS", "a" * 51, "not a valid name"),
+        ("REPLICATED_PROJECTS", "a" * 101, "not a valid name"),
         ("REPLICATED_PROJECTS", "a,*", "alone"),
         ("SNAPSHOT_STORAGE", "<unset>", "is not set"),
         ("SNAPSHOT_STORAGE", "Dangling", "resolves to nothing"),
@@ -125,6 +125,8 @@ def test_every_known_setting_is_read() -> None:
         ("VERIFY_AGREEMENT_THRESHOLD_RESAMPLED", "2", "between 0 and 1"),
         ("VERIFY_EVALUATION_TOLERANCE", "-0.1", "between 0 and 1"),
         ("TRAINING_SPLIT", "random", "exact, service"),
+        ("CONVERSATIONS_API_VERSION", "2024-11-15-preview", "not supported"),
+        ("CLU_DEFAULT_TRAINING_MODE", "premium-s3cr3t", "standard, advanced"),
         ("RUN_STALL_TIMEOUT_MINUTES", "0", "at least 1"),
         ("DRIFT_SCHEDULE", "0 3 * * *", "six-field"),
     ],
@@ -134,6 +136,21 @@ def test_bad_settings_name_the_setting(setting: str, value: str, expected: str) 
     assert error.setting == setting
     assert str(error).startswith(f"{setting}: ")
     assert expected in str(error)
+
+
+def test_conversation_settings_default_to_the_free_mode_and_the_newest_version() -> None:
+    settings = load_settings(minimal())
+    assert settings.conversations_api_version == "2023-04-01"
+    assert settings.clu_default_training_mode == "standard"
+    chosen = load_settings(minimal(CONVERSATIONS_API_VERSION="2022-05-01", CLU_DEFAULT_TRAINING_MODE="Advanced"))
+    assert chosen.conversations_api_version == "2022-05-01"
+    assert chosen.clu_default_training_mode == "advanced"
+    assert chosen.to_json()["cluDefaultTrainingMode"] == "advanced"
+
+
+def test_a_bad_training_mode_is_named_by_its_setting_not_its_value() -> None:
+    error = error_for(minimal(CLU_DEFAULT_TRAINING_MODE="premium-s3cr3t"))
+    assert "premium-s3cr3t" not in str(error)
 
 
 def test_loopback_http_is_accepted_for_the_emulator() -> None:

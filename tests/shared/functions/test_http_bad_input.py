@@ -48,7 +48,7 @@ def assert_error(response: Any, status: int, code: str, *message_parts: str) -> 
         ({"projects": []}, "non-empty list"),
         ({"projects": ["ok", "not ok!"]}, "invalid project name"),
         ({"projects": [7]}, "invalid project name"),
-        ({"projects": ["x" * 51]}, "invalid project name"),
+        ({"projects": ["x" * 101]}, "invalid project name"),
         ({"force": "yes"}, "force must be true or false"),
         ({"dryRun": 1}, "dryRun must be true or false"),
         ({"dry_run": True}, 'unknown field(s) ["dry_run"]'),

@@ -27,7 +27,7 @@ QUERY_NAMES = ["limit", "target", "format", "old", "new", "dryRun"]
 VALID_ROUTE_PARAMS = {"project": "LoanAgreements", "runId": "20260101T000000Z-deadbeef", "step": "train",
                       "snapshot": "latest"}
 NASTY = [
-    "LoanAgreements", "latest", "P", ".", "..", "...", "", " ", "a" * 51, "x" * 129, "a/b", "a b",
+    "LoanAgreements", "latest", "P", ".", "..", "...", "", " ", "a" * 101, "x" * 129, "a/b", "a b",
     "%2e%2e", "é", "\ud800", "\udfff\ud800", "20260101T000000Z-deadbeef", "train", "LoanAgreements@latest",
     "LoanAgreements/x", "../x", "AccountKey=c2VjcmV0", "true", "false", "TRUE", "text", "json", "secondary",
     # Numbers as a caller might mistype them: str.isdigit() accepts '²', int() refuses 5,000 digits.

@@ -258,6 +258,8 @@ def test_the_request_budget_is_charged_and_defers_work(regions: Regions) -> None
     clock = FakeClock()
     budget = InMemoryRequestBudget(clock, BudgetLimits(reads_per_minute=2, writes_per_minute=1))
     client = client_for(regions.primary, budget=budget, clock=clock)
+    for name in "ABC":  # known kinds: one read each (an unknown project is looked up in both families)
+        client.note_kind(name, "CustomEntityRecognition")
     client.get_project("A")
     client.get_project("B")
     with pytest.raises(RetryLater, match="request budget"):
@@ -394,6 +396,7 @@ def silent_server() -> Any:
 def test_a_service_that_never_answers_times_out_and_a_post_is_not_resent(silent_server: Any) -> None:
     endpoint, accepted = silent_server
     client = AuthoringClient(endpoint, KeyAuth("k"), timeout=(1.0, 0.2))
+    client.note_kind("P", "CustomEntityRecognition")
     # A read is retried (a few short attempts), then handed back to the scheduler.
     with pytest.raises(RetryLater):
         client.get_project("P")
@@ -403,3 +406,84 @@ def test_a_service_that_never_answers_times_out_and_a_post_is_not_resent(silent_
     with pytest.raises(SubmissionOutcomeUnknown):
         client.start_training("P", model_label="m", training_config_version="latest")
     assert len(accepted) == reads + 1
+
+
+# -- the analyze-conversations route family (CLU, orchestration) ------------------------------------
+
+
+class _Recording(requests.Session):
+    """A real session that remembers each request's method and URL (nothing is faked)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, str]] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+                ) -> requests.Response:  # type: ignore[override]
+        self.sent.append((str(method), str(url)))
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_a_clu_project_is_served_by_the_conversations_family_end_to_end(regions: Regions,
+                                                                       azurite: Azurite) -> None:
+    from localdev.conversation_samples import clu_project
+
+    name = "Coffee-" + "x" * 73   # 80 characters: longer than a text project's name may be
+    session = _Recording()
+    client = client_for(regions.primary, session=session)
+    job = client.wait(client.start_import(name, json.dumps(clu_project(name)).encode(), kind="Conversation"),
+                      **POLL)
+    job.raise_for_failure()
+    import_url = next(url for method, url in session.sent if method == "POST" and ":import" in url)
+    assert "/language/authoring/analyze-conversations/projects/" in import_url
+    assert "format=Conversation" in import_url
+    imported_sample(regions.primary, azurite)   # a text project beside it
+
+    fresh = client_for(regions.primary, session=_Recording())
+    kinds = {p["projectName"]: p["projectKind"] for p in fresh.list_projects()}
+    assert kinds[name] == "Conversation" and "CustomSingleLabelClassification" in kinds.values()
+    with pytest.raises(ValueError, match="trainingMode"):
+        fresh.start_training(name, model_label="m1", training_config_version="latest")
+    trained = fresh.wait(fresh.start_training(name, model_label="m1", training_config_version="latest",
+                                              training_mode="advanced"), **POLL)
+    trained.raise_for_failure()
+    assert [job["result"]["trainingMode"] for job in fresh.list_training_jobs(name)] == ["advanced"]
+    assert fresh.get_model(name, "m1") is not None
+
+    exported = fresh.wait(fresh.start_export(name, trained_model_label="m1"), **POLL)
+    exported.raise_for_failure()
+    export_url = next(url for method, url in fresh._session.sent  # type: ignore[attr-defined]
+                      if ":export" in url)
+    assert "format=Conversation" in export_url and "stringIndexType=Utf16CodeUnit" in export_url
+    assert exported.result_url is not None
+    with fresh.open_export_result(exported.result_url) as stream:
+        body = json.loads(stream.read())
+    assert body["assets"]["projectKind"] == "Conversation"
+    assert len(body["assets"]["utterances"]) == len(clu_project(name)["assets"]["utterances"])
+
+
+def test_a_project_of_unknown_kind_is_looked_up_text_family_first(regions: Regions) -> None:
+    from localdev.conversation_samples import clu_project
+
+    client = client_for(regions.primary)
+    client.wait(client.start_import("Desk", json.dumps(clu_project("Desk")).encode(), kind="Conversation"),
+                **POLL).raise_for_failure()
+    session = _Recording()
+    fresh = client_for(regions.primary, session=session)
+    assert fresh.list_models("Desk") == []
+    assert [urlsplit_path(url) for _, url in session.sent] == [
+        "/language/authoring/analyze-text/projects/Desk",
+        "/language/authoring/analyze-conversations/projects/Desk",
+        "/language/authoring/analyze-conversations/projects/Desk/models",
+    ]
+    assert fresh.get_project("Missing") is None
+    fresh.note_kind("Known", "CustomEntityRecognition")
+    before = len(session.sent)
+    assert fresh.get_project("Known") is None
+    assert len(session.sent) == before + 1   # a known kind is read in its own family only
+
+
+def urlsplit_path(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
