@@ -22,7 +22,7 @@ from shared.replication.orchestration import (
 from shared.replication.verdict import DriftState
 from shared.runs.manifest import FAILED, SKIPPED, SUCCEEDED
 
-from .support import control, harness, seed
+from .support import authoring, control, harness, seed
 
 ROUTES = (RoutingTarget("Loans", TargetKind.CONVERSATION, "LoanAgreements", "prod"),
           RoutingTarget("Faq", TargetKind.QUESTION_ANSWERING, "StoreFaq"))
@@ -123,3 +123,53 @@ def test_a_failed_clu_project_blocks_its_orchestration_naming_it(regions, azurit
     [reason] = blocked.plan["reasons"]
     assert reason.startswith(f"blocked: the replication of CLU project 'LoanAgreements', which it routes to, "
                              f"failed (run {loans.run_id}: ")
+
+
+def test_a_changed_clu_project_is_replicated_first_and_then_re_trains_its_orchestration(regions, azurite):
+    from localdev.conversation_samples import clu_project, orchestration_project
+
+    from .test_conversation_projects import seed_conversation
+
+    primary = authoring(regions.primary)
+    seed_conversation(primary, clu_project("CoffeeOrders"))
+    seed_conversation(primary, orchestration_project("FrontDesk"))
+    h = harness(regions, azurite, project="FrontDesk,CoffeeOrders")
+    h.engine.start_runs()
+    h.run()
+    assert [run.status for run in h.engine.list_runs("FrontDesk")] == [SUCCEEDED]
+    # The orchestration's targets are cached under its lastModifiedDateTime: no export while unchanged.
+    reader = h.engine.replication.dependency_reader.reader
+    exports = reader.exports
+    h.engine.drift_report()
+    h.engine.start_runs()
+    assert reader.exports == exports
+
+    h.clock.advance(3600)
+    seed_conversation(primary, clu_project("CoffeeOrders", per_intent=14))  # edited, retrained, redeployed
+    report = h.engine.timer_tick()
+    drift = {(entry["project"], entry["state"]) for entry in report.drift["projects"]}
+    assert drift == {("CoffeeOrders", "drifted"), ("FrontDesk", "in_sync")}
+    assert [(s.project, s.status) for s in report.started] == [("CoffeeOrders", "started")]
+    h.run()
+    latest = h.engine.list_runs("FrontDesk")[0]
+    assert latest.status == SUCCEEDED and latest.trigger == "dependency", latest.to_json()
+    assert latest.reasons[0].startswith("connected CLU project 'CoffeeOrders' was replicated to the target")
+    assert latest.step("train:v1").status == SUCCEEDED  # re-trained on the target's new CLU utterances
+    assert h.engine.drift_report().in_sync
+
+
+def test_an_orchestration_routing_to_an_unreplicated_clu_project_is_an_error_of_its_own(regions, azurite):
+    from localdev.conversation_samples import clu_project, orchestration_project
+
+    from .test_conversation_projects import seed_conversation
+
+    primary = authoring(regions.primary)
+    seed_conversation(primary, clu_project("CoffeeOrders"))
+    seed_conversation(primary, orchestration_project("FrontDesk"))
+    seed(regions.primary, azurite.connection_string("primarydocs"), ner_project())
+    h = harness(regions, azurite, project="FrontDesk,LoanAgreements")
+    starts = h.engine.start_runs()
+    assert [(s.project, s.status) for s in starts] == [("FrontDesk", "error"), ("LoanAgreements", "started")]
+    assert starts[0].plan["error"] == (
+        "'FrontDesk' cannot be replicated: it routes to CLU project 'CoffeeOrders', which is not replicated "
+        "(add it to REPLICATED_PROJECTS, or replicate `*`)")
