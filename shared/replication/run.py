@@ -165,6 +165,8 @@ class ReplicationRun:
 
     def in_dependency_order(self, projects: Sequence[str]) -> list[str]:
         """`projects`, each orchestration after the CLU projects it routes to."""
+        if len(projects) < 2:
+            return list(projects)  # nothing to order: no listing spent (the daily check counts requests)
         return replication_order(projects, self.dependencies().graph)
 
     def start_runs(self, projects: Sequence[str] | None = None, *, force: bool = False, dry_run: bool = False,
