@@ -33,6 +33,7 @@ from shared.outage.drill import DrillReport, DrillService
 from shared.outage.failback import FailbackReport, FailbackRun, FailbackService
 from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
+from shared.replication.dependencies import replication_order
 from shared.replication.drift import DriftReport, DriftState
 from shared.replication.orchestration import DependencyReader, RoutingReader, export_project
 from shared.replication.plan import DIVERGED, IN_SYNC, WORKING
@@ -245,9 +246,11 @@ class ReplicationEngine:
         drift = self.drift_report()
         report.drift = drift.to_json()
         report.diverged = [f"{e.project} -> {e.target}" for e in drift.projects if e.state.value == DIVERGED]
-        # Orchestrations after the CLU projects they route to (they then wait for those runs).
-        wanted = self.replication.in_dependency_order(
-            sorted({entry.project for entry in drift.needing_replication()}))
+        wanted = sorted({entry.project for entry in drift.needing_replication()})
+        # Orchestrations after the CLU projects they route to (they then wait for those runs); read once.
+        dependencies = self.replication.dependencies() if len(wanted) > 1 else None
+        if dependencies is not None:
+            wanted = replication_order(wanted, dependencies.graph)
         for project in wanted:
             entries = [entry for entry in drift.projects if entry.project == project]
             # Only the targets the check found behind: an in-sync one needs no planning calls, and one the
@@ -257,8 +260,9 @@ class ReplicationEngine:
                                         {"error": "; ".join(e.reasons)})
                                for e in entries if e.state is DriftState.ERROR]
             try:
-                report.started += self.start_runs([project], trigger="timer",
-                                                  targets={e.target for e in entries if e.needs_replication})
+                report.started += self.replication.start_runs(
+                    [project], trigger="timer", targets={e.target for e in entries if e.needs_replication},
+                    dependencies=dependencies)
             except ReplicatorError as error:
                 report.errors.append({"project": project, **error.to_json()})
         return report

@@ -18,7 +18,7 @@ from azure.storage.blob import BlobServiceClient
 from shared.clock import Clock
 from shared.errors import ReplicatorError, RunConflict, UnknownProject
 from shared.language.authoring import AuthoringClient
-from shared.language.project_kinds import project_kind
+from shared.language.project_kinds import ProjectKind, project_kind
 from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
 from shared.redaction import redact
@@ -163,20 +163,17 @@ class ReplicationRun:
             return NO_DEPENDENCIES
         return self.dependency_reader.read(self.settings.is_replicated)
 
-    def in_dependency_order(self, projects: Sequence[str]) -> list[str]:
-        """`projects`, each orchestration after the CLU projects it routes to."""
-        if len(projects) < 2:
-            return list(projects)  # nothing to order: no listing spent (the daily check counts requests)
-        return replication_order(projects, self.dependencies().graph)
-
     def start_runs(self, projects: Sequence[str] | None = None, *, force: bool = False, dry_run: bool = False,
-                   trigger: str = "manual", targets: Collection[str] | None = None) -> list[RunStart]:
+                   trigger: str = "manual", targets: Collection[str] | None = None,
+                   dependencies: Dependencies | None = None) -> list[RunStart]:
         """A run per project and target (`targets`: only those, in configuration order).
 
         Orchestrations come after the CLU projects they route to, and wait while one of those is being
-        replicated to the same target (shared.replication.dependencies decides)."""
+        replicated to the same target (shared.replication.dependencies decides). `dependencies`: as
+        read a moment ago by a caller starting several batches (else read now)."""
         names = self._projects(projects)
-        dependencies = self.dependencies()
+        if dependencies is None:
+            dependencies = self.dependencies()
         starts: dict[tuple[str, str], RunStart] = {}
         for project in replication_order(names, dependencies.graph):
             for target in self.targets:
@@ -242,6 +239,9 @@ class ReplicationRun:
         (the ones that waited for it, and the ones its new content makes stale)."""
         if kind_name(manifest) != REPLICATION_KIND:
             return []  # failback and restore runs start nothing after them
+        kind = project_kind(manifest.context.get("observed", {}).get("projectKind"))
+        if kind is not ProjectKind.CONVERSATION:
+            return []  # only CLU projects are routed to: no listing spent after other runs
         dependencies = self.dependencies()
         dependants = dependencies.graph.dependants(manifest.project)
         if not dependants:
