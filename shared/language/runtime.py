@@ -143,6 +143,18 @@ def predictions(body: dict[str, Any]) -> dict[str, Prediction]:
     return result
 
 
+def conversation_predictions(runtime: RuntimeClient, project: str, deployment: str,
+                             sample: Sequence[SampleDocument]) -> dict[str, Prediction]:
+    """Per utterance id, what a conversation deployment says about it (one synchronous call each)."""
+    return {item.id: conversation_prediction(runtime.analyze_conversation(project, deployment, item))
+            for item in sample}
+
+
+def is_conversation_kind(project_kind: str) -> bool:
+    """Predicted by :analyze-conversations (synchronous) rather than an analyze-text job."""
+    return kind_of(project_kind).routes is ANALYZE_CONVERSATIONS
+
+
 def conversation_prediction(prediction: dict[str, Any]) -> Prediction:
     """What a conversation prediction says, equal across regions when the models agree: the top intent
     and, for CLU, every entity (category, offset, length); for orchestration, the top intent's target

@@ -32,7 +32,13 @@ from azure.storage.blob import ContentSettings
 
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ReplicatorError
-from shared.language.runtime import SampleDocument, job_finished, predictions
+from shared.language.runtime import (
+    SampleDocument,
+    conversation_predictions,
+    is_conversation_kind,
+    job_finished,
+    predictions,
+)
 from shared.outage.host import FailoverHost
 from shared.recovery.notifications import Notification, Notifier
 from shared.replication.agreement import agreement_threshold, measure_agreement, passes, sample_documents
@@ -199,11 +205,15 @@ class DrillService:
             raise ReplicatorError(f"no replicated working copy of {project!r} to take a sample from")
         export = host.snapshots.summarise(info.name)
         clients = host.targets[target]
-        container = clients.documents.get_container_client(clients.container_for(export.container))
+        # A conversation project's utterances are in the snapshot itself.
+        container = (clients.documents.get_container_client(clients.container_for(export.container))
+                     if export.container else None)
         return sample_documents(export, container, host.step_options.verify_sample)
 
     def _predict(self, runtime: Any, kind: str, project: str, deployment: str,
                  sample: list[SampleDocument]) -> dict[str, Any]:
+        if is_conversation_kind(kind):
+            return dict(conversation_predictions(runtime, project, deployment, sample))
         url = runtime.submit(kind, project, deployment, sample)
         for _ in range(MAX_POLLS):
             body = runtime.get(url)

@@ -33,7 +33,7 @@ from shared.outage.host import FailoverHost
 from shared.outage.promote import ORIGINAL, PRE_FAILBACK, snapshot_project
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.drift import export_content_hash
-from shared.replication.plan import observe
+from shared.replication.plan import documents_container, fingerprint_of, observe
 from shared.replication.promotion import FAILING_BACK, Promotion
 from shared.replication.run import ReplicationRun, RunStart, TargetClients
 from shared.replication.step_kinds import cancellable, fits_a_request
@@ -47,7 +47,6 @@ from shared.replication.verdict import (
 )
 from shared.runs.kinds import RUN_KIND_KEY
 from shared.runs.manifest import SUCCEEDED, RunManifest, StepRecord, check_name
-from shared.storage.documents import container_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -162,12 +161,12 @@ def return_project(host: FailoverHost, acting: str, project: str, *, content_has
     replica = host.targets[acting].authoring.get_project(project)
     if forward is not None and original is not None and replica is not None:
         models = host.primary.list_models(project)
-        container = host.primary_documents.get_container_client(str(original["storageInputContainerName"]))
+        container = documents_container(host.primary_documents, original)
         host.sync_records.put(replace(
             forward, primary_last_modified=str(original.get("lastModifiedDateTime")),
             deployments=deployment_records(host.primary.list_deployments(project), models),
             content_hash=content_hash or forward.content_hash,
-            documents_fingerprint=container_fingerprint(container),
+            documents_fingerprint=fingerprint_of(container),
             secondary_last_modified=str(replica.get("lastModifiedDateTime")), synced_at=host.clock.now(),
             run_id=run_id or forward.run_id,
             trained_labels={str(m["label"]): str(m.get("lastTrainedDateTime")) for m in models}))
@@ -236,11 +235,10 @@ class FailbackService:
         if original is None:
             return FailbackChange.ACTING, ("original primary: the project is missing",)
         forward = observe(project, acting, host.primary, clients.authoring,
-                          host.primary_documents.get_container_client(str(original["storageInputContainerName"])),
-                          forward_record)
-        acting_container = clients.container_for(str(replica["storageInputContainerName"]))
+                          documents_container(host.primary_documents, original), forward_record)
         reverse = observe(project, ORIGINAL, clients.authoring, host.primary,
-                          clients.documents.get_container_client(acting_container), reverse_record)
+                          documents_container(clients.documents, replica, clients.container_for),
+                          reverse_record)
         forward_settled = settle(ignoring_target_edits(forward.observation()),
                                  lambda name: export_content_hash(host.primary, name))
         reverse_settled = settle(ignoring_target_edits(reverse.observation()),

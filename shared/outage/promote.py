@@ -25,12 +25,12 @@ from shared.errors import ConcurrentUpdate, InvalidRequest, UnknownProject
 from shared.language.authoring import AuthoringClient
 from shared.outage.host import FailoverHost
 from shared.redaction import redact
+from shared.replication.plan import documents_container, fingerprint_of
 from shared.replication.promotion import Promotion
 from shared.replication.run import TargetClients
 from shared.replication.sync_record import SyncRecord
 from shared.replication.verdict import deployment_records
 from shared.runs.manifest import check_name
-from shared.storage.documents import container_fingerprint
 from shared.storage.snapshots import SnapshotInfo, SnapshotStore
 
 logger = logging.getLogger(__name__)
@@ -149,14 +149,14 @@ class PromoteService:
             return "the target has no such project"
         models = clients.authoring.list_models(project)
         deployments = clients.authoring.list_deployments(project)
-        container = clients.container_for(str(metadata.get("storageInputContainerName", "")))
+        container = documents_container(clients.documents, metadata, clients.container_for)
         host.sync_records.put(SyncRecord(
             target=ORIGINAL, project=project, project_kind=forward.project_kind,
             # Our own import's timestamp: an edit made on the target before the promotion counts too.
             primary_last_modified=(forward.secondary_last_modified
                                    or str(metadata.get("lastModifiedDateTime"))),
             deployments=deployment_records(deployments, models), content_hash=forward.content_hash,
-            documents_fingerprint=container_fingerprint(clients.documents.get_container_client(container)),
+            documents_fingerprint=fingerprint_of(container),
             secondary_last_modified=forward.primary_last_modified, snapshots=(), synced_at=host.clock.now(),
             label_hashes=dict(forward.label_hashes),
             trained_labels={str(m["label"]): str(m.get("lastTrainedDateTime")) for m in models}))

@@ -212,6 +212,8 @@ class RestoreService:
                 "models": {label: {"trainingConfigVersion": request.training_config_version or current_config}
                            for label in [label] if label},
                 "deployments": {name: {"label": label} for name in deployments},
+                # A conversation project's trainingMode, as the syncs of the snapshot's project saw it.
+                "trainingModes": recorded_training_modes(host, info.project),
             },
         }
         try:
@@ -233,6 +235,16 @@ class RestoreService:
         if not model or not model.get("hasSnapshot") or model.get("modelId") != info.model_id:
             return None
         return info.model_id
+
+
+def recorded_training_modes(host: RestoreHost, project: str) -> dict[str, str]:
+    """label -> the primary's trainingMode, from the sync records of `project` on every target."""
+    modes: dict[str, str] = {}
+    for target in sorted(host.targets):
+        record = host.sync_records.get(target, project)
+        if record is not None:
+            modes.update(record.training_modes)
+    return modes
 
 
 def side_of(host: RestoreHost, target: str, container: str | None) -> Side:
@@ -344,7 +356,9 @@ class RestoreMachine(StepMachine):
                 return None
 
             step.detail["snapshot"] = snapshot
-            return self._submit(slice_, step, lambda: client.start_import(project, body), reconcile, before)
+            return self._submit(slice_, step, lambda: client.start_import(project, body,
+                                                                          kind=export.project_kind),
+                                reconcile, before)
         _, wait = self._succeeded_job(client, step)
         return wait
 

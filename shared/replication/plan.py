@@ -7,11 +7,12 @@ a fresh export is compared only when the primary's timestamp alone moved.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from azure.storage.blob import ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from shared.api_versions import ApiVersion
 from shared.errors import UnknownProject
@@ -105,7 +106,7 @@ def observe(project: str, target: str, primary: AuthoringClient, secondary: Auth
         raise UnknownProject(project)
     models = {str(m["label"]): m for m in primary.list_models(project)}
     deployments = deployment_records(primary.list_deployments(project), models.values())
-    fingerprint = container_fingerprint(primary_documents) if primary_documents is not None else ""
+    fingerprint = fingerprint_of(primary_documents)
     kind = str(metadata.get("projectKind"))
     training_modes = seen_training_modes(primary, project) if has_training_modes(kind) else {}
     secondary.note_kind(project, kind)   # the target may not have it yet: no lookup in both families
@@ -118,6 +119,19 @@ def observe(project: str, target: str, primary: AuthoringClient, secondary: Auth
     return Observed(project, target, metadata, deployments, models, fingerprint, secondary_project,
                     secondary_models, secondary_deployments, record, our_modifications,
                     training_modes=training_modes)
+
+
+def documents_container(service: BlobServiceClient, metadata: Mapping[str, Any],
+                        place: Callable[[str], str] = str) -> ContainerClient | None:
+    """The container holding a project's documents (`place` maps the primary's container name to a
+    target's); None for conversation projects, whose utterances travel inside the export."""
+    name = metadata.get("storageInputContainerName")
+    return service.get_container_client(place(str(name))) if name else None
+
+
+def fingerprint_of(container: ContainerClient | None) -> str:
+    """The documents signal: "" when the project has no container (no documents to drift)."""
+    return container_fingerprint(container) if container is not None else ""
 
 
 def api_version_for(settings: Settings, kind: str) -> ApiVersion:

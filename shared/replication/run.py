@@ -31,7 +31,16 @@ from shared.replication.dependencies import (
 )
 from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
 from shared.replication.orchestration import NO_DEPENDENCIES, Dependencies, DependencyReader
-from shared.replication.plan import DIVERGED, PROMOTED, Observed, Plan, api_version_for, observe, plan_run
+from shared.replication.plan import (
+    DIVERGED,
+    PROMOTED,
+    Observed,
+    Plan,
+    api_version_for,
+    documents_container,
+    observe,
+    plan_run,
+)
 from shared.replication.step_kinds import StepKind, cancellable, fits_a_request
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
@@ -256,9 +265,7 @@ class ReplicationRun:
         metadata = self.primary.get_project(project)
         if metadata is None:
             raise UnknownProject(project)
-        # Conversation projects carry their utterances inline: no container, no documents signal.
-        name = metadata.get("storageInputContainerName")
-        container = self.primary_documents.get_container_client(str(name)) if name else None
+        container = documents_container(self.primary_documents, metadata)
         observed = replace(observe(project, target, self.primary, clients.authoring, container, record,
                                    self.our_modifications(target, project)),
                            promoted=self.promotion_view()(target, project),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any, cast
@@ -31,7 +31,7 @@ from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import (
     RuntimeClient,
     SampleDocument,
-    conversation_prediction,
+    conversation_predictions,
     job_finished,
     predictions,
 )
@@ -99,10 +99,6 @@ class StepMachine:
         if step.started_at is None:
             step.started_at = self.clock.now()
         step.status = RUNNING
-        kind = (slice_.manifest.context.get("observed") or {}).get("projectKind")
-        if kind:   # both sides address the project in its kind's route family without looking it up
-            self.primary.authoring.note_kind(slice_.manifest.project, str(kind))
-            self.target.authoring.note_kind(slice_.manifest.project, str(kind))
         action = step_action(step.kind)
         if action is None or not isinstance(self, action.machine):
             raise StepFailed("UnknownStepKind",
@@ -215,7 +211,12 @@ class StepMachine:
                          f"{step.name}: job {failure.status}: {first.get('message', '')}", failure.errors)
 
     def _project(self, slice_: SliceHandle) -> str:
-        return slice_.manifest.project
+        project = slice_.manifest.project
+        kind = (slice_.manifest.context.get("observed") or {}).get("projectKind")
+        if kind:   # both sides address the project in its kind's route family without looking it up
+            self.primary.authoring.note_kind(project, str(kind))
+            self.target.authoring.note_kind(project, str(kind))
+        return project
 
     def _context(self, slice_: SliceHandle) -> dict[str, Any]:
         return slice_.manifest.context
@@ -650,14 +651,12 @@ class StepMachine:
         self._compare_evaluations(slice_, step, deployments)
         sample = self._sample(slice_)
         step.detail["sample"] = [d.id for d in sample]
-        pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-        for name in deployments:
-            pairs[name] = tuple(  # type: ignore[assignment]
-                {d.id: conversation_prediction(side.runtime.analyze_conversation(project, name, d))
-                 for d in sample} for side in (self.primary, self.target))
+        pairs = {name: (conversation_predictions(self.primary.runtime, project, name, sample),
+                        conversation_predictions(self.target.runtime, project, name, sample))
+                 for name in deployments}
         return self._judge(step, pairs)
 
-    def _judge(self, step: StepRecord, pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+    def _judge(self, step: StepRecord, pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]
                ) -> timedelta | None:
         """Verify's verdict on both sides' predictions, by the rules verify and the drill share."""
         measured = measure_agreement(pairs, step.detail["sample"])

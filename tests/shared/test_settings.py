@@ -142,7 +142,8 @@ def test_conversation_settings_default_to_the_free_mode_and_the_newest_version()
     settings = load_settings(minimal())
     assert settings.conversations_api_version == "2023-04-01"
     assert settings.clu_default_training_mode == "standard"
-    chosen = load_settings(minimal(CONVERSATIONS_API_VERSION="2022-05-01", CLU_DEFAULT_TRAINING_MODE="Advanced"))
+    chosen = load_settings(minimal(CONVERSATIONS_API_VERSION="2022-05-01",
+                                   CLU_DEFAULT_TRAINING_MODE="Advanced"))
     assert chosen.conversations_api_version == "2022-05-01"
     assert chosen.clu_default_training_mode == "advanced"
     assert chosen.to_json()["cluDefaultTrainingMode"] == "advanced"

@@ -21,7 +21,8 @@ ORCHESTRATION = "FrontDesk"
 def seed_conversation(client: AuthoringClient, body: dict[str, Any], *, mode: str = "standard",
                       label: str = "v1", deployment: str = "production") -> None:
     name = body["metadata"]["projectName"]
-    wait_job(client, client.start_import(name, json.dumps(body).encode(), kind=body["metadata"]["projectKind"]))
+    kind = body["metadata"]["projectKind"]
+    wait_job(client, client.start_import(name, json.dumps(body).encode(), kind=kind))
     wait_job(client, client.start_training(name, model_label=label, training_config_version="latest",
                                            training_mode=mode, evaluation_options={"kind": "manual"}))
     wait_job(client, client.start_deployment(name, deployment, trained_model_label=label))
@@ -58,7 +59,9 @@ def test_a_clu_project_replicates_with_the_primarys_training_mode_and_verifies(r
     assert without_version(export_of(secondary, CLU)) == without_version(export_of(primary, CLU))
     [job] = secondary.list_training_jobs(CLU)
     assert job["result"]["trainingMode"] == "advanced"
-    assert job["result"]["trainingConfigVersion"] == primary.get_model(CLU, "v1")["modelTrainingConfigVersion"]
+    primary_model = primary.get_model(CLU, "v1")
+    assert primary_model is not None
+    assert job["result"]["trainingConfigVersion"] == primary_model["modelTrainingConfigVersion"]
     texts = [u["text"] for u in body["assets"]["utterances"][:8]] + ["two large latte at 5pm, ORD-12345"]
     assert ask(regions.secondary, CLU, texts) == ask(regions.primary, CLU, texts)
 
@@ -90,4 +93,5 @@ def test_an_orchestration_replicates_and_routes_alike_in_both_regions(regions, a
     assert answers == ask(regions.primary, ORCHESTRATION, texts)
     assert ("target", "Conversation") in answers[0] and ("target", "QuestionAnswering") in answers[1]
     drift = h.engine.drift_report()
-    assert {(p.project, p.state.value) for p in drift.projects} == {(CLU, "in_sync"), (ORCHESTRATION, "in_sync")}
+    states = {(p.project, p.state.value) for p in drift.projects}
+    assert states == {(CLU, "in_sync"), (ORCHESTRATION, "in_sync")}

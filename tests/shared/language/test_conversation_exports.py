@@ -15,7 +15,8 @@ from localdev.conversation_samples import clu_project, orchestration_project
 from shared.language.export_format import UnsafeExport, parse_export
 from shared.language.export_stream import summarise_export, write_import_body
 
-PIZZA = Path(__file__).resolve().parents[3] / ".." / ".." / "shared" / "data" / "clu-microsoft-pizza" / "project.json"
+# Microsoft's pizza sample, when the shared reference data is beside the checkout (optional).
+PIZZA = Path(__file__).resolve().parents[4] / "shared" / "data" / "clu-microsoft-pizza" / "project.json"
 
 
 def encode(body: dict[str, Any]) -> bytes:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
+from localdev.conversation_samples import clu_project
 from localdev.sample_project import ner_project
 from localdev.services import Azurite
 from shared.clock import FakeClock
@@ -26,9 +28,10 @@ def service(azurite: Azurite) -> BlobServiceClient:
     return BlobServiceClient.from_connection_string(azurite.connection_string())
 
 
-def history(store: SnapshotStore, clock: FakeClock) -> list[SnapshotInfo]:
+def history(store: SnapshotStore, clock: FakeClock, export: dict[str, Any] | None = None
+            ) -> list[SnapshotInfo]:
     """Day 0: the v1 model's export; days 1-5: working copies; day 6: a backup. Oldest first."""
-    export = ner_project(documents=3).export
+    export = export or ner_project(documents=3).export
     infos = []
     for day in range(7):
         version = copy.deepcopy(export)
@@ -57,10 +60,12 @@ def names(container: ContainerClient) -> set[str]:
     return {blob.name for blob in container.list_blobs()}
 
 
-def test_keeps_the_newest_n_the_deployed_model_and_removes_the_rest(service: BlobServiceClient) -> None:
+@pytest.mark.parametrize("kind", ["CustomEntityRecognition", "Conversation"])
+def test_keeps_the_newest_n_the_deployed_model_and_removes_the_rest(service: BlobServiceClient,
+                                                                    kind: str) -> None:
     clock = FakeClock(START)
     store = SnapshotStore(service.get_container_client("snapshots"), clock)
-    infos = history(store, clock)
+    infos = history(store, clock, clu_project(per_intent=3) if kind == "Conversation" else None)
     retention = sweep(service, store, infos[0])
 
     dry = retention.run(RetentionPolicy(keep_count=2), clock.now(), dry_run=True)
