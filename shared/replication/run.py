@@ -181,15 +181,29 @@ class ReplicationRun:
         replicated to the same target (shared.replication.dependencies decides). `dependencies`: as
         read a moment ago by a caller starting several batches (else read now)."""
         names = self._projects(projects)
+        chosen = [target for target in self.targets if targets is None or target in targets]
+        promoted = self.promotion_view()
+        unread: ReplicatorError | None = None
         if dependencies is None:
-            dependencies = self.dependencies()
+            if all(promoted(target, project) for project in names for target in chosen):
+                dependencies = NO_DEPENDENCIES  # nothing is written: the (maybe down) primary is not asked
+            else:
+                try:
+                    dependencies = self.dependencies()
+                except ReplicatorError as error:
+                    # Unordered starts could train an orchestration too early: each start reports this.
+                    unread, dependencies = error, NO_DEPENDENCIES
         starts: dict[tuple[str, str], RunStart] = {}
         for project in replication_order(names, dependencies.graph):
-            for target in self.targets:
-                if targets is not None and target not in targets:
-                    continue
+            for target in chosen:
                 held = None
-                if not self.promotion_view()(target, project):
+                if not promoted(target, project):
+                    if unread is not None:
+                        logger.warning("could not start %s -> %s: %s", project, target, unread.message)
+                        starts[project, target] = RunStart(
+                            project, target, None, "error", None, {"error": unread.message},
+                            unread.delay if isinstance(unread, RetryLater) else None)
+                        continue
                     held = gate(project, dependencies.graph,
                                 partial(self._dependency_status, target=target, starts=starts))
                 if held is not None and not held.ready:

@@ -179,3 +179,16 @@ def test_an_orchestration_routing_to_an_unreplicated_clu_project_is_an_error_of_
     assert starts[0].plan["error"] == (
         "'FrontDesk' cannot be replicated: it routes to CLU project 'CoffeeOrders', which is not replicated "
         "(add it to REPLICATED_PROJECTS, or replicate `*`)")
+
+
+def test_dependencies_that_cannot_be_read_make_each_start_an_error_to_retry_not_a_crash(regions, azurite):
+    seed(regions.primary, azurite.connection_string("primarydocs"), ner_project())
+    h = harness(regions, azurite, project="LoanAgreements")
+    # Listing the primary's projects is throttled for longer than a call may sleep.
+    control(regions.primary, "/_emulator/faults/throttle",
+            {"method": "GET", "path": "/projects$", "count": 1, "retryAfterSeconds": 120})
+    [start] = h.engine.start_runs()
+    assert (start.status, start.retry_after) == ("error", 120.0), start
+    assert h.engine.list_runs("LoanAgreements") == []
+    [start] = h.engine.start_runs()  # the throttling is over
+    assert start.status == "started", start
