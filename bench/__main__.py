@@ -23,6 +23,7 @@ from typing import Any
 
 from bench import (
     api_economy,
+    clu_replication,
     cold_start,
     failover_overhead,
     failover_switch,
@@ -44,6 +45,7 @@ SETUP_TIME_SCALE = 0.001
 class Sizes:
     time_scale: float               # figure 1: emulated job times = service times x this
     overhead_documents: int
+    clu_utterances_per_intent: int
     daily_check_projects: tuple[int, ...]
     large_documents: int
     failover_iterations: int
@@ -54,10 +56,12 @@ class Sizes:
     status_page_projects: int = 500
 
 
-FULL = Sizes(time_scale=0.1, overhead_documents=24, daily_check_projects=(1, 50, 500), large_documents=5000,
+FULL = Sizes(time_scale=0.1, overhead_documents=24, clu_utterances_per_intent=12,
+             daily_check_projects=(1, 50, 500), large_documents=5000,
              failover_iterations=200, failover_warmup=10, healthy_calls=5, calls_after_kill=15,
              cold_start_repetitions=7)
-TINY = Sizes(time_scale=0.005, overhead_documents=12, daily_check_projects=(1, 3), large_documents=200,
+TINY = Sizes(time_scale=0.005, overhead_documents=12, clu_utterances_per_intent=6,
+             daily_check_projects=(1, 3), large_documents=200,
              failover_iterations=3, failover_warmup=1, healthy_calls=2, calls_after_kill=3,
              cold_start_repetitions=2, status_page_projects=20)
 
@@ -77,7 +81,9 @@ METHODS = {
         "(created -> finished in /_emulator/jobs of both regions; the verify step's two runtime jobs run "
         "side by side and count once). Lag = when the step after a job's step started (or the run "
         "finished) - when the job finished. 'At the service's real job times' adds the measured "
-        "replicator seconds (wall - job time, unscaled) to the unscaled job durations."),
+        "replicator seconds (wall - job time, unscaled) to the unscaled job durations. The CLU row: the "
+        "same for a generated CLU project (utterances inline, trained in standard mode; verify asks both "
+        "regions synchronously, so every job is an authoring job)."),
     "apiEconomy": (
         "requests counted by the emulated regions themselves (/_emulator/requests, every retry and page "
         "included). Daily check = ReplicationEngine.timer_tick() over a resource holding exactly N in-sync "
@@ -141,7 +147,10 @@ def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str
     say(f"== 1. replication overhead (time scale {sizes.time_scale}) and 2. per-replication economy")
     with started_environment(sizes.time_scale) as env:
         replication = replication_overhead.measure(env, documents=sizes.overhead_documents)
+        say("== 1. and 2. the same for a CLU project")
+        clu = clu_replication.measure(env, per_intent=sizes.clu_utterances_per_intent)
     overhead = replication["overhead"]
+    overhead["clu"] = clu
     service = overhead["serviceJobSeconds"] / overhead["timeScale"]
     replicator = overhead["wallSeconds"] - overhead["serviceJobSeconds"]
     overhead["atServiceTimes"] = {"serviceJobSeconds": round(service, 1),

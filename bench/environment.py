@@ -151,9 +151,10 @@ def reset_request_counts(*regions: EmulatorRegion) -> None:
         region.control("/_emulator/requests/reset")
 
 
-def emulator_jobs(region: EmulatorRegion) -> list[dict[str, Any]]:
-    """Every authoring job the region knows: kind, created and finished times, configured duration."""
-    return list(_control_get(region, "/_emulator/jobs")["value"])
+def emulator_jobs(region: EmulatorRegion, api: str = "text") -> list[dict[str, Any]]:
+    """Every authoring job the region knows of one API (text, or conversations): kind, created and
+    finished times, configured duration."""
+    return list(_control_get(region, f"/_emulator/jobs?api={api}")["value"])
 
 
 def job_seconds(region: EmulatorRegion) -> dict[str, float]:

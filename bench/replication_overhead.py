@@ -63,12 +63,12 @@ def _json(body: dict[str, Any]) -> bytes:
     return json.dumps(body).encode()
 
 
-def _job_ids(env: Environment) -> set[str]:
-    return {str(job["jobId"]) for region in env.regions for job in emulator_jobs(region)}
+def job_ids(env: Environment, api: str = "text") -> set[str]:
+    return {str(job["jobId"]) for region in env.regions for job in emulator_jobs(region, api)}
 
 
-def _new_jobs(env: Environment, before: set[str]) -> list[tuple[str, dict[str, Any]]]:
-    found = [(region.region, job) for region in env.regions for job in emulator_jobs(region)
+def new_jobs(env: Environment, before: set[str], api: str = "text") -> list[tuple[str, dict[str, Any]]]:
+    found = [(region.region, job) for region in env.regions for job in emulator_jobs(region, api)
              if str(job["jobId"]) not in before]
     return sorted(found, key=lambda pair: str(pair[1]["createdDateTime"]))
 
@@ -80,7 +80,7 @@ def measure(env: Environment, *, documents: int, timeout: float = 600.0) -> dict
     engine = engine_for(settings, env.time_scale)
     runner = runner_for(settings, engine)
 
-    before = _job_ids(env)
+    before = job_ids(env)
     reset_request_counts(*env.regions)
     started = time.perf_counter()
     starts = engine.start_runs([project.name], trigger="bench")
@@ -93,14 +93,14 @@ def measure(env: Environment, *, documents: int, timeout: float = 600.0) -> dict
     if manifest.status != SUCCEEDED:
         raise RuntimeError(f"the replication ended {manifest.status}: {manifest.error}")
 
-    jobs = _new_jobs(env, before)
-    job_rows = _job_rows(jobs, manifest)
-    authoring_seconds = sum(row["seconds"] for row in job_rows)
+    jobs = new_jobs(env, before)
+    rows = job_rows(jobs, manifest)
+    authoring_seconds = sum(row["seconds"] for row in rows)
     verify = manifest.step("verify")
     runtime_seconds = job_seconds(env.primary).get("runtime", 0.0) * env.time_scale \
         if verify.detail.get("jobs") else 0.0
     service_seconds = authoring_seconds + runtime_seconds
-    lags = [row["lagSeconds"] for row in job_rows if row["lagSeconds"] is not None]
+    lags = [row["lagSeconds"] for row in rows if row["lagSeconds"] is not None]
     retries = [step.name for step in manifest.steps if "lastRetry" in step.detail]
     overhead = {
         "timeScale": env.time_scale,
@@ -115,8 +115,8 @@ def measure(env: Environment, *, documents: int, timeout: float = 600.0) -> dict
         "meanLagSeconds": round(sum(lags) / len(lags), 3) if lags else 0.0,
         "lagTargetSeconds": LAG_TARGET_SECONDS,
         "stepsRetriedAfterThrottling": retries,
-        "jobs": job_rows,
-        "steps": [_step_row(step) for step in manifest.steps],
+        "jobs": rows,
+        "steps": [step_row(step) for step in manifest.steps],
     }
     per_replication = {"requests": requests, "jobs": dict(Counter(f"{region}:{job['kind']}"
                                                                     for region, job in jobs))}
@@ -124,7 +124,7 @@ def measure(env: Environment, *, documents: int, timeout: float = 600.0) -> dict
     return {"overhead": overhead, "perReplication": per_replication, "noContentChange": no_change}
 
 
-def _job_rows(jobs: list[tuple[str, dict[str, Any]]], manifest: RunManifest) -> list[dict[str, Any]]:
+def job_rows(jobs: list[tuple[str, dict[str, Any]]], manifest: RunManifest) -> list[dict[str, Any]]:
     rows = []
     steps = manifest.steps
     for region, job in jobs:
@@ -147,7 +147,7 @@ def _job_rows(jobs: list[tuple[str, dict[str, Any]]], manifest: RunManifest) -> 
     return rows
 
 
-def _step_row(step: Any) -> dict[str, Any]:
+def step_row(step: Any) -> dict[str, Any]:
     took = None
     if step.finished_at and step.started_at:
         took = (step.finished_at - step.started_at).total_seconds()
@@ -161,12 +161,12 @@ def _unchanged_run(env: Environment, project: SampleProject, engine: Any, runner
     client = env.authoring(env.primary)
     client.wait(client.start_import(project.name, to_bytes(project.export)), poll_interval=0.01,
                 deadline=timeout).raise_for_failure()
-    before = _job_ids(env)
+    before = job_ids(env)
     reset_request_counts(*env.regions)
     started = datetime.now(UTC)
     report = engine.timer_tick()
     runner.run_until_idle(timeout=timeout)
-    jobs = _new_jobs(env, before)
+    jobs = new_jobs(env, before)
     secondary_jobs = [job["kind"] for region, job in jobs if region == env.secondary.region]
     return {
         "trigger": "the primary's project re-imported from its own export (lastModifiedDateTime moves, "

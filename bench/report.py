@@ -54,6 +54,13 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                      f"{overhead['maxLagSeconds']:.2f} s; {overhead['meanLagSeconds']:.2f} s",
                      f"<= {overhead['lagTargetSeconds']:.0f} s",
                      overhead["maxLagSeconds"] <= overhead["lagTargetSeconds"]))
+    clu = overhead.get("clu")
+    if clu:
+        table.append(Row("1", f"CLU replication overhead ratio: wall time / service job time (time scale "
+                              f"{clu['timeScale']}, {clu['utterances']} utterances)",
+                         f"{clu['ratio']:.3f} ({clu['wallSeconds']:.1f} s / "
+                         f"{clu['serviceJobSeconds']:.1f} s)",
+                         f"<= {clu['ratioTarget']}", clu["ratio"] <= clu["ratioTarget"]))
     estimate = overhead.get("atServiceTimes")
     if estimate:
         table.append(Row("1", "Same run at the service's real job times (replicator seconds as measured)",
@@ -66,6 +73,8 @@ def rows(figures: dict[str, Any]) -> list[Row]:
                          f"({check['getsPerProject']:.2f} GET per project)"))
     table.append(Row("2", "One full replication: requests to both regions",
                      _requests(economy["perReplication"]["requests"])))
+    if clu:
+        table.append(Row("2", "One CLU replication: requests to both regions", _requests(clu["requests"])))
     unchanged = economy["noContentChange"]
     table.append(Row("2", "Jobs submitted to the secondary by a run with no content change",
                      f"{unchanged['secondaryJobs']} (primary: {_kinds(unchanged['primaryJobKinds'])})",

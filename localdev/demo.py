@@ -3,9 +3,10 @@
 Starts Azurite (three storage accounts: the host's, and one linked to each Language resource) and two
 emulated Language regions, seeds the primary with a generated custom NER project (documents
 uploaded, labels imported, a model trained and deployed, all through the product's AuthoringClient),
-shows the drift report, replicates with progress through the same engine and step queue the Functions
-app uses, shows the replica in sync, compares predictions of both regions, then stops everything it
-started, on success, failure or Ctrl-C.
+a CLU project and an orchestration routing to it, shows the drift report, replicates with progress
+through the same engine and step queue the Functions app uses (the orchestration after its CLU
+project), shows the replicas in sync, compares predictions and conversation answers of both regions,
+then stops everything it started, on success, failure or Ctrl-C.
 
 Ports: the ones local.settings.json.example names (Azurite's defaults 10000-10002, the regions on
 5301/5302) when they are free; free ports otherwise (or with `--free-ports`). Either way the settings
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,7 @@ from typing import IO, Any
 
 from azure.storage.blob import BlobServiceClient
 
+from localdev.conversation_samples import clu_project, orchestration_project
 from localdev.failover_scene import failover_scene
 from localdev.sample_project import SampleProject, ner_project, upload_documents
 from localdev.services import DEV_ACCOUNT_KEY, Azurite, EmulatorRegion
@@ -43,7 +46,14 @@ from shared.language.authoring import AuthoringClient
 from shared.language.credentials import KeyAuth
 from shared.language.export_format import to_bytes
 from shared.language.request_budget import InMemoryRequestBudget
-from shared.language.runtime import Prediction, RuntimeClient, SampleDocument, job_finished, predictions
+from shared.language.runtime import (
+    Prediction,
+    RuntimeClient,
+    SampleDocument,
+    conversation_prediction,
+    job_finished,
+    predictions,
+)
 from shared.runs.scheduler.local_runner import LocalRunner, QueueHostSettings
 from shared.runs.scheduler.messages import QUEUE_NAME
 from shared.runs.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
@@ -54,6 +64,12 @@ DEMO_TIME_SCALE = 0.005
 DEMO_PROJECT = "LoanAgreements"
 DEMO_MODEL = "model1"
 DEMO_DEPLOYMENT = "production"
+# A CLU project and an orchestration routing to it (and to a question answering project, which this
+# tool does not replicate), beside the NER project.
+DEMO_CLU = "CoffeeOrders"
+DEMO_ORCHESTRATION = "FrontDesk"
+DEMO_UTTERANCES = ("two large latte please", "cancel my order ORD-12345", "are you open on sunday",
+                   "do you have wifi")
 PRIMARY_KEY = "local-primary-key"
 SECONDARY_KEY = "local-secondary-key"
 PREDICTION_SAMPLE = 3
@@ -238,6 +254,49 @@ def seed_primary(env: DemoEnvironment, project: SampleProject, say: Callable[[st
     say(f"deployed {DEMO_DEPLOYMENT!r} -> {DEMO_MODEL!r}")
 
 
+def seed_conversations(env: DemoEnvironment, say: Callable[[str], None]) -> None:
+    """A CLU project and an orchestration routing to it, trained (standard mode) and deployed side by
+    side: an orchestration's training reads its CLU project's utterances, not its deployment."""
+    client = AuthoringClient(env.primary.endpoint, KeyAuth(env.primary.key))
+    poll = max(0.02, 2.0 * env.time_scale)
+    bodies = (clu_project(DEMO_CLU), orchestration_project(DEMO_ORCHESTRATION, clu_project_name=DEMO_CLU,
+                                                           clu_deployment=DEMO_DEPLOYMENT))
+    for body in bodies:
+        client.wait(client.start_import(body["metadata"]["projectName"], to_bytes(body),
+                                        kind=body["metadata"]["projectKind"]), poll_interval=poll
+                    ).raise_for_failure()
+    trainings = []
+    for body in bodies:
+        kind = body["metadata"]["projectKind"]
+        offered = sorted(str(v["trainingConfigVersion"]) for v in client.training_config_versions(kind))
+        trainings.append(client.start_training(
+            body["metadata"]["projectName"], model_label=DEMO_MODEL, training_config_version=offered[-1],
+            training_mode="standard", evaluation_options={"kind": "manual"}))
+    deployments = []
+    for body, training in zip(bodies, trainings, strict=True):
+        client.wait(training, poll_interval=poll).raise_for_failure()
+        deployments.append(client.start_deployment(body["metadata"]["projectName"], DEMO_DEPLOYMENT,
+                                                   trained_model_label=DEMO_MODEL))
+    for body, deployment in zip(bodies, deployments, strict=True):
+        client.wait(deployment, poll_interval=poll).raise_for_failure()
+        what = "CLU" if body["metadata"]["projectKind"] == "Conversation" else "orchestration workflow"
+        say(f"imported {body['metadata']['projectName']!r} ({what}, {len(body['assets']['utterances'])} "
+            f"utterances), trained {DEMO_MODEL!r} (standard mode), deployed {DEMO_DEPLOYMENT!r}")
+
+
+def compare_conversations(env: DemoEnvironment, project: str, utterances: Sequence[str]
+                          ) -> list[tuple[str, Prediction, Prediction]]:
+    """What each region's deployment of a conversation project answers for the same utterances."""
+    answers = []
+    for region in (env.primary, env.secondary):
+        client = RuntimeClient(region.endpoint, KeyAuth(region.key))
+        answers.append([conversation_prediction(client.analyze_conversation(
+            project, DEMO_DEPLOYMENT, SampleDocument(str(index), text, "en-us")))
+            for index, text in enumerate(utterances)])
+    primary, secondary = answers
+    return list(zip(utterances, primary, secondary, strict=True))
+
+
 def scaled_engine(settings: Settings, time_scale: float) -> ReplicationEngine:
     """The product's engine, its waits shrunk by the emulated regions' time scale.
 
@@ -303,7 +362,15 @@ def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | Non
         print(f"   {text}", file=out, flush=True)
 
     heading(out, f"Seeding the primary with {project.name!r}, a generated custom NER project")
-    seed_primary(env, project, say)
+    # The conversation projects are seeded meanwhile (their lines wait for their own heading).
+    conversation_lines: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        conversations = pool.submit(seed_conversations, env, conversation_lines.append)
+        seed_primary(env, project, say)
+        conversations.result()
+    heading(out, f"... and {DEMO_CLU!r} (CLU) and {DEMO_ORCHESTRATION!r}, an orchestration routing to it")
+    for line in conversation_lines:
+        say(line)
 
     settings = env.settings()
     engine = scaled_engine(settings, env.time_scale)
@@ -334,9 +401,19 @@ def run_demo(env: DemoEnvironment, out: IO[str], *, project: SampleProject | Non
             f"the secondary, {'identical' if same else 'DIFFERENT'} (e.g. {shown})")
     print(f"Predictions match on {matching} of {len(compared)} documents.", file=out)
 
+    heading(out, "Conversations: the same utterances sent to both regions")
+    alike = asked = 0
+    for name in (DEMO_CLU, DEMO_ORCHESTRATION):
+        for text, on_primary, on_secondary in compare_conversations(env, name, DEMO_UTTERANCES):
+            same = on_primary == on_secondary
+            alike += same
+            asked += 1
+            say(f"{name}: {text!r} -> {_answer(on_primary)}: {'identical' if same else 'DIFFERENT'}")
+    print(f"Conversation answers match on {alike} of {asked} utterances.", file=out)
+
     failover_errors = failover_scene_hook(env, engine, project, out)
 
-    if after.in_sync and matching == len(compared) and failover_errors == 0:
+    if after.in_sync and matching == len(compared) and alike == asked and failover_errors == 0:
         print("\nDemo finished: the secondary is in sync and answers exactly like the primary.", file=out)
         return EXIT_OK
     print("\nDemo finished, but the replica is not in sync or answers differently (see above).", file=out)
@@ -360,6 +437,15 @@ def _traits(text: str) -> str:
     )
     traits = [name for name, present in checks if present]
     return f" ({', '.join(traits)})" if traits else ""
+
+
+def _answer(prediction: Prediction) -> str:
+    """A conversation prediction in a few words: the intent, then its entities or its routing target."""
+    parts = dict((str(part[0]), str(part[1])) for part in prediction if part[0] != "entity")
+    entities = [str(part[1]) for part in prediction if part[0] == "entity"]
+    if "target" in parts:
+        return f"intent {parts['intent']} routed to {parts['target']}"
+    return f"intent {parts.get('intent')}" + (f", entities {', '.join(entities)}" if entities else "")
 
 
 def _span(text: str, entity: tuple[Any, ...]) -> str:

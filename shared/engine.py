@@ -33,8 +33,10 @@ from shared.outage.drill import DrillReport, DrillService
 from shared.outage.failback import FailbackReport, FailbackRun, FailbackService
 from shared.outage.promote import PromoteReport, PromoteService
 from shared.recovery.restore import RestoreRun
+from shared.replication.dependencies import replication_order
 from shared.replication.drift import DriftReport, DriftState
 from shared.replication.drift_history import DriftHistory
+from shared.replication.orchestration import DependencyReader, RoutingReader, export_project
 from shared.replication.plan import DIVERGED, IN_SYNC, WORKING, api_version_for
 from shared.replication.promotion import Promotion, PromotionStore
 from shared.replication.run import ReplicationRun, RunStart, TargetClients, TickReport
@@ -102,8 +104,12 @@ class ReplicationEngine:
             settings, primary=primary, primary_runtime=primary_runtime, primary_documents=primary_documents,
             targets=targets, manifests=self.manifests, lock=self.lock, executor=self.executor,
             snapshots=self.snapshots, trainings=self.trainings, sync_records=self.sync_records, clock=clock,
-            step_options=self.options.steps, promotion_view=self.promotions.view)
+            step_options=self.options.steps, promotion_view=self.promotions.view,
+            dependencies=DependencyReader(primary.list_projects,
+                                          RoutingReader(lambda name: export_project(primary, name), state)))
         self.executor.kinds.register(self.replication)
+        # A CLU project replicated: the orchestrations routing to it (waiting, or now stale) follow.
+        self.executor.run_succeeded_listeners.append(self.replication.start_dependants)
         self.executor.kinds.register(RestoreRun(self))
         self.failback_run = FailbackRun(self)
         self.executor.kinds.register(self.failback_run)
@@ -253,6 +259,10 @@ class ReplicationEngine:
         report.drift = drift.to_json()
         report.diverged = [f"{e.project} -> {e.target}" for e in drift.projects if e.state.value == DIVERGED]
         wanted = sorted({entry.project for entry in drift.needing_replication()})
+        # Orchestrations after the CLU projects they route to (they then wait for those runs); read once.
+        dependencies = self.replication.dependencies() if len(wanted) > 1 else None
+        if dependencies is not None:
+            wanted = replication_order(wanted, dependencies.graph)
         for project in wanted:
             entries = [entry for entry in drift.projects if entry.project == project]
             # Only the targets the check found behind: an in-sync one needs no planning calls, and one the
@@ -262,8 +272,9 @@ class ReplicationEngine:
                                         {"error": "; ".join(e.reasons)})
                                for e in entries if e.state is DriftState.ERROR]
             try:
-                report.started += self.start_runs([project], trigger="timer",
-                                                  targets={e.target for e in entries if e.needs_replication})
+                report.started += self.replication.start_runs(
+                    [project], trigger="timer", targets={e.target for e in entries if e.needs_replication},
+                    dependencies=dependencies)
             except ReplicatorError as error:
                 report.errors.append({"project": project, **error.to_json()})
         return report

@@ -299,6 +299,44 @@ def replicate_command(
         return EXIT_OK
     followed: list[_Followed] = []
     refused = False
+    while starts:
+        wave, waiting, refused_now = _announce(engine, starts, dry_run=dry_run, out=out)
+        followed += wave
+        refused = refused or refused_now
+        if dry_run:
+            print("Dry run: nothing was changed.", file=out)
+            return EXIT_OK
+        if wave:
+            assert runner is not None, "a runner drives the runs"
+            if not follow_runs(engine, runner, wave, timeout=max(0.0, deadline - time.monotonic()), out=out,
+                               idle_sleep=idle_sleep, max_idle_sleep=max_idle_sleep):
+                active = ", ".join(f.run_id for f in followed if f.status not in RUN_TERMINAL)
+                print(f"Timed out after {timeout:.0f} s; still active: {active}. "
+                      "Run `python -m shared replicate` again to resume.", file=out)
+                return EXIT_TIMEOUT
+        # An orchestration that waited for its CLU projects: their runs have finished (and started it).
+        starts = [again for start in waiting
+                  for again in engine.start_runs([start.project], force=force, trigger="cli",
+                                                 targets={start.target})] if wave else []
+        if waiting and not wave:
+            refused = True  # waiting on runs this command does not drive: asked again by the timer
+    failed = [f for f in followed if f.status != RUN_SUCCEEDED]
+    if failed:
+        return EXIT_FAILED
+    if refused:
+        print("Some replicas were left alone (see above); --force replaces them.", file=out)
+        return EXIT_DRIFT
+    print("All replicated projects are in sync.", file=out)
+    return EXIT_OK
+
+
+def _announce(engine: ReplicationEngine, starts: Sequence[RunStart], *, dry_run: bool, out: IO[str]
+              ) -> tuple[list[_Followed], list[RunStart], bool]:
+    """Print each start; return the runs to follow, the orchestrations waiting for CLU projects, and
+    whether a replica was left alone."""
+    followed: list[_Followed] = []
+    waiting: list[RunStart] = []
+    refused = False
     for start in starts:
         where = f"{start.project} -> {start.target}"
         if start.status == "in_sync":
@@ -319,31 +357,19 @@ def replicate_command(
             for reason in _plan_reasons(start.plan):
                 print(f"    because {reason}", file=out)
             followed.append(_Followed(start.project, start.target, start.run_id))
+        elif start.status == "waiting" and not dry_run:
+            # An orchestration after the CLU projects it routes to: started once their runs finish.
+            print(f"{where}: waiting", file=out)
+            for reason in _plan_reasons(start.plan):
+                print(f"    {reason}", file=out)
+            waiting.append(start)
         else:
             # e.g. a diverged replica, which is never overwritten without --force.
             refused = True
             print(f"{where}: {start.status}", file=out)
             for reason in _plan_reasons(start.plan):
                 print(f"    {reason}", file=out)
-    if dry_run:
-        print("Dry run: nothing was changed.", file=out)
-        return EXIT_OK
-    if followed:
-        assert runner is not None, "a runner drives the runs"
-        if not follow_runs(engine, runner, followed, timeout=timeout, out=out, idle_sleep=idle_sleep,
-                           max_idle_sleep=max_idle_sleep):
-            active = ", ".join(f.run_id for f in followed if f.status not in RUN_TERMINAL)
-            print(f"Timed out after {timeout:.0f} s; still active: {active}. "
-                  "Run `python -m shared replicate` again to resume.", file=out)
-            return EXIT_TIMEOUT
-    failed = [f for f in followed if f.status != RUN_SUCCEEDED]
-    if failed:
-        return EXIT_FAILED
-    if refused:
-        print("Some replicas were left alone (see above); --force replaces them.", file=out)
-        return EXIT_DRIFT
-    print("All replicated projects are in sync.", file=out)
-    return EXIT_OK
+    return followed, waiting, refused
 
 
 def _settled(engine: ReplicationEngine, start: RunStart, *, force: bool, dry_run: bool, deadline: float,

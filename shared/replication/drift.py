@@ -30,6 +30,7 @@ from shared.errors import ReplicatorError
 from shared.language.authoring import DEFAULT_PAGE_SIZE
 from shared.language.export_format import canonical_kind
 from shared.language.regions import target_region_problems
+from shared.replication.orchestration import Routing
 from shared.replication.sync_record import SyncRecord
 from shared.replication.training_mode import has_training_modes
 from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
@@ -63,6 +64,8 @@ ContentHash = Callable[[str], str]
 OurModifications = Callable[[str, str], frozenset[str]]
 # (target, project) -> whether the target is the acting primary for it (shared.replication.promotion).
 IsPromoted = Callable[[str, str], bool]
+# The primary's project metadata -> its routing when it is an orchestration, else None.
+RoutingOf = Callable[[Mapping[str, Any]], Routing | None]
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ def check_drift(
     expiry_horizon: timedelta | None = None,
     our_modifications: OurModifications | None = None,
     is_promoted: IsPromoted | None = None,
+    routing_of: RoutingOf | None = None,
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
@@ -309,6 +313,8 @@ def check_drift(
         expiry_horizon=expiry_horizon,
         our_modifications=our_modifications or (lambda target, project: frozenset()),
         is_promoted=is_promoted or (lambda target, project: False),
+        routing_of=routing_of or (lambda metadata: None),
+        records=records,
     )
     entries: list[ProjectDrift] = []
     for name in wanted:
@@ -360,8 +366,11 @@ def unknown_training_modes(settings: Settings, primary: Mapping[str, Any], recor
 class _ProjectChecker:
     def __init__(self, *, primary: _Counted, documents_fingerprint: DocumentsFingerprint,
                  content_hash: ContentHash, now: datetime, expiry_horizon: timedelta,
-                 our_modifications: OurModifications, is_promoted: IsPromoted) -> None:
+                 our_modifications: OurModifications, is_promoted: IsPromoted,
+                 routing_of: RoutingOf, records: SyncRecords) -> None:
         self.primary = primary
+        self.routing_of = routing_of
+        self.records = records
         self.is_promoted = is_promoted
         self.documents_fingerprint = documents_fingerprint
         self.content_hash = content_hash
@@ -375,6 +384,14 @@ class _ProjectChecker:
         """Observe what the planner observes, and let the one classifier decide."""
         deployments = self.primary.list_deployments(project)
         risks = tuple(self._expiry_risks(str(primary.get("projectKind", "")), deployments))
+        # An orchestration: its connected CLU projects' syncs can make it stale; its other targets
+        # (question answering, LUIS) are not replicated by this tool, a standing risk.
+        routing = self.routing_of(primary)
+        connected_synced: dict[str, datetime] = {}
+        if routing is not None:
+            risks += routing.notes
+            connected = {name: self.records.get(target, name) for name in routing.connected}
+            connected_synced = {name: found.synced_at for name, found in connected.items() if found}
         models = self.primary.list_models(project)
         container = str(primary.get("storageInputContainerName", ""))
         fingerprint = self.documents_fingerprint(project, container) if container and record else ""
@@ -390,7 +407,7 @@ class _ProjectChecker:
             secondary=secondary, secondary_models=secondary_models,
             secondary_deployments=secondary_deployments, record=record,
             our_modifications=self.our_modifications(target, project) if secondary else frozenset(),
-            promoted=self.is_promoted(target, project))
+            promoted=self.is_promoted(target, project), connected_synced=connected_synced)
         settled = settle(observation, self.content_hash)
         state, reasons = classify(settled)
         age = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from azure.storage.blob import BlobServiceClient, ContainerClient
@@ -20,7 +21,13 @@ from shared.language.project_kinds import project_kind
 from shared.replication.step_kinds import StepKind
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
 from shared.replication.training_mode import CONVERSATION_KINDS, has_training_modes, seen_training_modes
-from shared.replication.verdict import DriftState, Observation, classify, deployment_records
+from shared.replication.verdict import (
+    DriftState,
+    Observation,
+    classify,
+    connected_changes,
+    deployment_records,
+)
 from shared.runs.manifest import SKIPPED, StepRecord
 from shared.settings import Settings
 from shared.storage.documents import container_fingerprint
@@ -50,6 +57,8 @@ class Observed:
     our_modifications: frozenset[str] = frozenset()
     content_changed: bool | None = None
     promoted: bool = False
+    # An orchestration's connected CLU projects -> when each was last synced to this target.
+    connected_synced: dict[str, datetime] = field(default_factory=dict)
     # Conversation projects: label -> trainingMode of the primary's newest training job seen for it.
     training_modes: dict[str, str] = field(default_factory=dict)
 
@@ -70,7 +79,7 @@ class Observed:
             secondary=self.secondary, secondary_models=self.secondary_models,
             secondary_deployments=self.secondary_deployments, record=self.record,
             our_modifications=self.our_modifications, content_changed=self.content_changed,
-            promoted=self.promoted)
+            promoted=self.promoted, connected_synced=self.connected_synced)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,6 +182,9 @@ def plan_run(observed: Observed, *, force: bool, api_version: ApiVersion,
         steps.append(StepRecord("backup", StepKind.BACKUP, WORKING))
     labels = sorted({d.label for d in observed.primary_deployments.values()})
     record = observed.record
+    # An orchestration trains on its connected CLU projects too: one of them replicated since our last
+    # sync makes every label stale on the target, however unchanged on the primary.
+    connected = connected_changes(observed.observation())
     unreproducible: set[str] = set()
     for label in labels:
         model = observed.primary_models[label]
@@ -186,8 +198,8 @@ def plan_run(observed: Observed, *, force: bool, api_version: ApiVersion,
                        StepRecord(f"train:{label}", StepKind.TRAIN, label)]
         # The target's model of this label mirrors what the primary's deployments serve, or, when they
         # serve a superseded model the target never had, the label's newest model.
-        unchanged = (not force and record is not None and state != DIVERGED and trained is not None
-                     and (trained in serving.values() or trained == current)
+        unchanged = (not force and not connected and record is not None and state != DIVERGED
+                     and trained is not None and (trained in serving.values() or trained == current)
                      and label in observed.secondary_models)
         # Deployments serving an older model of the label than its newest, which the target lacks.
         superseded = sorted(name for name, served in serving.items()

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from azure.storage.blob import BlobServiceClient
@@ -17,10 +18,19 @@ from azure.storage.blob import BlobServiceClient
 from shared.clock import Clock
 from shared.errors import ReplicatorError, RunConflict, UnknownProject
 from shared.language.authoring import AuthoringClient
-from shared.language.project_kinds import project_kind
+from shared.language.project_kinds import ProjectKind, project_kind
 from shared.language.retry import RetryLater
 from shared.language.runtime import RuntimeClient
+from shared.redaction import redact
+from shared.replication.dependencies import (
+    DependencyState,
+    DependencyStatus,
+    Readiness,
+    gate,
+    replication_order,
+)
 from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
+from shared.replication.orchestration import NO_DEPENDENCIES, Dependencies, DependencyReader
 from shared.replication.plan import (
     DIVERGED,
     PROMOTED,
@@ -37,9 +47,11 @@ from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRec
 from shared.replication.training_budget import TrainingBudget
 from shared.replication.verdict import promoted_reason, settle
 from shared.runs.executor import RunExecutor
-from shared.runs.kinds import REPLICATION_KIND
+from shared.runs.kinds import REPLICATION_KIND, kind_name
 from shared.runs.lock import RunLock
 from shared.runs.manifest import (
+    CANCELLED,
+    FAILED,
     PENDING,
     SUCCEEDED,
     ManifestStore,
@@ -60,7 +72,9 @@ class RunStart:
     project: str
     target: str
     run_id: str | None
-    status: str          # started | already_active | planned | in_sync | diverged | promoted | error
+    # started | already_active | planned | in_sync | diverged | promoted | error, or, for an orchestration
+    # held back by a CLU project it routes to: waiting | blocked (shared.replication.dependencies)
+    status: str
     active_run_id: str | None = None
     plan: dict[str, Any] | None = None
     # status "error" because the service throttled or the request budget ran out: ask again after this.
@@ -113,8 +127,11 @@ class ReplicationRun:
                  primary_documents: BlobServiceClient, targets: Mapping[str, TargetClients],
                  manifests: ManifestStore, lock: RunLock, executor: RunExecutor, snapshots: SnapshotStore,
                  trainings: TrainingBudget, sync_records: SyncRecordStore, clock: Clock,
-                 step_options: StepOptions, promotion_view: Callable[[], IsPromoted] | None = None) -> None:
+                 step_options: StepOptions, promotion_view: Callable[[], IsPromoted] | None = None,
+                 dependencies: DependencyReader | None = None) -> None:
         self.settings = settings
+        # Which replicated orchestrations route to which CLU projects (None: no orchestrations known).
+        self.dependency_reader = dependencies
         # A fresh check per call, bound to one read of the promotion record (none: nothing promoted).
         self.promotion_view: Callable[[], IsPromoted] = promotion_view or (lambda: _never_promoted)
         # Merged into every new run's context (failback names its run kind and acting primary there).
@@ -149,25 +166,112 @@ class ReplicationRun:
                 raise UnknownProject(name)
         return names
 
+    def dependencies(self) -> Dependencies:
+        """The replicated orchestrations' dependencies on CLU projects, read now."""
+        if self.dependency_reader is None:
+            return NO_DEPENDENCIES
+        return self.dependency_reader.read(self.settings.is_replicated)
+
     def start_runs(self, projects: Sequence[str] | None = None, *, force: bool = False, dry_run: bool = False,
-                   trigger: str = "manual", targets: Collection[str] | None = None) -> list[RunStart]:
-        """A run per project and target (`targets`: only those, in configuration order)."""
-        starts = []
-        for project in self._projects(projects):
-            for target in self.targets:
-                if targets is not None and target not in targets:
+                   trigger: str = "manual", targets: Collection[str] | None = None,
+                   dependencies: Dependencies | None = None) -> list[RunStart]:
+        """A run per project and target (`targets`: only those, in configuration order).
+
+        Orchestrations come after the CLU projects they route to, and wait while one of those is being
+        replicated to the same target (shared.replication.dependencies decides). `dependencies`: as
+        read a moment ago by a caller starting several batches (else read now)."""
+        names = self._projects(projects)
+        chosen = [target for target in self.targets if targets is None or target in targets]
+        promoted = self.promotion_view()
+        unread: ReplicatorError | None = None
+        if dependencies is None:
+            if all(promoted(target, project) for project in names for target in chosen):
+                dependencies = NO_DEPENDENCIES  # nothing is written: the (maybe down) primary is not asked
+            else:
+                try:
+                    dependencies = self.dependencies()
+                except ReplicatorError as error:
+                    # Unordered starts could train an orchestration too early: each start reports this.
+                    unread, dependencies = error, NO_DEPENDENCIES
+        starts: dict[tuple[str, str], RunStart] = {}
+        for project in replication_order(names, dependencies.graph):
+            for target in chosen:
+                held = None
+                if not promoted(target, project):
+                    if unread is not None:
+                        logger.warning("could not start %s -> %s: %s", project, target, unread.message)
+                        starts[project, target] = RunStart(
+                            project, target, None, "error", None, {"error": unread.message},
+                            unread.delay if isinstance(unread, RetryLater) else None)
+                        continue
+                    held = gate(project, dependencies.graph,
+                                partial(self._dependency_status, target=target, starts=starts))
+                if held is not None and not held.ready:
+                    logger.info("%s -> %s %s: %s", project, target, held.readiness.value,
+                                "; ".join(held.reasons))
+                    plan: dict[str, Any] = {
+                        "project": project, "target": target, "state": held.readiness.value,
+                        "reasons": list(held.reasons), "warnings": list(dependencies.notes.get(project, ())),
+                        "steps": []}
+                    if held.readiness is Readiness.ERROR:
+                        plan["error"] = "; ".join(held.reasons)
+                    starts[project, target] = RunStart(project, target, None, held.readiness.value, None,
+                                                       plan)
                     continue
                 try:
-                    starts.append(self._start(project, target, force=force, dry_run=dry_run, trigger=trigger))
+                    start = self._start(project, target, force=force, dry_run=dry_run, trigger=trigger,
+                                        notes=dependencies.notes.get(project, ()))
                 except UnknownProject:
                     raise
                 except ReplicatorError as error:
                     # One target down must not hold back the others: report it and go on.
                     logger.warning("could not start %s -> %s: %s", project, target, error.message)
                     retry_after = error.delay if isinstance(error, RetryLater) else None
-                    starts.append(RunStart(project, target, None, "error", None, {"error": error.message},
-                                           retry_after))
-        return starts
+                    start = RunStart(project, target, None, "error", None, {"error": error.message},
+                                     retry_after)
+                starts[project, target] = start
+        return list(starts.values())
+
+    def _dependency_status(self, project: str, target: str,
+                           starts: Mapping[tuple[str, str], RunStart]) -> DependencyStatus:
+        """Where a CLU project an orchestration routes to stands on `target`: this batch's start of it
+        first, else its run lock, its latest run and its sync record."""
+        started = starts.get((project, target))
+        if started is not None:
+            if started.status in ("started", "already_active", "planned"):
+                run = started.run_id or started.active_run_id
+                return DependencyStatus(DependencyState.UNDER_WAY, f"run {run}" if run else "planned first")
+            if started.status in ("in_sync", PROMOTED):
+                return DependencyStatus(DependencyState.REPLICATED)
+            plan = started.plan or {}
+            reasons = "; ".join(map(str, plan.get("reasons") or [plan.get("error", "")]))
+            return DependencyStatus(DependencyState.FAILED, redact(f"{started.status}: {reasons}"))
+        holder = self.lock.holder(target, project)
+        if holder is not None:
+            return DependencyStatus(DependencyState.UNDER_WAY, f"run {holder}")
+        latest = self.manifests.recent(project, target, limit=1)
+        if latest and latest[0].status in (FAILED, CANCELLED):
+            error = (latest[0].error or {}).get("message") or latest[0].status
+            return DependencyStatus(DependencyState.FAILED, redact(f"run {latest[0].run_id}: {error}"))
+        if self.sync_records.get(target, project) is None:
+            return DependencyStatus(DependencyState.NOT_YET)
+        return DependencyStatus(DependencyState.REPLICATED)
+
+    def start_dependants(self, manifest: RunManifest) -> list[RunStart]:
+        """After a CLU project's run succeeded: start the orchestrations routing to it on that target
+        (the ones that waited for it, and the ones its new content makes stale)."""
+        if kind_name(manifest) != REPLICATION_KIND:
+            return []  # failback and restore runs start nothing after them
+        kind = project_kind(manifest.context.get("observed", {}).get("projectKind"))
+        if kind is not ProjectKind.CONVERSATION:
+            return []  # only CLU projects are routed to: no listing spent after other runs
+        dependencies = self.dependencies()
+        dependants = dependencies.graph.dependants(manifest.project)
+        if not dependants:
+            return []
+        logger.info("%s replicated to %s: starting the orchestrations routing to it: %s", manifest.project,
+                    manifest.target, ", ".join(dependants))
+        return self.start_runs(dependants, trigger="dependency", targets={manifest.target})
 
     def _observe(self, project: str, target: str) -> Observed:
         record = self.sync_records.get(target, project)
@@ -178,10 +282,21 @@ class ReplicationRun:
         container = documents_container(self.primary_documents, metadata)
         observed = replace(observe(project, target, self.primary, clients.authoring, container, record,
                                    self.our_modifications(target, project)),
-                           promoted=self.promotion_view()(target, project))
+                           promoted=self.promotion_view()(target, project),
+                           connected_synced=self.connected_synced(project, target, metadata))
         # The same export decision as the daily check's, so both reach the same verdict.
         settled = settle(observed.observation(), lambda name: export_content_hash(self.primary, name))
         return replace(observed, content_changed=settled.content_changed)
+
+    def connected_synced(self, project: str, target: str, metadata: Mapping[str, Any]) -> dict[str, datetime]:
+        """An orchestration's connected CLU projects -> when each was last synced to `target`."""
+        if self.dependency_reader is None:
+            return {}
+        routing = self.dependency_reader.reader.routing({"projectName": project, **metadata})
+        if routing is None:
+            return {}
+        records = {name: self.sync_records.get(target, name) for name in routing.connected}
+        return {name: record.synced_at for name, record in records.items() if record is not None}
 
     def our_modifications(self, target: str, project: str) -> frozenset[str]:
         """The target's lastModifiedDateTime values our imports left in recent runs, finished or failed."""
@@ -190,19 +305,23 @@ class ReplicationRun:
                          for step in run.steps
                          if step.kind == StepKind.IMPORT and step.detail.get("modifiedAfter"))
 
-    def _plan(self, project: str, target: str, force: bool) -> tuple[Observed, Plan]:
+    def _plan(self, project: str, target: str, force: bool,
+              notes: Sequence[str] = ()) -> tuple[Observed, Plan]:
         observed = self._observe(project, target)
         api_version = api_version_for(self.settings, observed.kind)
-        return observed, plan_run(observed, force=force, api_version=api_version)
+        plan = plan_run(observed, force=force, api_version=api_version)
+        plan.warnings += notes  # an orchestration's targets this tool does not replicate
+        return observed, plan
 
-    def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str) -> RunStart:
+    def _start(self, project: str, target: str, *, force: bool, dry_run: bool, trigger: str,
+               notes: Sequence[str] = ()) -> RunStart:
         if self.promotion_view()(target, project):
             # Decided before observing: the primary is usually down, and nothing may be written anyway.
             return RunStart(project, target, None, PROMOTED, None,
                             {"project": project, "target": target, "state": PROMOTED,
                              "reasons": [promoted_reason(target)], "warnings": [], "steps": []})
         if dry_run:
-            _, plan = self._plan(project, target, force)
+            _, plan = self._plan(project, target, force, notes)
             status = "planned" if plan.steps else plan.state
             return RunStart(project, target, None, status, self.lock.holder(target, project), plan.to_json())
         now = self.clock.now()
@@ -212,7 +331,7 @@ class ReplicationRun:
         except RunConflict as conflict:
             return RunStart(project, target, None, "already_active", conflict.active_run_id)
         try:
-            observed, plan = self._plan(project, target, force)
+            observed, plan = self._plan(project, target, force, notes)
             if not plan.steps:
                 self.lock.release(target, project, run_id)
                 return RunStart(project, target, None, plan.state, None, plan.to_json())
@@ -310,9 +429,11 @@ class ReplicationRun:
         def content_hash(project: str) -> str:
             return export_content_hash(self.primary, project)
 
+        reader = self.dependency_reader
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
                            self.sync_records, fingerprint, content_hash, self.clock, projects=projects,
-                           our_modifications=self.our_modifications, is_promoted=self.promotion_view())
+                           our_modifications=self.our_modifications, is_promoted=self.promotion_view(),
+                           routing_of=reader.reader.routing if reader is not None else None)
 
 
 __all__ = ["ReplicationRun", "RunStart", "TargetClients", "TickReport"]

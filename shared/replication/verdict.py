@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.clock import is_later
+from shared.clock import is_later, utc_iso
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
 
 # The service's modelId: `model1-20220418T034749-299f45b8114849538c1a750b21b05a94`.
@@ -56,6 +56,8 @@ class Observation:
     content_changed: bool | None = None
     # The target is the acting primary (promoted during an outage).
     promoted: bool = False
+    # An orchestration's connected CLU projects -> when each was last synced to this target.
+    connected_synced: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -147,6 +149,7 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
     if record.project_kind and record.project_kind != observation.kind:
         changes.append(f"project kind changed from {record.project_kind} to {observation.kind}")
     changes += _target_serving(observation)
+    changes += connected_changes(observation)
     primary_modified = _text(observation.primary.get("lastModifiedDateTime"))
     notes: list[str] = []
     if is_later(primary_modified, record.primary_last_modified):
@@ -245,6 +248,17 @@ def promoted_reason(target: str) -> str:
     """Why a promoted target is left alone (also said when the primary cannot even be observed)."""
     return (f"target {target!r} is the acting primary (promoted): nothing is written to it until failback; "
             "the primary's changes wait until then")
+
+
+def connected_changes(observation: Observation) -> list[str]:
+    """An orchestration's connected CLU projects replicated after its own last sync: training it reads
+    their utterances, so the target's orchestration model is stale (the planner re-trains it)."""
+    record = observation.record
+    if record is None:
+        return []
+    return [f"connected CLU project {name!r} was replicated to the target at {utc_iso(when)}, after this "
+            f"orchestration's last sync ({utc_iso(record.synced_at)}): its training reads that project"
+            for name, when in sorted(observation.connected_synced.items()) if when > record.synced_at]
 
 
 def _target_serving(observation: Observation) -> list[str]:

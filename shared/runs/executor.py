@@ -64,6 +64,8 @@ class RunExecutor:
         self.crash_hook: CrashHook | None = None
         # Told of every run that fails (the webhook notifier); their errors never reach the run.
         self.run_failed_listeners: list[Callable[[RunManifest], None]] = []
+        # Told of every run that succeeded, once its lock is released (orchestrations waiting for it).
+        self.run_succeeded_listeners: list[Callable[[RunManifest], object]] = []
 
     def launch(self, manifest: RunManifest) -> None:
         """Store a new run (of any kind) whose run lock the caller holds, and schedule its first slice."""
@@ -243,6 +245,11 @@ class RunExecutor:
         slice_.save()
         self.lock.release(manifest.target, manifest.project, manifest.run_id)
         logger.info("run %s succeeded (%s -> %s)", manifest.run_id, manifest.project, manifest.target)
+        for listener in self.run_succeeded_listeners:
+            try:
+                listener(manifest)
+            except Exception:  # the run is done and recorded: what follows it must not undo that
+                logger.exception("a run-succeeded listener failed for run %s", manifest.run_id)
 
     def fail_poisoned(self, message: StepMessage, reason: str) -> None:
         """The host gave up on a message: fail its run with the reason (unless the message was stale)."""

@@ -20,6 +20,7 @@ from localdev.services import REPO_ROOT
 FIGURES = ("overhead", "apiEconomy", "scale", "failover", "coldStart", "statusPage")
 TARGETED = {  # measure prefix -> the target the issue sets
     "Replication overhead ratio": "<= 1.05",
+    "CLU replication overhead ratio": "<= 1.05",
     "Lag from a job finishing": "<= 1 s",
     "Jobs submitted to the secondary by a run with no content change": "0",
     "Replication of a 200-document project": "<= 2x",
@@ -60,6 +61,13 @@ def test_every_figure_is_measured_and_says_how(tiny_run: tuple[Any, Path]) -> No
     assert kinds == ["deploy", "export", "export", "import", "import", "train"]
     assert all(number(job["lagSeconds"]) >= 0 for job in overhead["jobs"])
     assert "maxPollingInterval" in overhead["inAzure"]["text"]
+    clu = overhead["clu"]
+    assert number(clu["ratio"]) > 0 and clu["utterances"] > 0
+    # Utterances travel inline: no documents step; verify asks synchronously (no runtime job).
+    assert sorted(job["kind"] for job in clu["jobs"]) == ["deploy", "export", "export", "import", "import",
+                                                          "train"]
+    assert not any(step["step"].startswith("documents:") for step in clu["steps"])
+    assert number(clu["requests"]["authoring"]["POST"]) > 0 and number(clu["requests"]["runtime"]["POST"]) > 0
 
     economy = figures["apiEconomy"]
     assert [check["projects"] for check in economy["dailyCheck"]] == [1, 3]
@@ -67,6 +75,8 @@ def test_every_figure_is_measured_and_says_how(tiny_run: tuple[Any, Path]) -> No
         assert check["inSync"] == check["projects"] and check["runsStarted"] == 0
         assert number(check["authoringGets"]) >= check["projects"]
     assert number(economy["perReplication"]["requests"]["authoring"]["POST"]) > 0
+    assert any(row_measure == "One CLU replication: requests to both regions"
+               for row_measure in (row["measure"] for row in result["table"]))
     assert economy["noContentChange"]["secondaryJobs"] == sum(
         economy["noContentChange"]["secondaryJobKinds"].values())
 

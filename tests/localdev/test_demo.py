@@ -34,7 +34,12 @@ def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_sto
     assert "train:model1: succeeded" in before and "deploy:production: succeeded" in before
     assert "All replicated projects are in sync." in before
     assert re.search(r"LoanAgreements\s+secondary\s+in_sync", after)
-    assert "Summary: 1 in_sync" in after
+    assert "Summary: 3 in_sync" in after
+    # The orchestration waits for the CLU project it routes to, whose run starts it.
+    assert before.index("CoffeeOrders -> secondary: run ") < before.index("FrontDesk -> secondary: waiting")
+    assert "[FrontDesk -> secondary]   warning: intent 'Faq' routes to custom question answering" in before
+    assert "Conversation answers match on 8 of 8 utterances." in after
+    assert "FrontDesk: 'do you have wifi' -> intent Faq routed to QuestionAnswering: identical" in after
     assert "Predictions match on 3 of 3 documents." in after
     assert after.count(", identical (e.g.") == 3
     assert "the secondary is in sync and answers exactly like the primary" in after

@@ -77,14 +77,16 @@ def test_an_orchestration_replicates_and_routes_alike_in_both_regions(regions, a
     primary = authoring(regions.primary)
     seed_conversation(primary, clu_project(CLU))
     seed_conversation(primary, orchestration_project(ORCHESTRATION))
-    h = harness(regions, azurite, project=f"{CLU},{ORCHESTRATION}")
-    for project in (CLU, ORCHESTRATION):   # the CLU project first: the orchestration trains on it
-        [start] = h.engine.start_runs([project])
-        assert start.status == "started", start
-        h.run()
-        run = h.engine.get_run(project, start.run_id)
-        assert run.status == SUCCEEDED, (run.to_json(), h.scheduler.poisoned)
-    verify = h.engine.get_run(ORCHESTRATION, start.run_id).step("verify")
+    h = harness(regions, azurite, project=f"{ORCHESTRATION},{CLU}")
+    # The CLU project first, whatever the settings' order: the orchestration trains on it, so it waits
+    # and the CLU project's run starts it (shared.replication.dependencies).
+    starts = h.engine.start_runs()
+    assert [(s.project, s.status) for s in starts] == [(CLU, "started"), (ORCHESTRATION, "waiting")], starts
+    h.run()
+    [clu_run], [run] = h.engine.list_runs(CLU), h.engine.list_runs(ORCHESTRATION)
+    assert (clu_run.status, run.status) == (SUCCEEDED, SUCCEEDED), (run.to_json(), h.scheduler.poisoned)
+    assert run.trigger == "dependency" and run.created_at >= clu_run.finished_at
+    verify = run.step("verify")
     assert verify.detail["agreement"] == 1.0
     texts = ["two large latte please", "do you have wifi", "tell me a joke", "cancel my order ORD-12345"]
     answers = ask(regions.secondary, ORCHESTRATION, texts)

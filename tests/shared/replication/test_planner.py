@@ -132,3 +132,13 @@ def test_without_model_scoped_export_labels_train_from_the_working_copy_and_warn
         plan = plan_run(observed(secondary=False, snapshot=snapshot), force=False, api_version=version)
         assert plan.steps[0].detail["fromWorkingCopy"] is True
         assert plan.warnings and "working copy" in plan.warnings[0]
+
+
+def test_a_connected_clu_project_replicated_since_the_last_sync_re_trains_every_label():
+    unchanged = observed(record=record())
+    assert plan_run(unchanged, force=False, api_version=V2023).steps == []
+    unchanged.connected_synced = {"Coffee": datetime(2026, 1, 3, tzinfo=UTC)}
+    plan = plan_run(unchanged, force=False, api_version=V2023)
+    assert plan.state == DRIFTED and "connected CLU project 'Coffee'" in plan.reasons[0]
+    assert [s.name for s in plan.steps if s.status != SKIPPED][:5] == [
+        "backup", "export:v1", "documents:v1", "import:v1", "train:v1"]

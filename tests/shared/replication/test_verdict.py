@@ -120,3 +120,14 @@ def test_failback_masks_the_other_side_s_edits_and_decides_which_side_changed():
     assert decide({**source_moved, **target_edited}, {**source_moved, **target_edited}) is FailbackChange.BOTH
     # A save without changes on the acting primary changes nothing.
     assert decide({}, {**source_moved, "content_changed": False}) is FailbackChange.NONE
+
+
+def test_a_connected_clu_project_replicated_after_the_orchestration_s_last_sync_is_drift():
+    before = datetime(2026, 1, 1, tzinfo=UTC)
+    after = datetime(2026, 1, 3, tzinfo=UTC)
+    assert classify(synced(connected_synced={"Coffee": before}))[0] is DriftState.IN_SYNC
+    state, reasons = classify(synced(connected_synced={"Coffee": after, "Tea": before}))
+    assert state is DriftState.DRIFTED
+    assert reasons == ("connected CLU project 'Coffee' was replicated to the target at 2026-01-03T00:00:00Z, "
+                       "after this orchestration's last sync (2026-01-02T00:00:00Z): its training reads "
+                       "that project",)
