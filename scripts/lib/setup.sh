@@ -19,9 +19,15 @@ setup_python() {
 }
 
 setup_node() {
-  if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  # Keyed on the lock file's content, not its age: a fresh clone's lock is always newer than an
+  # installed node_modules, and `npm ci` under a running Azurite pulls it out from under it.
+  local stamp=node_modules/.package-lock.sha256
+  local want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -x node_modules/.bin/azurite ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "== installing Azurite (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
   fi
 }
 
