@@ -155,8 +155,8 @@ class ReplicationEngine:
         return self.replication.start_runs(projects, force=force, dry_run=dry_run, trigger=trigger,
                                            targets=targets)
 
-    def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:
-        return self.replication.drift_report(projects)
+    def drift_report(self, projects: Sequence[str] | None = None, *, full: bool | None = None) -> DriftReport:
+        return self.replication.drift_report(projects, full=full)
 
     # -- runs of any kind (the executor) ---------------------------------------------------------------
 

@@ -40,6 +40,7 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "SNAPSHOT_STORAGE",
     "SNAPSHOT_CONTAINER",
     "DRIFT_SCHEDULE",
+    "DRIFT_FULL_CHECK_DAYS",
     "LANGUAGE_API_VERSION",
     "MAX_TRAININGS_PER_PROJECT_PER_DAY",
     "VERIFY_AGREEMENT_THRESHOLD",
@@ -78,6 +79,9 @@ HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
 DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
 DEFAULT_ROUTING_CONTAINER = "routing"
 DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
+# Between full passes the daily check reads only the resources' project lists (a few GETs per resource);
+# a change that moves no project timestamp (a deleted deployment or model) waits for the next full pass.
+DEFAULT_DRIFT_FULL_CHECK_DAYS = 7
 DEFAULT_MAX_TRAININGS_PER_DAY = 3
 DEFAULT_VERIFY_AGREEMENT_THRESHOLD = 1.0
 # When the service drew a new train/test split, the replica learnt from other documents: less agreement.
@@ -177,6 +181,8 @@ class Settings:
     snapshot_storage: str = field(repr=False)
     snapshot_container: str = DEFAULT_SNAPSHOT_CONTAINER
     drift_schedule: str = DEFAULT_DRIFT_SCHEDULE
+    # A (target, project) is observed project by project when its last full observation is this old.
+    drift_full_check_days: int = DEFAULT_DRIFT_FULL_CHECK_DAYS
     api_version: TextApiVersion = DEFAULT_TEXT_API_VERSION
     max_trainings_per_project_per_day: int = DEFAULT_MAX_TRAININGS_PER_DAY
     verify_agreement_threshold: float = DEFAULT_VERIFY_AGREEMENT_THRESHOLD
@@ -220,6 +226,7 @@ class Settings:
             "replicatedProjects": "*" if self.replicate_all else list(self.replicated_projects),
             "snapshotContainer": self.snapshot_container,
             "driftSchedule": self.drift_schedule,
+            "driftFullCheckDays": self.drift_full_check_days,
             "apiVersion": self.api_version,
             "maxTrainingsPerProjectPerDay": self.max_trainings_per_project_per_day,
             "verifyAgreementThreshold": self.verify_agreement_threshold,
@@ -388,6 +395,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         snapshot_storage=snapshot_storage,
         snapshot_container=snapshot_container,
         drift_schedule=reader.schedule("DRIFT_SCHEDULE"),
+        drift_full_check_days=reader.integer("DRIFT_FULL_CHECK_DAYS", DEFAULT_DRIFT_FULL_CHECK_DAYS,
+                                             minimum=1),
         api_version=api_version,
         max_trainings_per_project_per_day=reader.integer(
             "MAX_TRAININGS_PER_PROJECT_PER_DAY", DEFAULT_MAX_TRAININGS_PER_DAY, minimum=0

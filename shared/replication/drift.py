@@ -1,9 +1,12 @@
 """Drift detection: does each target still serve what the primary serves, and how old is what it serves?
 
-Per (target, project), the cheap signals come first and cost almost nothing: one paged project list per
-resource (not a GET per project), one deployment list and one model list per project on each side (what
-the planner observes too), one training-config list per project kind, and a listing of the primary's
-document container (storage, outside the Language request budget). Only when the primary's
+Per (target, project), the cheap signals come first and cost almost nothing. The resource-level pass:
+one paged project list per resource (not a GET per project), one training-config list per project kind,
+and a listing of the primary's document container (storage, outside the Language request budget). A
+replica whose project-list timestamps on both sides are exactly as our last sync left them is decided
+from those alone (verdict.moved_signals). Any other, and every replica once its last full observation is
+DRIFT_FULL_CHECK_DAYS old (shared.replication.full_pass), is observed in full: one deployment list and one
+model list per project on each side, what the planner observes too. Only when the primary's
 `lastModifiedDateTime` moved and nothing else already proves drift does a fresh export decide, by its
 content hash: the export is a POST and counts against the 10-POST-per-minute budget, and a touched-but-
 unchanged project must not cost a billed training run.
@@ -33,7 +36,14 @@ from shared.language.regions import target_region_problems
 from shared.replication.sync_record import SyncRecord
 from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
 from shared.replication.verdict import DriftState as DriftState
-from shared.replication.verdict import Observation, classify, deployment_records, promoted_reason, settle
+from shared.replication.verdict import (
+    Observation,
+    classify,
+    deployment_records,
+    moved_signals,
+    promoted_reason,
+    settle,
+)
 from shared.settings import Settings
 
 
@@ -47,6 +57,21 @@ class AuthoringReader(Protocol):
     def list_models(self, project: str) -> list[dict[str, Any]]: ...
 
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]: ...
+
+
+class FullPasses(Protocol):
+    """When each replica is due a per-project observation (shared.replication.full_pass.FullPassLog)."""
+
+    def due(self, target: str, project: str, now: datetime) -> bool: ...
+
+    def observed(self, target: str, project: str, now: datetime) -> None: ...
+
+    def save(self) -> None: ...
+
+
+# How a replica was observed: project by project, or from the resources' project lists alone.
+OBSERVED_IN_FULL = "full"
+OBSERVED_FROM_LISTS = "projectLists"
 
 
 class SyncRecords(Protocol):
@@ -83,6 +108,7 @@ class ProjectDrift:
     export_checked: bool = False
     # label -> both models' evaluation scores stored at the last sync (see replication/evaluation.py).
     evaluation: Mapping[str, Any] = field(default_factory=dict)
+    observed: str = OBSERVED_IN_FULL
 
     @property
     def needs_replication(self) -> bool:
@@ -104,6 +130,7 @@ class ProjectDrift:
             "targetLastModifiedDateTime": self.target_last_modified,
             "exportChecked": self.export_checked,
             "evaluation": dict(self.evaluation),
+            "observed": self.observed,
         }
 
 
@@ -254,13 +281,15 @@ def check_drift(
     expiry_horizon: timedelta | None = None,
     our_modifications: OurModifications | None = None,
     is_promoted: IsPromoted | None = None,
+    full_passes: FullPasses | None = None,
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
     `targets` maps each configured target name to its authoring client. Nothing is written and no
     job is started except, at most, one export per project whose timestamp alone moved. Expiry dates
     within `expiry_horizon` (default: EXPIRY_WARNING_DAYS) and recovery points older than
-    RECOVERY_POINT_MAX_AGE_HOURS are reported as risks.
+    RECOVERY_POINT_MAX_AGE_HOURS are reported as risks. `full_passes` None: every replica is observed in
+    full; otherwise only those whose timestamps moved or whose full pass is due.
     """
     if expiry_horizon is None:
         expiry_horizon = timedelta(days=settings.expiry_warning_days)
@@ -322,8 +351,19 @@ def check_drift(
                 entries.append(ProjectDrift(target.name, name, DriftState.ERROR, (listing,)))
                 continue
             try:
-                entry = checker.check(target.name, name, metadata, target_readers[target.name],
-                                      listing.get(name), records.get(target.name, name))
+                record = records.get(target.name, name)
+                secondary = listing.get(name)
+                if (full_passes is None or moved_signals(record, metadata, secondary)
+                        or full_passes.due(target.name, name, now)):
+                    entry = checker.check(target.name, name, metadata, target_readers[target.name],
+                                          secondary, record)
+                    if full_passes is not None and entry.state is DriftState.IN_SYNC:
+                        # Only an in-sync verdict may stand in for the days to come: a drift the project
+                        # lists cannot show is read in full again until a run repairs it.
+                        full_passes.observed(target.name, name, now)
+                else:
+                    assert record is not None and secondary is not None  # no signal moved
+                    entry = checker.check_listed(target.name, name, metadata, secondary, record)
             except (ReplicatorError, requests.RequestException, AzureError, OSError) as error:
                 # One project's failure (e.g. its document storage unreachable) must not hide the others.
                 reason = f"check failed: {_describe(error)}"
@@ -340,6 +380,8 @@ def check_drift(
                 entry = _with_risk(entry, "documents are shared with the primary (DOCUMENTS_SHARED=true): an "
                                           "outage of the primary's region also takes the target's documents")
             entries.append(entry)
+    if full_passes is not None:
+        full_passes.save()
     return DriftReport(now, tuple(entries), _requests(counts), tuple(warnings))
 
 
@@ -377,19 +419,40 @@ class _ProjectChecker:
             secondary_deployments=secondary_deployments, record=record,
             our_modifications=self.our_modifications(target, project) if secondary else frozenset(),
             promoted=self.is_promoted(target, project))
+        return self._verdict(observation, risks, OBSERVED_IN_FULL)
+
+    def check_listed(self, target: str, project: str, primary: Mapping[str, Any],
+                     secondary: Mapping[str, Any], record: SyncRecord) -> ProjectDrift:
+        """A replica whose project-list timestamps have not moved since our sync: the record stands in for
+        both sides' deployment and model lists, and the same classifier decides (no GET of its own)."""
+        kind = str(primary.get("projectKind", ""))
+        risks = tuple(self._expiry_risks(kind, [
+            {"deploymentName": name, "modelTrainingConfigVersion": deployment.training_config_version}
+            for name, deployment in record.deployments.items()]))
+        container = str(primary.get("storageInputContainerName", ""))
+        observation = Observation(
+            project=project, target=target, primary=primary, primary_deployments=record.deployments,
+            documents_fingerprint=self.documents_fingerprint(project, container) if container else "",
+            secondary=secondary, secondary_models={}, secondary_deployments={}, record=record,
+            our_modifications=self.our_modifications(target, project),
+            promoted=self.is_promoted(target, project), serving_vouched=True)
+        return self._verdict(observation, risks, OBSERVED_FROM_LISTS)
+
+    def _verdict(self, observation: Observation, risks: tuple[str, ...], observed: str) -> ProjectDrift:
         settled = settle(observation, self.content_hash)
         state, reasons = classify(settled)
+        record, secondary = observation.record, observation.secondary
         age = None
         if record is not None:
             age = self._recovery_point_age(record, changed=state is not DriftState.IN_SYNC)
         return ProjectDrift(
-            target=target, project=project, state=state, reasons=reasons, risks=risks, recovery_point_age=age,
-            last_synced_at=record.synced_at if record else None,
+            target=observation.target, project=observation.project, state=state, reasons=reasons, risks=risks,
+            recovery_point_age=age, last_synced_at=record.synced_at if record else None,
             last_run_id=(record.run_id or None) if record else None,
-            primary_last_modified=_text(primary.get("lastModifiedDateTime")),
+            primary_last_modified=_text(observation.primary.get("lastModifiedDateTime")),
             target_last_modified=_text(secondary.get("lastModifiedDateTime")) if secondary else None,
             export_checked=settled.content_changed is not None,
-            evaluation=record.evaluation if record else {})
+            evaluation=record.evaluation if record else {}, observed=observed)
 
     def _recovery_point_age(self, record: SyncRecord, *, changed: bool) -> timedelta:
         """How old the primary state is that the target serves.

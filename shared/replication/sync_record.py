@@ -49,6 +49,10 @@ class SyncRecord:
     trained_labels: dict[str, str] = field(default_factory=dict)
     # label -> both models' evaluation scores as verify compared them (shown without another request).
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # Both sides' project-list timestamps at the sync (verdict.listed_signals): unmoved, the daily check
+    # needs no GET of its own for this replica. None: recorded before they were kept.
+    primary_signals: dict[str, str] | None = None
+    secondary_signals: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +65,10 @@ class SyncRecord:
             "labelHashes": dict(sorted(self.label_hashes.items())),
             "trainedLabels": dict(sorted(self.trained_labels.items())),
             "evaluation": dict(sorted(self.evaluation.items())),
+            **({"primarySignals": dict(sorted(self.primary_signals.items()))}
+               if self.primary_signals is not None else {}),
+            **({"secondarySignals": dict(sorted(self.secondary_signals.items()))}
+               if self.secondary_signals is not None else {}),
         }
 
     @classmethod
@@ -76,7 +84,13 @@ class SyncRecord:
             run_id=data.get("runId", ""), label_hashes=dict(data.get("labelHashes", {})),
             trained_labels=dict(data.get("trainedLabels", {})),
             evaluation=dict(data.get("evaluation") or {}),
+            primary_signals=_signals(data.get("primarySignals")),
+            secondary_signals=_signals(data.get("secondarySignals")),
         )
+
+
+def _signals(value: Any) -> dict[str, str] | None:
+    return {str(name): str(stamp) for name, stamp in value.items()} if isinstance(value, dict) else None
 
 
 class SyncRecordStore:
