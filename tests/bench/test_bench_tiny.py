@@ -62,7 +62,8 @@ def test_every_figure_is_measured_and_says_how(tiny_run: tuple[Any, Path]) -> No
     assert all(number(job["lagSeconds"]) >= 0 for job in overhead["jobs"])
     assert "maxPollingInterval" in overhead["inAzure"]["text"]
 
-    assert set(overhead["replicatorSecondsByStepKind"]) >= {"export", "documents", "import", "train", "deploy"}
+    kinds = set(overhead["replicatorSecondsByStepKind"])
+    assert kinds >= {"export", "documents", "import", "train", "deploy"}
     assert all(number(kind["seconds"]) > 0 for kind in overhead["replicatorSecondsByStepKind"].values())
     assert {job["kind"] for job in overhead["pollsPerJob"]} == {"export", "import", "train", "deploy"}
     assert all(number(job["polls"]) >= 1 for job in overhead["pollsPerJob"])
