@@ -44,6 +44,7 @@ from shared.replication.verdict import (
     promoted_reason,
     settle,
 )
+from shared.redaction import redact
 from shared.settings import Settings
 
 
@@ -285,8 +286,9 @@ def check_drift(
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
-    `targets` maps each configured target name to its authoring client. Nothing is written and no
-    job is started except, at most, one export per project whose timestamp alone moved. Expiry dates
+    `targets` maps each configured target name to its authoring client. Nothing is written but the
+    full-pass times, and no job is started except, at most, one export per project whose timestamp
+    alone moved. Expiry dates
     within `expiry_horizon` (default: EXPIRY_WARNING_DAYS) and recovery points older than
     RECOVERY_POINT_MAX_AGE_HOURS are reported as risks. `full_passes` None: every replica is observed in
     full; otherwise only those whose timestamps moved or whose full pass is due.
@@ -381,7 +383,11 @@ def check_drift(
                                           "outage of the primary's region also takes the target's documents")
             entries.append(entry)
     if full_passes is not None:
-        full_passes.save()
+        try:
+            full_passes.save()
+        except (ReplicatorError, AzureError, OSError) as error:
+            # The report stands; the next check reads those replicas in full once more.
+            warnings.append(f"could not record this check's full reads: {redact(_describe(error))}")
     return DriftReport(now, tuple(entries), _requests(counts), tuple(warnings))
 
 
