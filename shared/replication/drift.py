@@ -33,6 +33,7 @@ from shared.errors import ReplicatorError
 from shared.language.authoring import DEFAULT_PAGE_SIZE
 from shared.language.export_format import canonical_kind
 from shared.language.regions import target_region_problems
+from shared.redaction import redact
 from shared.replication.sync_record import SyncRecord
 from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
 from shared.replication.verdict import DriftState as DriftState
@@ -44,7 +45,6 @@ from shared.replication.verdict import (
     promoted_reason,
     settle,
 )
-from shared.redaction import redact
 from shared.settings import Settings
 
 
