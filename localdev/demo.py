@@ -114,6 +114,7 @@ class DemoEnvironment:
             "SNAPSHOT_STORAGE": "AzureWebJobsStorage",
             "SNAPSHOT_CONTAINER": "snapshots",
             "DRIFT_SCHEDULE": "0 0 2 * * *",
+            "DRIFT_FULL_CHECK_DAYS": "7",
             "LANGUAGE_API_VERSION": "2023-04-01",
             "MAX_TRAININGS_PER_PROJECT_PER_DAY": "3",
             "VERIFY_AGREEMENT_THRESHOLD": "1.0",
