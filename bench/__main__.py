@@ -31,7 +31,7 @@ from bench import (
     replication_overhead,
     status_page,
 )
-from bench.environment import started_environment
+from bench.environment import extra_regions, started_environment
 from bench.report import markdown, rows, text_table
 from localdev.services import REPO_ROOT
 from shared.runs.scheduler.local_runner import parse_timespan
@@ -39,6 +39,9 @@ from shared.runs.scheduler.local_runner import parse_timespan
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # Set-up-heavy figures run here: the emulated jobs and throttling windows are a thousandth of the service's.
 SETUP_TIME_SCALE = 0.001
+SERVICE_MAXIMUM_DOCUMENTS = 100_000
+# The three targets of the many-resources daily check: the environment's secondary and two more.
+EXTRA_TARGETS = {"westeurope": "westeurope", "japaneast": "japaneast"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,9 @@ class Sizes:
     overhead_documents: int
     clu_utterances_per_intent: int
     daily_check_projects: tuple[int, ...]
-    large_documents: int
+    many_resources_projects: int           # the daily check of the primary and three targets, each this many
+    memory_documents: tuple[int, ...]      # figure 3's replications (the target already holds the documents)
+    copy_documents: int                    # the documents step's copy throughput against Azurite's own copy
     failover_iterations: int
     failover_warmup: int
     healthy_calls: int
@@ -57,11 +62,13 @@ class Sizes:
 
 
 FULL = Sizes(time_scale=0.1, overhead_documents=24, clu_utterances_per_intent=12,
-             daily_check_projects=(1, 50, 500), large_documents=5000,
+             daily_check_projects=(1, 50, 500), many_resources_projects=500,
+             memory_documents=(1000, 10_000), copy_documents=1000,
              failover_iterations=200, failover_warmup=10, healthy_calls=5, calls_after_kill=15,
              cold_start_repetitions=7)
 TINY = Sizes(time_scale=0.005, overhead_documents=12, clu_utterances_per_intent=6,
-             daily_check_projects=(1, 3), large_documents=200,
+             daily_check_projects=(1, 3), many_resources_projects=3,
+             memory_documents=(100, 200), copy_documents=20,
              failover_iterations=3, failover_warmup=1, healthy_calls=2, calls_after_kill=3,
              cold_start_repetitions=2, status_page_projects=20)
 
@@ -81,23 +88,37 @@ METHODS = {
         "(created -> finished in /_emulator/jobs of both regions; the verify step's two runtime jobs run "
         "side by side and count once). Lag = when the step after a job's step started (or the run "
         "finished) - when the job finished. 'At the service's real job times' adds the measured "
-        "replicator seconds (wall - job time, unscaled) to the unscaled job durations. The CLU row: the "
-        "same for a generated CLU project (utterances inline, trained in standard mode; verify asks both "
-        "regions synchronously, so every job is an authoring job)."),
+        "replicator seconds (wall - job time, unscaled) to the unscaled job durations. Replicator seconds "
+        "per step kind = time inside the slices the runner executed (timed around engine.advance), by "
+        "kind of step each served; polls per job = the step's own count of status GETs, also per minute "
+        "of the job's service time (the engine's waits follow the job's estimatedEndDateTime, never a fixed "
+        "fast rate). The CLU row: the same for a generated CLU project (utterances inline, trained in "
+        "standard mode; verify asks both regions synchronously, so every job is an authoring job)."),
     "apiEconomy": (
         "requests counted by the emulated regions themselves (/_emulator/requests, every retry and page "
-        "included). Daily check = ReplicationEngine.timer_tick() over a resource holding exactly N in-sync "
-        "single-label projects (the first replicated by a real run, the others given the state such a run "
-        "leaves; the tick must find all N in sync). Per replication = figure 1's run. No content change = "
-        "the primary's project re-imported from its own export (its lastModifiedDateTime moves, nothing "
-        "else), then the daily tick and whatever it starts; jobs counted from /_emulator/jobs."),
+        "included). Daily check = ReplicationEngine.timer_tick() over resources holding exactly N in-sync "
+        "single-label projects each (the first replicated by a real run, the others given the state such a "
+        "run leaves; every tick must find all of them in sync), run twice in a row: the first tick is a full "
+        "pass (a GET per project and side, as every DRIFT_FULL_CHECK_DAYS), the second is a day between full "
+        "passes (the resources' project lists only), counted per resource against at most 2 + ceil(N / 50) "
+        "authoring GETs. Four resources = the primary and three targets (SECONDARY_TARGETS). Per replication "
+        "= figure 1's run. No content change = the primary's project re-imported from its own export (its "
+        "lastModifiedDateTime moves, nothing else), then the daily tick and whatever it starts; jobs counted "
+        "from /_emulator/jobs."),
     "scale": (
-        "drift check = the largest daily check above (wall time of timer_tick, requests). Large project = a "
-        "generated custom NER project of the stated size uploaded and imported on the primary, then one full "
-        "replication in a separate process running the engine and local runner; memory = that process's peak "
-        "resident set (VmHWM, reset just before the run) minus its resident set before the run (engine "
-        "built, modules imported); export size = the snapshot the run stored. Run at half the size too, "
-        "on emptied regions; the growth per document between the two gives the estimate at 100,000."),
+        "drift check = the largest daily check above (wall time of timer_tick, requests). Memory = a "
+        "generated custom NER project of each size uploaded to the primary's storage and, identical, to the "
+        "target's (so the documents step lists and compares, copies nothing), imported on the primary, then "
+        "one full replication in a separate process running the engine and local runner: that process's peak "
+        "resident set (VmHWM, reset just before the run) minus its resident set before the run (engine built,"
+        " "
+        "modules imported); export size = the snapshot the run stored. Fixed part = the same measure for a "
+        "20-document project; growing part = peak - fixed, against the export. Every size is measured, none "
+        "extrapolated. Copy throughput = the same N documents copied from the primary's account into an "
+        "empty "
+        "container of the target's account by copy_documents (the documents step's code: download, upload, 4 "
+        "threads) and by a plain loop of start_copy_from_url (Azurite copies server-side); ratio of "
+        "seconds."),
     "failover": (
         "healthy path = bench/failover_overhead.py: the SDK's TextAnalyticsClient and "
         "FailoverTextAnalyticsClient against the same healthy primary, interleaved calls of 5 documents, "
@@ -161,15 +182,24 @@ def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str
     # One pair of regions for the rest, emptied between figures: the daily check needs a resource holding
     # exactly N projects (and the emulator, like the service, refuses a 501st).
     with started_environment(SETUP_TIME_SCALE) as env:
-        say(f"== 3. replication of a {sizes.large_documents}-document project (memory)")
-        large = large_project.measure_growth(env, documents=sizes.large_documents)
+        sizes_text = ", ".join(f"{n:,}" for n in sizes.memory_documents)
+        say(f"== 3. replication of {sizes_text}-document projects whose documents the target holds (memory)")
+        memory = large_project.measure_sizes(env, list(sizes.memory_documents))
+        env.reset()
+        say(f"== 3. documents step copy of {sizes.copy_documents:,} documents against Azurite's own copy")
+        copy = large_project.measure_copy(env, documents=sizes.copy_documents)
         env.reset()
         say(f"== 2. daily check of {', '.join(map(str, sizes.daily_check_projects))} in-sync projects")
         daily = api_economy.measure(env, list(sizes.daily_check_projects))
-        figures["apiEconomy"] = {"dailyCheck": daily, "perReplication": replication["perReplication"],
+        env.reset()
+        say(f"== 2. daily check of 4 resources x {sizes.many_resources_projects} in-sync projects")
+        with extra_regions(env, EXTRA_TARGETS) as extra:
+            many = api_economy.measure_many_resources(env, extra, sizes.many_resources_projects)
+        figures["apiEconomy"] = {"dailyCheck": daily, "manyResources": many,
+                                 "perReplication": replication["perReplication"],
                                  "noContentChange": replication["noContentChange"]}
         largest = max(daily, key=lambda check: int(check["projects"]))
-        figures["scale"] = {"driftCheck": largest, "largeProject": large}
+        figures["scale"] = {"driftCheck": largest, "memory": memory, "documentsCopy": copy}
         env.reset()
         say("== 4. failover: healthy-path overhead, then the primary dies")
         project, documents = failover_switch.deploy_both(env)
@@ -206,11 +236,26 @@ def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str
     return result
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("sizes are whole numbers, comma-separated") from error
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="every figure at a small size (about a minute)")
     parser.add_argument("--time-scale", type=float, help="figure 1's time scale (full: 0.1, tiny: 0.005)")
-    parser.add_argument("--documents", type=int, help="documents of figure 3's large project (full: 5000)")
+    parser.add_argument("--documents", type=_sizes, help="figure 3's project sizes, comma-separated "
+                        "(full: 1000,10000; tiny: 100,200)")
+    parser.add_argument("--service-maximum", action="store_true",
+                        help=f"figure 3 at the service's maximum of {SERVICE_MAXIMUM_DOCUMENTS:,} documents "
+                             "too "
+                             "(about half an hour more on 2 cores)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="directory for latest.json/.md")
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else FULL
@@ -219,9 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--time-scale must be in (0, 1]")
         sizes = Sizes(**{**sizes.__dict__, "time_scale": args.time_scale})
     if args.documents is not None:
-        if args.documents < 1:
-            parser.error("--documents must be positive")
-        sizes = Sizes(**{**sizes.__dict__, "large_documents": args.documents})
+        sizes = Sizes(**{**sizes.__dict__, "memory_documents": args.documents})
+    if args.service_maximum:
+        sizes = Sizes(**{**sizes.__dict__,
+                         "memory_documents": (*sizes.memory_documents, SERVICE_MAXIMUM_DOCUMENTS)})
     run(sizes, tiny=args.tiny, output=args.output, say=lambda text: print(text, flush=True))
     return 0
 

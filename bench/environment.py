@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from shared.language.authoring import AuthoringClient
 from shared.language.credentials import KeyAuth
 from shared.replication.steps import StepOptions
 from shared.runs.scheduler.local_runner import LocalRunner, QueueHostSettings
-from shared.runs.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME
+from shared.runs.scheduler.messages import POISON_QUEUE_NAME, QUEUE_NAME, StepMessage
 from shared.runs.scheduler.storage_queue import StorageQueueScheduler, step_queue_client
 from shared.settings import Settings, settings_from_values
 from shared.storage.json_blobs import STATE_CONTAINER
@@ -103,6 +103,21 @@ def started_environment(time_scale: float) -> Iterator[Environment]:
         yield Environment(azurite, regions[0], regions[1])
 
 
+@contextmanager
+def extra_regions(env: Environment, names: dict[str, str]) -> Iterator[dict[str, EmulatorRegion]]:
+    """More emulated resources beside the environment's two (target name -> region), on the secondary's
+    document account; stopped when the block ends."""
+    with ExitStack() as stack:
+        started: dict[str, EmulatorRegion] = {}
+        for name, region_name in names.items():
+            region = EmulatorRegion(env.azurite.connection_string("secondarydocs"), region=region_name,
+                                    time_scale=env.time_scale)
+            stack.callback(region.stop)
+            region.start()
+            started[name] = region
+        yield started
+
+
 # -- the replicator as the benchmarks run it -------------------------------------------------------------
 
 
@@ -124,11 +139,13 @@ def engine_for(settings: Settings, time_scale: float) -> ReplicationEngine:
     return ReplicationEngine.from_settings(settings, scheduler=scheduler, budget=budget, options=options)
 
 
-def runner_for(settings: Settings, engine: ReplicationEngine) -> LocalRunner:
-    """The local runner on the host's step queue; a failed slice comes back at once (host.json: a minute)."""
+def runner_for(settings: Settings, engine: ReplicationEngine,
+               advance: Callable[[StepMessage], None] | None = None) -> LocalRunner:
+    """The local runner on the host's step queue; a failed slice comes back at once (host.json: a minute).
+    `advance`: what runs each slice (default: the engine's own), e.g. timed."""
     host_storage = settings.values["AzureWebJobsStorage"]
     return LocalRunner(step_queue_client(host_storage, QUEUE_NAME), step_queue_client(host_storage,
-                       POISON_QUEUE_NAME), engine.advance, engine.fail_poisoned,
+                       POISON_QUEUE_NAME), advance or engine.advance, engine.fail_poisoned,
                        settings=QueueHostSettings(visibility_timeout=timedelta(0)), idle_sleep=0.01)
 
 

@@ -12,6 +12,11 @@ multiplied by the time scale; the engine's waits are scaled alike (bench.environ
   finished: polling delay, the queue's delivery, and the job's own follow-up work (e.g. storing the
   export as a snapshot) all count;
 - requests: what both regions' request counters saw during the run;
+- the replicator's own seconds per step kind: the time spent inside the slices the runner executed
+  (each timed around the engine's `advance`), by the kind of the step the slice served; the waits
+  between slices (a job running, a visibility delay) are not in it. Polls per job: the step's own
+  count of status GETs for its job, and that rate in polls per minute of the job's service time;
+
 - then a "no content change" run: the primary's project is saved again unchanged (re-imported from
   its own export), the daily timer tick runs, and every job it causes is counted (target: none on
   the secondary; the drift check may export the primary once to prove nothing changed).
@@ -20,7 +25,7 @@ multiplied by the time scale; the engine's waits are scaled alike (bench.environ
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,12 +41,41 @@ from bench.environment import (
 )
 from localdev.deploy_sample import deploy_sample_project
 from localdev.sample_project import SampleProject, ner_project
+from shared.engine import ReplicationEngine
 from shared.language.export_format import to_bytes
 from shared.runs.manifest import SUCCEEDED, RunManifest
+from shared.runs.scheduler.messages import StepMessage
 
 LAG_TARGET_SECONDS = 1.0
 RATIO_TARGET = 1.05
 DEPLOYMENT = "prod"
+
+
+class SliceTimer:
+    """Runs each slice through the engine and adds up the seconds it took, by step name."""
+
+    def __init__(self, engine: ReplicationEngine) -> None:
+        self.engine = engine
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.slices: Counter[str] = Counter()
+
+    def advance(self, message: StepMessage) -> None:
+        started = time.perf_counter()
+        try:
+            self.engine.advance(message)
+        finally:
+            self.seconds[message.step] += time.perf_counter() - started
+            self.slices[message.step] += 1
+
+    def by_kind(self, manifest: RunManifest) -> dict[str, dict[str, float]]:
+        kinds = {step.name: str(step.kind) for step in manifest.steps}
+        totals: dict[str, dict[str, float]] = {}
+        for name, seconds in self.seconds.items():
+            entry = totals.setdefault(kinds.get(name, name), {"seconds": 0.0, "slices": 0, "steps": 0})
+            entry["seconds"] = round(entry["seconds"] + seconds, 4)
+            entry["slices"] += self.slices[name]
+            entry["steps"] += 1
+        return dict(sorted(totals.items()))
 
 
 def seed_primary(env: Environment, project: SampleProject) -> None:
@@ -78,7 +112,8 @@ def measure(env: Environment, *, documents: int, timeout: float = 600.0) -> dict
     seed_primary(env, project)
     settings = env.settings(project.name)
     engine = engine_for(settings, env.time_scale)
-    runner = runner_for(settings, engine)
+    timer = SliceTimer(engine)
+    runner = runner_for(settings, engine, timer.advance)
 
     before = job_ids(env)
     reset_request_counts(*env.regions)
@@ -117,6 +152,9 @@ def measure(env: Environment, *, documents: int, timeout: float = 600.0) -> dict
         "stepsRetriedAfterThrottling": retries,
         "jobs": rows,
         "steps": [step_row(step) for step in manifest.steps],
+        "replicatorSecondsByStepKind": timer.by_kind(manifest),
+        "replicatorSecondsInSlices": round(sum(timer.seconds.values()), 3),
+        "pollsPerJob": _polls(rows, manifest, env.time_scale),
     }
     per_replication = {"requests": requests, "jobs": dict(Counter(f"{region}:{job['kind']}"
                                                                     for region, job in jobs))}
@@ -145,6 +183,20 @@ def job_rows(jobs: list[tuple[str, dict[str, Any]]], manifest: RunManifest) -> l
             "lagSeconds": round((next_start - finished).total_seconds(), 4) if next_start else None,
         })
     return rows
+
+
+def _polls(job_rows: list[dict[str, Any]], manifest: RunManifest, time_scale: float) -> list[dict[str, Any]]:
+    """Per job: the status GETs its step spent on it, and their rate per minute of the job's service time."""
+    polls = []
+    for row in job_rows:
+        if row["step"] is None:
+            continue
+        step = manifest.step(row["step"])
+        service_minutes = row["seconds"] / time_scale / 60
+        rate = round(step.polls / service_minutes, 2) if service_minutes else None
+        polls.append({"step": step.name, "kind": row["kind"], "polls": step.polls,
+                      "serviceSeconds": round(row["seconds"] / time_scale, 1), "pollsPerServiceMinute": rate})
+    return polls
 
 
 def step_row(step: Any) -> dict[str, Any]:

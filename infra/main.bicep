@@ -176,6 +176,10 @@ param secondaryTargets string = ''
 @secure()
 param secondaryTargetSettings object = {}
 
+@description('DRIFT_FULL_CHECK_DAYS: between full passes the daily drift check reads only the resources\' project lists; every replica is read project by project when its last full pass is this many days old.')
+@minValue(1)
+param driftFullCheckDays int = 7
+
 @description('DRILL_EVERY_DAYS: the daily timer runs the DR drill when the last one is this many days old; 0 runs it only on demand.')
 @minValue(0)
 param drillEveryDays int = 0
@@ -317,6 +321,7 @@ var productSettings = {
   DELETE_REMOVED_PROJECTS: deleteRemovedProjects ? 'true' : 'false'
   ROUTING_CONTAINER: routingContainerName
   DRILL_EVERY_DAYS: string(drillEveryDays)
+  DRIFT_FULL_CHECK_DAYS: string(driftFullCheckDays)
 }
 
 module functionApp 'app/function-app.bicep' = {

@@ -130,6 +130,7 @@ class DemoEnvironment:
             "SNAPSHOT_STORAGE": "AzureWebJobsStorage",
             "SNAPSHOT_CONTAINER": "snapshots",
             "DRIFT_SCHEDULE": "0 0 2 * * *",
+            "DRIFT_FULL_CHECK_DAYS": "7",
             "LANGUAGE_API_VERSION": "2023-04-01",
             "CONVERSATIONS_API_VERSION": "2023-04-01",
             "CLU_DEFAULT_TRAINING_MODE": "standard",

@@ -167,9 +167,9 @@ class ReplicationEngine:
         return self.replication.start_runs(projects, force=force, dry_run=dry_run, trigger=trigger,
                                            targets=targets)
 
-    def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:
+    def drift_report(self, projects: Sequence[str] | None = None, *, full: bool | None = None) -> DriftReport:
         """Check drift now; every check (timer, HTTP, CLI) lands in the drift history (the status page)."""
-        report = self.replication.drift_report(projects)
+        report = self.replication.drift_report(projects, full=full)
         try:
             self.drift_history.record(report, partial=projects is not None)
         except (ReplicatorError, AzureError) as error:

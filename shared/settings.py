@@ -45,6 +45,7 @@ KNOWN_SETTINGS: tuple[str, ...] = (
     "SNAPSHOT_STORAGE",
     "SNAPSHOT_CONTAINER",
     "DRIFT_SCHEDULE",
+    "DRIFT_FULL_CHECK_DAYS",
     "LANGUAGE_API_VERSION",
     # Conversation projects (issue 17): CLU and orchestration workflow.
     "CONVERSATIONS_API_VERSION",
@@ -86,6 +87,9 @@ HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
 DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
 DEFAULT_ROUTING_CONTAINER = "routing"
 DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
+# Between full passes the daily check reads only the resources' project lists (a few GETs per resource);
+# a change that moves no project timestamp (a deleted deployment or model) waits for the next full pass.
+DEFAULT_DRIFT_FULL_CHECK_DAYS = 7
 DEFAULT_MAX_TRAININGS_PER_DAY = 3
 DEFAULT_VERIFY_AGREEMENT_THRESHOLD = 1.0
 # When the service drew a new train/test split, the replica learnt from other documents: less agreement.
@@ -189,6 +193,8 @@ class Settings:
     snapshot_storage: str = field(repr=False)
     snapshot_container: str = DEFAULT_SNAPSHOT_CONTAINER
     drift_schedule: str = DEFAULT_DRIFT_SCHEDULE
+    # A (target, project) is observed project by project when its last full observation is this old.
+    drift_full_check_days: int = DEFAULT_DRIFT_FULL_CHECK_DAYS
     api_version: TextApiVersion = DEFAULT_TEXT_API_VERSION
     conversations_api_version: ConversationsApiVersion = DEFAULT_CONVERSATIONS_API_VERSION
     clu_default_training_mode: str = DEFAULT_CLU_TRAINING_MODE
@@ -234,6 +240,7 @@ class Settings:
             "replicatedProjects": "*" if self.replicate_all else list(self.replicated_projects),
             "snapshotContainer": self.snapshot_container,
             "driftSchedule": self.drift_schedule,
+            "driftFullCheckDays": self.drift_full_check_days,
             "apiVersion": self.api_version,
             "conversationsApiVersion": self.conversations_api_version,
             "cluDefaultTrainingMode": self.clu_default_training_mode,
@@ -408,6 +415,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         snapshot_storage=snapshot_storage,
         snapshot_container=snapshot_container,
         drift_schedule=reader.schedule("DRIFT_SCHEDULE"),
+        drift_full_check_days=reader.integer("DRIFT_FULL_CHECK_DAYS", DEFAULT_DRIFT_FULL_CHECK_DAYS,
+                                             minimum=1),
         api_version=api_version,
         conversations_api_version=conversations_api_version,
         clu_default_training_mode=_training_mode(reader),

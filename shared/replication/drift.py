@@ -1,9 +1,12 @@
 """Drift detection: does each target still serve what the primary serves, and how old is what it serves?
 
-Per (target, project), the cheap signals come first and cost almost nothing: one paged project list per
-resource (not a GET per project), one deployment list and one model list per project on each side (what
-the planner observes too), one training-config list per project kind, and a listing of the primary's
-document container (storage, outside the Language request budget). Only when the primary's
+Per (target, project), the cheap signals come first and cost almost nothing. The resource-level pass:
+one paged project list per resource (not a GET per project), one training-config list per project kind,
+and a listing of the primary's document container (storage, outside the Language request budget). A
+replica whose project-list timestamps on both sides are exactly as our last sync left them is decided
+from those alone (verdict.moved_signals). Any other, and every replica once its last full observation is
+DRIFT_FULL_CHECK_DAYS old (shared.replication.full_pass), is observed in full: one deployment list and one
+model list per project on each side, what the planner observes too. Only when the primary's
 `lastModifiedDateTime` moved and nothing else already proves drift does a fresh export decide, by its
 content hash: the export is a POST and counts against the 10-POST-per-minute budget, and a touched-but-
 unchanged project must not cost a billed training run.
@@ -30,12 +33,20 @@ from shared.errors import ReplicatorError
 from shared.language.authoring import DEFAULT_PAGE_SIZE
 from shared.language.export_format import canonical_kind
 from shared.language.regions import target_region_problems
+from shared.redaction import redact
 from shared.replication.orchestration import Routing
 from shared.replication.sync_record import SyncRecord
 from shared.replication.training_mode import has_training_modes
 from shared.replication.verdict import NEEDS_REPLICATION as NEEDS_REPLICATION
 from shared.replication.verdict import DriftState as DriftState
-from shared.replication.verdict import Observation, classify, deployment_records, promoted_reason, settle
+from shared.replication.verdict import (
+    Observation,
+    classify,
+    deployment_records,
+    moved_signals,
+    promoted_reason,
+    settle,
+)
 from shared.settings import Settings
 
 
@@ -49,6 +60,21 @@ class AuthoringReader(Protocol):
     def list_models(self, project: str) -> list[dict[str, Any]]: ...
 
     def training_config_versions(self, project_kind: str) -> list[dict[str, Any]]: ...
+
+
+class FullPasses(Protocol):
+    """When each replica is due a per-project observation (shared.replication.full_pass.FullPassLog)."""
+
+    def due(self, target: str, project: str, now: datetime) -> bool: ...
+
+    def observed(self, target: str, project: str, now: datetime) -> None: ...
+
+    def save(self) -> None: ...
+
+
+# How a replica was observed: project by project, or from the resources' project lists alone.
+OBSERVED_IN_FULL = "full"
+OBSERVED_FROM_LISTS = "projectLists"
 
 
 class SyncRecords(Protocol):
@@ -87,6 +113,7 @@ class ProjectDrift:
     export_checked: bool = False
     # label -> both models' evaluation scores stored at the last sync (see replication/evaluation.py).
     evaluation: Mapping[str, Any] = field(default_factory=dict)
+    observed: str = OBSERVED_IN_FULL
 
     @property
     def needs_replication(self) -> bool:
@@ -108,6 +135,7 @@ class ProjectDrift:
             "targetLastModifiedDateTime": self.target_last_modified,
             "exportChecked": self.export_checked,
             "evaluation": dict(self.evaluation),
+            "observed": self.observed,
         }
 
 
@@ -259,13 +287,16 @@ def check_drift(
     our_modifications: OurModifications | None = None,
     is_promoted: IsPromoted | None = None,
     routing_of: RoutingOf | None = None,
+    full_passes: FullPasses | None = None,
 ) -> DriftReport:
     """Compare every replicated project (or `projects`) on the primary with every target.
 
-    `targets` maps each configured target name to its authoring client. Nothing is written and no
-    job is started except, at most, one export per project whose timestamp alone moved. Expiry dates
+    `targets` maps each configured target name to its authoring client. Nothing is written but the
+    full-pass times, and no job is started except, at most, one export per project whose timestamp
+    alone moved. Expiry dates
     within `expiry_horizon` (default: EXPIRY_WARNING_DAYS) and recovery points older than
-    RECOVERY_POINT_MAX_AGE_HOURS are reported as risks.
+    RECOVERY_POINT_MAX_AGE_HOURS are reported as risks. `full_passes` None: every replica is observed in
+    full; otherwise only those whose timestamps moved or whose full pass is due.
     """
     if expiry_horizon is None:
         expiry_horizon = timedelta(days=settings.expiry_warning_days)
@@ -329,8 +360,19 @@ def check_drift(
                 entries.append(ProjectDrift(target.name, name, DriftState.ERROR, (listing,)))
                 continue
             try:
-                entry = checker.check(target.name, name, metadata, target_readers[target.name],
-                                      listing.get(name), records.get(target.name, name))
+                record = records.get(target.name, name)
+                secondary = listing.get(name)
+                if (full_passes is None or moved_signals(record, metadata, secondary)
+                        or full_passes.due(target.name, name, now)):
+                    entry = checker.check(target.name, name, metadata, target_readers[target.name],
+                                          secondary, record)
+                    if full_passes is not None and entry.state is DriftState.IN_SYNC:
+                        # Only an in-sync verdict may stand in for the days to come: a drift the project
+                        # lists cannot show is read in full again until a run repairs it.
+                        full_passes.observed(target.name, name, now)
+                else:
+                    assert record is not None and secondary is not None  # no signal moved
+                    entry = checker.check_listed(target.name, name, metadata, secondary, record)
             except (ReplicatorError, requests.RequestException, AzureError, OSError) as error:
                 # One project's failure (e.g. its document storage unreachable) must not hide the others.
                 reason = f"check failed: {_describe(error)}"
@@ -349,6 +391,12 @@ def check_drift(
             for risk in unknown_training_modes(settings, metadata, records.get(target.name, name)):
                 entry = _with_risk(entry, risk)
             entries.append(entry)
+    if full_passes is not None:
+        try:
+            full_passes.save()
+        except (ReplicatorError, AzureError, OSError) as error:
+            # The report stands; the next check reads those replicas in full once more.
+            warnings.append(f"could not record this check's full reads: {redact(_describe(error))}")
     return DriftReport(now, tuple(entries), _requests(counts), tuple(warnings))
 
 
@@ -384,14 +432,8 @@ class _ProjectChecker:
         """Observe what the planner observes, and let the one classifier decide."""
         deployments = self.primary.list_deployments(project)
         risks = tuple(self._expiry_risks(str(primary.get("projectKind", "")), deployments))
-        # An orchestration: its connected CLU projects' syncs can make it stale; its other targets
-        # (question answering, LUIS) are not replicated by this tool, a standing risk.
-        routing = self.routing_of(primary)
-        connected_synced: dict[str, datetime] = {}
-        if routing is not None:
-            risks += routing.notes
-            connected = {name: self.records.get(target, name) for name in routing.connected}
-            connected_synced = {name: found.synced_at for name, found in connected.items() if found}
+        notes, connected_synced = self._connected(target, primary)
+        risks += notes
         models = self.primary.list_models(project)
         container = str(primary.get("storageInputContainerName", ""))
         fingerprint = self.documents_fingerprint(project, container) if container and record else ""
@@ -408,19 +450,53 @@ class _ProjectChecker:
             secondary_deployments=secondary_deployments, record=record,
             our_modifications=self.our_modifications(target, project) if secondary else frozenset(),
             promoted=self.is_promoted(target, project), connected_synced=connected_synced)
+        return self._verdict(observation, risks, OBSERVED_IN_FULL)
+
+    def check_listed(self, target: str, project: str, primary: Mapping[str, Any],
+                     secondary: Mapping[str, Any], record: SyncRecord) -> ProjectDrift:
+        """A replica whose project-list timestamps have not moved since our sync: the record stands in for
+        both sides' deployment and model lists, and the same classifier decides (no GET of its own)."""
+        kind = str(primary.get("projectKind", ""))
+        risks = tuple(self._expiry_risks(kind, [
+            {"deploymentName": name, "modelTrainingConfigVersion": deployment.training_config_version}
+            for name, deployment in record.deployments.items()]))
+        notes, connected_synced = self._connected(target, primary)
+        risks += notes
+        container = str(primary.get("storageInputContainerName", ""))
+        observation = Observation(
+            project=project, target=target, primary=primary, primary_deployments=record.deployments,
+            documents_fingerprint=self.documents_fingerprint(project, container) if container else "",
+            secondary=secondary, secondary_models={}, secondary_deployments={}, record=record,
+            our_modifications=self.our_modifications(target, project),
+            promoted=self.is_promoted(target, project), serving_vouched=True,
+            connected_synced=connected_synced)
+        return self._verdict(observation, risks, OBSERVED_FROM_LISTS)
+
+    def _connected(self, target: str, primary: Mapping[str, Any]
+                   ) -> tuple[tuple[str, ...], dict[str, datetime]]:
+        """An orchestration: its connected CLU projects' syncs can make it stale; its other targets
+        (question answering, LUIS) are not replicated by this tool, a standing risk."""
+        routing = self.routing_of(primary)
+        if routing is None:
+            return (), {}
+        connected = {name: self.records.get(target, name) for name in routing.connected}
+        return routing.notes, {name: found.synced_at for name, found in connected.items() if found}
+
+    def _verdict(self, observation: Observation, risks: tuple[str, ...], observed: str) -> ProjectDrift:
         settled = settle(observation, self.content_hash)
         state, reasons = classify(settled)
+        record, secondary = observation.record, observation.secondary
         age = None
         if record is not None:
             age = self._recovery_point_age(record, changed=state is not DriftState.IN_SYNC)
         return ProjectDrift(
-            target=target, project=project, state=state, reasons=reasons, risks=risks, recovery_point_age=age,
-            last_synced_at=record.synced_at if record else None,
+            target=observation.target, project=observation.project, state=state, reasons=reasons, risks=risks,
+            recovery_point_age=age, last_synced_at=record.synced_at if record else None,
             last_run_id=(record.run_id or None) if record else None,
-            primary_last_modified=_text(primary.get("lastModifiedDateTime")),
+            primary_last_modified=_text(observation.primary.get("lastModifiedDateTime")),
             target_last_modified=_text(secondary.get("lastModifiedDateTime")) if secondary else None,
             export_checked=settled.content_changed is not None,
-            evaluation=record.evaluation if record else {})
+            evaluation=record.evaluation if record else {}, observed=observed)
 
     def _recovery_point_age(self, record: SyncRecord, *, changed: bool) -> timedelta:
         """How old the primary state is that the target serves.

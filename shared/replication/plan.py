@@ -27,6 +27,7 @@ from shared.replication.verdict import (
     classify,
     connected_changes,
     deployment_records,
+    listed_signals,
 )
 from shared.runs.manifest import SKIPPED, StepRecord
 from shared.settings import Settings
@@ -84,6 +85,7 @@ class Observed:
     def to_json(self) -> dict[str, Any]:
         return {
             "primaryLastModifiedDateTime": self.primary.get("lastModifiedDateTime"),
+            "primarySignals": listed_signals(self.primary),
             "projectKind": self.kind,
             "container": self.container,
             "deployments": {name: record.to_json()
@@ -100,8 +102,10 @@ class Observed:
 
 def observe(project: str, target: str, primary: AuthoringClient, secondary: AuthoringClient,
             primary_documents: ContainerClient | None, record: SyncRecord | None,
-            our_modifications: frozenset[str] = frozenset()) -> Observed:
-    metadata = primary.get_project(project)
+            our_modifications: frozenset[str] = frozenset(), *,
+            metadata: dict[str, Any] | None = None) -> Observed:
+    """`metadata`: the primary's project as the caller already read it (None: read it here)."""
+    metadata = metadata if metadata is not None else primary.get_project(project)
     if metadata is None:
         raise UnknownProject(project)
     models = {str(m["label"]): m for m in primary.list_models(project)}

@@ -30,6 +30,7 @@ from shared.replication.dependencies import (
     replication_order,
 )
 from shared.replication.drift import DriftReport, IsPromoted, check_drift, export_content_hash
+from shared.replication.full_pass import FullPassLog
 from shared.replication.orchestration import NO_DEPENDENCIES, Dependencies, DependencyReader
 from shared.replication.plan import (
     DIVERGED,
@@ -45,7 +46,7 @@ from shared.replication.step_kinds import StepKind, cancellable, fits_a_request
 from shared.replication.steps import Side, StepMachine, StepOptions
 from shared.replication.sync_record import DeploymentRecord, SyncRecord, SyncRecordStore
 from shared.replication.training_budget import TrainingBudget
-from shared.replication.verdict import promoted_reason, settle
+from shared.replication.verdict import listed_signals, promoted_reason, settle
 from shared.runs.executor import RunExecutor
 from shared.runs.kinds import REPLICATION_KIND, kind_name
 from shared.runs.lock import RunLock
@@ -280,8 +281,9 @@ class ReplicationRun:
         if metadata is None:
             raise UnknownProject(project)
         container = documents_container(self.primary_documents, metadata)
+        # The project just read is handed on: a run start reads the primary's project once, not twice.
         observed = replace(observe(project, target, self.primary, clients.authoring, container, record,
-                                   self.our_modifications(target, project)),
+                                   self.our_modifications(target, project), metadata=metadata),
                            promoted=self.promotion_view()(target, project),
                            connected_synced=self.connected_synced(project, target, metadata))
         # The same export decision as the daily check's, so both reach the same verdict.
@@ -420,11 +422,22 @@ class ReplicationRun:
             snapshots=tuple(manifest.context.get("snapshots", [])), synced_at=self.clock.now(),
             run_id=manifest.run_id, label_hashes=label_hashes, trained_labels=trained, evaluation=evaluation,
             training_modes={**(previous.get("trainingModes") or {}), **(observed.get("trainingModes") or {})},
+            # A manifest planned before the signals were kept records none: the next check reads per project.
+            primary_signals=observed.get("primarySignals"),
+            secondary_signals=listed_signals(secondary) if "primarySignals" in observed else None,
         )
 
-    def drift_report(self, projects: Sequence[str] | None = None) -> DriftReport:
+    def drift_report(self, projects: Sequence[str] | None = None, *, full: bool | None = None) -> DriftReport:
+        """`full`: True observes every replica project by project, False only those whose timestamps
+        moved, None those too and every replica whose last full observation is DRIFT_FULL_CHECK_DAYS old."""
+        fingerprints: dict[str, str] = {}
+
         def fingerprint(project: str, container: str) -> str:
-            return container_fingerprint(self.primary_documents.get_container_client(container))
+            # Projects often share a container: one listing per container and check.
+            if container not in fingerprints:
+                fingerprints[container] = container_fingerprint(
+                    self.primary_documents.get_container_client(container))
+            return fingerprints[container]
 
         def content_hash(project: str) -> str:
             return export_content_hash(self.primary, project)
@@ -433,7 +446,10 @@ class ReplicationRun:
         return check_drift(self.settings, self.primary, {n: t.authoring for n, t in self.targets.items()},
                            self.sync_records, fingerprint, content_hash, self.clock, projects=projects,
                            our_modifications=self.our_modifications, is_promoted=self.promotion_view(),
-                           routing_of=reader.reader.routing if reader is not None else None)
+                           routing_of=reader.reader.routing if reader is not None else None,
+                           full_passes=FullPassLog(self.sync_records.blobs,
+                                                   timedelta(days=self.settings.drift_full_check_days),
+                                                   always=full))
 
 
 __all__ = ["ReplicationRun", "RunStart", "TargetClients", "TickReport"]

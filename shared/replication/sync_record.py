@@ -52,6 +52,10 @@ class SyncRecord:
     # Conversation projects: label -> the primary's trainingMode, as last seen in one of its training jobs
     # (the model does not record it and the jobs expire after 7 days).
     training_modes: dict[str, str] = field(default_factory=dict)
+    # Both sides' project-list timestamps at the sync (verdict.listed_signals): unmoved, the daily check
+    # needs no GET of its own for this replica. None: recorded before they were kept.
+    primary_signals: dict[str, str] | None = None
+    secondary_signals: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +69,10 @@ class SyncRecord:
             "trainedLabels": dict(sorted(self.trained_labels.items())),
             "evaluation": dict(sorted(self.evaluation.items())),
             "trainingModes": dict(sorted(self.training_modes.items())),
+            **({"primarySignals": dict(sorted(self.primary_signals.items()))}
+               if self.primary_signals is not None else {}),
+            **({"secondarySignals": dict(sorted(self.secondary_signals.items()))}
+               if self.secondary_signals is not None else {}),
         }
 
     @classmethod
@@ -81,7 +89,13 @@ class SyncRecord:
             trained_labels=dict(data.get("trainedLabels", {})),
             evaluation=dict(data.get("evaluation") or {}),
             training_modes=dict(data.get("trainingModes") or {}),
+            primary_signals=_signals(data.get("primarySignals")),
+            secondary_signals=_signals(data.get("secondarySignals")),
         )
+
+
+def _signals(value: Any) -> dict[str, str] | None:
+    return {str(name): str(stamp) for name, stamp in value.items()} if isinstance(value, dict) else None
 
 
 class SyncRecordStore:

@@ -58,6 +58,9 @@ class Observation:
     promoted: bool = False
     # An orchestration's connected CLU projects -> when each was last synced to this target.
     connected_synced: Mapping[str, datetime] = field(default_factory=dict)
+    # The target's models and deployments were not listed: its project-list timestamps have not moved
+    # since our sync, which left every primary deployment served there (see `moved_signals`).
+    serving_vouched: bool = False
 
     @property
     def kind(self) -> str:
@@ -89,6 +92,40 @@ def deployment_records(deployments: Iterable[Mapping[str, Any]], models: Iterabl
             label=label, last_trained=str(deployment.get("lastTrainedDateTime", "")),
             training_config_version=str(deployment.get("modelTrainingConfigVersion", "")))
     return records
+
+
+# A project's timestamps in its resource's project list: editing, importing, training and deploying move
+# them; a deleted deployment or model does not (in the emulator; unverified on the service).
+SIGNAL_TIMESTAMPS = ("lastModifiedDateTime", "lastTrainedDateTime", "lastDeployedDateTime")
+
+
+def listed_signals(metadata: Mapping[str, Any] | None) -> dict[str, str]:
+    """A project's SIGNAL_TIMESTAMPS as the project list shows them (absent: never trained, deployed)."""
+    if metadata is None:
+        return {}
+    return {name: str(metadata[name]) for name in SIGNAL_TIMESTAMPS if metadata.get(name)}
+
+
+def moved_signals(record: SyncRecord | None, primary: Mapping[str, Any] | None,
+                  secondary: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """Why the project lists alone cannot show a replica unchanged since our last sync; () when they can.
+
+    Empty means both sides' timestamps are exactly as our last sync left them: the primary's deployments
+    are the recorded ones and the target still serves them, so `classify` may decide from the project
+    lists, the record and the document listing without a GET per project. Anything else needs the
+    per-project observation (models and deployments listed on both sides).
+    """
+    if record is None:
+        return ("no sync record",)
+    if record.primary_signals is None or record.secondary_signals is None:
+        return ("the last sync recorded no project-list timestamps",)
+    if primary is None or secondary is None:
+        return ("the project is missing on a side",)
+    moved = [f"primary {name}" for name in SIGNAL_TIMESTAMPS
+             if listed_signals(primary).get(name) != record.primary_signals.get(name)]
+    moved += [f"target {name}" for name in SIGNAL_TIMESTAMPS
+              if listed_signals(secondary).get(name) != record.secondary_signals.get(name)]
+    return tuple(moved)
 
 
 def needs_export(observation: Observation) -> bool:
@@ -148,7 +185,8 @@ def classify(observation: Observation) -> tuple[DriftState, tuple[str, ...]]:
                        "blob storage)")
     if record.project_kind and record.project_kind != observation.kind:
         changes.append(f"project kind changed from {record.project_kind} to {observation.kind}")
-    changes += _target_serving(observation)
+    if not observation.serving_vouched:
+        changes += _target_serving(observation)
     changes += connected_changes(observation)
     primary_modified = _text(observation.primary.get("lastModifiedDateTime"))
     notes: list[str] = []

@@ -28,9 +28,11 @@ COPY_WORKERS = 4
 # Copies handed to the pool at a time: a future per document of a 100,000-document project would cost
 # more memory than the documents themselves.
 COPY_BATCH = 64
-# Blobs per listing request. A page is held parsed (its XML and the SDK's objects, about 10 KB a blob),
-# so the service's default of 5,000 would cost some 50 MB at once; 1,000 costs a request per 1,000 blobs.
-LISTING_PAGE = 1000
+# Blobs per listing request. A page is held parsed (its XML and the SDK's objects, about 11 KB a blob),
+# so the service's default of 5,000 would cost some 55 MB at once. 250 keeps a page under 3 MB (at 1,000
+# it was 11 of the 17.7 MiB a 1,000-document replication peaked at) for a listing request per 250 blobs,
+# on storage, outside the Language request budget.
+LISTING_PAGE = 250
 
 
 # What a listing keeps of a blob (the SDK's BlobProperties is about 5 KB): its MD5 and size packed in 24

@@ -121,6 +121,7 @@ SAMPLE_EXPRESSIONS = {
     "snapshotContainerName": "snapshots",
     "routingContainerName": "routing",
     "string(drillEveryDays)": "7",
+    "string(driftFullCheckDays)": "7",
     "driftSchedule": None,  # the parameter's default
     "languageApiVersion": None,
     "conversationsApiVersion": None,

@@ -2,7 +2,9 @@
 
 Against Azurite and two emulated regions. Every scenario compares the drift report's state (what the
 timer, `drift` and GET /api/drift show) with the dry-run plan's state (what `replicate --dry-run` and
-the run itself decide): both come from shared.replication.verdict.classify.
+the run itself decide): both come from shared.replication.verdict.classify. The report is taken both
+ways the daily check observes: in full (a GET per project) and from the resources' project lists alone
+(between full passes), and each change must be caught by the way that should catch it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from azure.storage.blob import BlobServiceClient
 
 from localdev.sample_project import ner_project
 from shared.language import retry
+from shared.replication.drift import OBSERVED_FROM_LISTS, OBSERVED_IN_FULL
 from shared.replication.verdict import UNFINISHED_RUN, DriftState
 from shared.runs.manifest import FAILED, SUCCEEDED
 
@@ -36,12 +39,18 @@ def replicate(h, project):
     return h.engine.get_run(project.name, start.run_id)
 
 
-def verdicts(h, project) -> tuple[DriftState, str]:
+def verdicts(h, project, *, full: bool | None = None) -> tuple[DriftState, str]:
     """(the drift report's state, the dry-run plan's state) for the one project and target."""
-    entry = h.engine.drift_report().project(project.name)
+    entry = h.engine.drift_report(full=full).project(project.name)
     [planned] = h.engine.start_runs(dry_run=True)
     assert planned.plan is not None, planned
     return entry.state, planned.plan["state"]
+
+
+def both_paths(h, project):
+    """The report observed from the project lists alone, then in full (neither writes anything)."""
+    return (h.engine.drift_report(full=False).project(project.name),
+            h.engine.drift_report(full=True).project(project.name))
 
 
 def edit_labels(client, project):
@@ -81,14 +90,24 @@ SCENARIOS = {
     "secondary edited": lambda regions, azurite, primary, project: edit_secondary(regions, project),
     "secondary deleted": lambda regions, azurite, primary, project: wait_job(
         authoring(regions.secondary), authoring(regions.secondary).delete_project(project.name)),
+    "secondary retrained": lambda regions, azurite, primary, project: retrain(
+        authoring(regions.secondary), project.name, "v1"),
+    "secondary deployment deleted": lambda regions, azurite, primary, project: wait_job(
+        authoring(regions.secondary), authoring(regions.secondary).delete_deployment(project.name, "prod")),
 }
 EXPECTED = {
     "in sync": DriftState.IN_SYNC, "labels edited": DriftState.DRIFTED, "saved unchanged": DriftState.IN_SYNC,
     "document edited": DriftState.DRIFTED, "retrained, not redeployed": DriftState.IN_SYNC,
     "retrained and redeployed": DriftState.DRIFTED, "deployment added": DriftState.DRIFTED,
     "deployment deleted": DriftState.DRIFTED, "secondary edited": DriftState.DIVERGED,
-    "secondary deleted": DriftState.MISSING,
+    "secondary deleted": DriftState.MISSING, "secondary retrained": DriftState.DRIFTED,
+    "secondary deployment deleted": DriftState.DRIFTED,
 }
+# Changes that move no project timestamp (in the emulator): the project lists cannot show them, so only the
+# full pass (every DRIFT_FULL_CHECK_DAYS) finds them.
+TIMESTAMP_LESS = {"deployment deleted", "secondary deployment deleted"}
+# Decided from the project lists (no timestamp moved); every other change makes the check read per project.
+FROM_LISTS = {"in sync", "document edited"} | TIMESTAMP_LESS
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -97,14 +116,22 @@ def test_the_report_and_the_plan_reach_the_same_state(world, regions, azurite, s
     assert replicate(h, project).status == SUCCEEDED
 
     SCENARIOS[scenario](regions, azurite, primary, project)
-    report_state, plan_state = verdicts(h, project)
+    from_lists, in_full = both_paths(h, project)
+    report_state, plan_state = verdicts(h, project, full=True)
 
-    assert report_state == plan_state == EXPECTED[scenario]
+    assert in_full.state == report_state == plan_state == EXPECTED[scenario], in_full
+    assert in_full.observed == OBSERVED_IN_FULL
+    # The cheap path reaches the same verdict, through the same classify, unless no timestamp moved.
+    assert from_lists.state == (DriftState.IN_SYNC if scenario in TIMESTAMP_LESS else EXPECTED[scenario])
+    assert from_lists.observed == (OBSERVED_FROM_LISTS if scenario in FROM_LISTS else OBSERVED_IN_FULL)
     if EXPECTED[scenario] in (DriftState.DRIFTED, DriftState.MISSING):
-        # What the plan says is repaired is repaired, and the check then says so twice.
+        # What the plan says is repaired is repaired, and the check then says so twice, both ways.
         assert replicate(h, project).status == SUCCEEDED
         assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
         assert verdicts(h, project) == (DriftState.IN_SYNC, "in_sync")
+        from_lists, in_full = both_paths(h, project)
+        assert from_lists.state == in_full.state == DriftState.IN_SYNC
+        assert from_lists.observed == OBSERVED_FROM_LISTS  # the run recorded both sides' timestamps
 
 
 @pytest.mark.parametrize("kind", ["train", "deploy", "import"])

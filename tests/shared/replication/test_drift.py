@@ -12,8 +12,15 @@ import pytest
 
 from shared.clock import FakeClock
 from shared.errors import ReplicatorError
-from shared.replication.drift import DriftState, check_drift, format_age
+from shared.replication.drift import (
+    OBSERVED_FROM_LISTS,
+    OBSERVED_IN_FULL,
+    DriftState,
+    check_drift,
+    format_age,
+)
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
+from shared.replication.verdict import listed_signals
 from shared.settings import Settings, settings_from_values
 from tests.shared.setting_values import offline_values
 
@@ -338,6 +345,80 @@ def test_many_projects_cost_one_project_list_per_resource():
     # observes too), and one config list per kind; on the target, its models and deployments.
     assert len(world.primary.calls) == 1 + 40 * 2 + 1
     assert report.requests["secondary"] == {"GET": 1 + 40 * 2}
+
+
+class NoFullPassDue:
+    """Between full passes: only moved timestamps lead to per-project reads; records what was read in full."""
+
+    def __init__(self) -> None:
+        self.observed_in_full: list[tuple[str, str]] = []
+        self.saved = 0
+
+    def due(self, target: str, project: str, now: datetime) -> bool:
+        return False
+
+    def observed(self, target: str, project: str, now: datetime) -> None:
+        self.observed_in_full.append((target, project))
+
+    def save(self) -> None:
+        self.saved += 1
+
+
+def with_signals(world: World, project: str) -> None:
+    """The sync record as a run now writes it: both sides' project-list timestamps at the sync."""
+    key = ("secondary", project)
+    world.records.records[key] = replace(
+        world.records.records[key], primary_signals=listed_signals(world.primary.projects[project]),
+        secondary_signals=listed_signals(world.secondary.projects[project]))
+
+
+def test_between_full_passes_unmoved_replicas_cost_only_the_project_lists():
+    world = World()
+    for index in range(40):
+        world.synced(f"Project{index:02d}")
+        with_signals(world, f"Project{index:02d}")
+    full_passes = NoFullPassDue()
+
+    report = world.check(full_passes=full_passes)
+
+    assert report.in_sync and {entry.observed for entry in report.projects} == {OBSERVED_FROM_LISTS}
+    # The expiry check's training-config list stays (one per kind); nothing per project.
+    assert world.primary.calls == ["list_projects", "training_config_versions:CustomEntityRecognition"]
+    assert world.secondary.calls == ["list_projects"]
+    assert full_passes.observed_in_full == [] and full_passes.saved == 1
+
+
+def test_a_moved_timestamp_sends_that_replica_alone_to_the_full_read_and_an_old_record_too():
+    world = World()
+    for name in ("Moved", "Quiet", "OldRecord"):
+        world.synced(name)
+    for name in ("Moved", "Quiet"):
+        with_signals(world, name)
+    world.primary.projects["Moved"]["lastDeployedDateTime"] = "2026-03-02T08:00:00Z"
+    full_passes = NoFullPassDue()
+
+    report = world.check(full_passes=full_passes)
+
+    observed = {entry.project: entry.observed for entry in report.projects}
+    assert observed == {"Moved": OBSERVED_IN_FULL, "Quiet": OBSERVED_FROM_LISTS,
+                        "OldRecord": OBSERVED_IN_FULL}
+    assert "list_deployments:Quiet" not in world.primary.calls + world.secondary.calls
+    assert sorted(full_passes.observed_in_full) == [("secondary", "Moved"), ("secondary", "OldRecord")]
+
+
+def test_a_drift_found_in_full_is_not_recorded_as_a_full_pass_so_it_is_read_in_full_again():
+    world = World()
+    world.synced("Loans")
+    with_signals(world, "Loans")
+    world.primary.deployments["Loans"] = []  # deleted: no timestamp moves
+    world.records.records[("secondary", "Loans")] = replace(
+        world.records.records[("secondary", "Loans")], primary_signals={})  # force the full read
+    full_passes = NoFullPassDue()
+
+    entry = world.check(full_passes=full_passes).project("Loans")
+
+    assert entry.state is DriftState.DRIFTED and entry.observed == OBSERVED_IN_FULL
+    assert full_passes.observed_in_full == []
 
 
 def test_configured_projects_only_and_a_missing_primary_project_is_an_error():

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
 from shared.replication.verdict import (
     UNFINISHED_RUN,
@@ -14,6 +16,8 @@ from shared.replication.verdict import (
     classify,
     failback_change,
     ignoring_target_edits,
+    listed_signals,
+    moved_signals,
     needs_export,
     settle,
 )
@@ -131,3 +135,42 @@ def test_a_connected_clu_project_replicated_after_the_orchestration_s_last_sync_
     assert reasons == ("connected CLU project 'Coffee' was replicated to the target at 2026-01-03T00:00:00Z, "
                        "after this orchestration's last sync (2026-01-02T00:00:00Z): its training reads "
                        "that project",)
+
+
+SIGNALS = {"lastModifiedDateTime": T0, "lastTrainedDateTime": T0, "lastDeployedDateTime": T1}
+
+
+def with_signals(observation: Observation) -> SyncRecord:
+    assert observation.record is not None and observation.secondary is not None
+    return replace(observation.record, primary_signals=dict(SIGNALS),
+                   secondary_signals=listed_signals(observation.secondary))
+
+
+@pytest.mark.parametrize("side", ["primary", "target"])
+@pytest.mark.parametrize("name", ["lastModifiedDateTime", "lastTrainedDateTime", "lastDeployedDateTime"])
+def test_each_project_list_timestamp_that_moves_is_a_signal_on_either_side(side, name):
+    observation = synced()
+    record = with_signals(observation)
+    primary, secondary = dict(SIGNALS), dict(observation.secondary or {})
+    assert moved_signals(record, primary, secondary) == ()
+
+    (primary if side == "primary" else secondary)[name] = T2
+
+    assert moved_signals(record, primary, secondary) == (f"{side} {name}",)
+
+
+def test_no_record_an_old_record_or_a_missing_side_always_needs_the_per_project_observation():
+    observation = synced()
+    record = with_signals(observation)
+    assert moved_signals(None, SIGNALS, observation.secondary) == ("no sync record",)
+    assert moved_signals(replace(record, primary_signals=None), SIGNALS, observation.secondary)
+    assert moved_signals(record, SIGNALS, None) == ("the project is missing on a side",)
+
+
+def test_a_vouched_target_is_not_asked_for_its_deployments_and_the_rest_is_still_decided():
+    """The project-list path: no target model or deployment listed, the record's deployments stand in."""
+    vouched = synced(secondary_models={}, secondary_deployments={}, serving_vouched=True)
+    assert classify(vouched) == (DriftState.IN_SYNC, ())
+    state, reasons = classify(replace(vouched, documents_fingerprint="fp2"))
+    assert state is DriftState.DRIFTED and "documents in container 'loans' changed" in reasons[0]
+    assert classify(replace(vouched, promoted=True))[0] is DriftState.PROMOTED

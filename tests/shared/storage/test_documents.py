@@ -96,3 +96,29 @@ def test_fingerprint_follows_text_edits_not_rewrites(
     assert container_fingerprint(source, locations) == edited
     source.get_blob_client(locations[2]).delete_blob()
     assert container_fingerprint(source, locations) != edited
+
+
+def test_comparing_identical_containers_holds_one_listing_page_not_the_whole_listing(
+    accounts: tuple[BlobServiceClient, BlobServiceClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documents step when the target already holds every document (what the memory benchmark runs):
+    memory follows the listing page, not the project. A small size, pages of a tenth of it."""
+    import tracemalloc
+
+    source, target, locations, _ = seeded(accounts, documents=200)
+    copy_documents(source, target, locations)
+
+    def peak(page: int) -> int:
+        monkeypatch.setattr(documents, "LISTING_PAGE", page)
+        tracemalloc.start()
+        try:
+            report = copy_documents(source, target, locations)
+            traced = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert len(report.skipped_identical) == 200 and not report.copied
+        return traced
+
+    whole, paged = peak(200), peak(20)
+    # A page is held parsed (about 11 KB a blob); the kept tokens are 24 bytes a blob.
+    assert paged < whole / 3, f"{paged} bytes at peak with pages of 20, {whole} with one page of 200"
