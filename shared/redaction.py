@@ -38,6 +38,17 @@ def redact(text: str) -> str:
     return _SECRET_PART.sub(replace, text)
 
 
+def redact_all(value: Any) -> Any:
+    """`value` (JSON-shaped: strings, lists, dicts) with every string redacted, e.g. a recorded error."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_all(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_all(item) for key, item in value.items()}
+    return value
+
+
 _installed = False
 
 

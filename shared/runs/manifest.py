@@ -17,6 +17,7 @@ from typing import Any
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ConcurrentUpdate, InvalidRequest, UnknownRun
 from shared.names import check_name as check_name  # its home; re-exported for run code
+from shared.redaction import redact_all
 from shared.storage.json_blobs import JsonBlobs
 
 PENDING = "pending"
@@ -77,6 +78,9 @@ class StepRecord:
         data = asdict(self)
         for key in ("intent_at", "started_at", "finished_at"):
             data[key] = _stamp(getattr(self, key))
+        # Errors and warnings quote the service and the SDK, which can quote a key or a SAS: a manifest
+        # is stored, answered over HTTP and printed, so what it says is redacted once, here.
+        data["errors"], data["warnings"] = redact_all(self.errors), redact_all(self.warnings)
         return data
 
     @classmethod
@@ -84,6 +88,8 @@ class StepRecord:
         values = dict(data)
         for key in ("intent_at", "started_at", "finished_at"):
             values[key] = _time(values.get(key))
+        values["errors"] = redact_all(list(values.get("errors", [])))
+        values["warnings"] = redact_all(list(values.get("warnings", [])))
         return cls(**values)
 
 
@@ -132,8 +138,10 @@ class RunManifest:
             "runId": self.run_id, "project": self.project, "target": self.target, "trigger": self.trigger,
             "force": self.force, "status": self.status, "createdAt": _stamp(self.created_at),
             "updatedAt": _stamp(self.updated_at), "finishedAt": _stamp(self.finished_at),
-            "reasons": list(self.reasons), "warnings": list(self.warnings), "error": self.error,
-            "steps": [step.to_json() for step in self.steps], "fence": self.fence,
+            # Redacted like each step's errors (a manifest written before this rule is redacted on reading).
+            "reasons": redact_all(self.reasons), "warnings": redact_all(self.warnings),
+            "error": redact_all(self.error), "steps": [step.to_json() for step in self.steps],
+            "fence": self.fence,
             "claimOwner": self.claim_owner, "claimAt": _stamp(self.claim_at),
             "nextMessageSent": self.next_message_sent, "nextDueAt": _stamp(self.next_due_at),
             "progressAt": _stamp(self.progress_at), "context": self.context,
@@ -149,8 +157,9 @@ class RunManifest:
             run_id=data["runId"], project=data["project"], target=data["target"], trigger=data["trigger"],
             force=bool(data["force"]), created_at=created, updated_at=updated, status=data["status"],
             steps=[StepRecord.from_json(step) for step in data.get("steps", [])],
-            reasons=list(data.get("reasons", [])), warnings=list(data.get("warnings", [])),
-            error=data.get("error"), finished_at=_time(data.get("finishedAt")),
+            reasons=redact_all(list(data.get("reasons", []))),
+            warnings=redact_all(list(data.get("warnings", []))),
+            error=redact_all(data.get("error")), finished_at=_time(data.get("finishedAt")),
             fence=int(data.get("fence", 0)),
             claim_owner=data.get("claimOwner"), claim_at=_time(data.get("claimAt")),
             next_message_sent=bool(data.get("nextMessageSent", True)),

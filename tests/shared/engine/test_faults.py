@@ -114,3 +114,20 @@ def test_a_failed_training_job_fails_the_run_with_the_services_reason(regions, s
                                  f"run_id={run.run_id} ")
     assert len(training_jobs(regions.secondary, project.name)) == 1
     assert h.engine.lock.holder("secondary", project.name) is None
+
+
+def test_a_service_message_quoting_a_key_is_recorded_and_answered_redacted(regions, seeded):
+    """A run's errors are stored in its manifest, answered over HTTP and printed by the CLI: the service's
+    message can quote a key or a SAS, so the manifest itself never holds one."""
+    project, h = seeded
+    key = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0=="
+    control(regions.secondary, "/_emulator/faults/jobs", {
+        "kind": "train", "count": 5, "code": "InvalidRequest",
+        "message": f"cannot read DefaultEndpointsProtocol=https;AccountKey={key}; or ?sv=1&sig=abcSIGdef"})
+    run = replicate(h, project)
+    assert run.status == FAILED
+    stored = h.engine.get_run(project.name, run.run_id).to_json()
+    text = str(stored)
+    assert key not in text and "abcSIGdef" not in text
+    assert "AccountKey=***" in stored["error"]["message"]
+    assert any("AccountKey=***" in str(step["errors"]) for step in stored["steps"])
