@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, TypedDict, Unpack, cast
@@ -255,9 +255,11 @@ class AuthoringClient:
 
     # -- projects ------------------------------------------------------------------------------------
 
-    def list_projects(self, *, page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every project's metadata, of both route families, a page per request (follows nextLink)."""
-        for family in (ANALYZE_TEXT, ANALYZE_CONVERSATIONS):
+    def list_projects(self, *, page_size: int = DEFAULT_PAGE_SIZE,
+                      families: Sequence[RouteFamily] = (ANALYZE_TEXT, ANALYZE_CONVERSATIONS),
+                      ) -> Iterator[dict[str, Any]]:
+        """Every project's metadata of `families` (default both), a page per request (follows nextLink)."""
+        for family in families:
             for project in self._paged(self._url("/projects", family=family), page_size):
                 if isinstance(project.get("projectName"), str):
                     self._remember(project["projectName"], project.get("projectKind"), family)

@@ -32,6 +32,7 @@ from shared.clock import Clock, parse_iso, utc_iso
 from shared.errors import ReplicatorError
 from shared.language.authoring import DEFAULT_PAGE_SIZE
 from shared.language.export_format import canonical_kind
+from shared.language.project_kinds import ROUTE_FAMILIES, RouteFamily, project_kind
 from shared.language.regions import target_region_problems
 from shared.redaction import redact
 from shared.replication.orchestration import Routing
@@ -53,7 +54,8 @@ from shared.settings import Settings
 class AuthoringReader(Protocol):
     """The read side of shared.language.authoring.AuthoringClient that drift needs."""
 
-    def list_projects(self) -> Iterator[dict[str, Any]]: ...
+    def list_projects(self, *, families: Sequence[RouteFamily] = ROUTE_FAMILIES
+                      ) -> Iterator[dict[str, Any]]: ...
 
     def list_deployments(self, project: str) -> list[dict[str, Any]]: ...
 
@@ -255,9 +257,12 @@ class _Counted:
         self._inner = inner
         self._counts = counts
 
-    def list_projects(self) -> Iterator[dict[str, Any]]:
-        listed = list(self._inner.list_projects())
-        self._counts["GET"] += max(1, math.ceil(len(listed) / DEFAULT_PAGE_SIZE))
+    def list_projects(self, *, families: Sequence[RouteFamily] = ROUTE_FAMILIES) -> Iterator[dict[str, Any]]:
+        listed: list[dict[str, Any]] = []
+        for family in families:   # each family is its own paged list
+            pages = list(self._inner.list_projects(families=(family,)))
+            self._counts["GET"] += max(1, math.ceil(len(pages) / DEFAULT_PAGE_SIZE))
+            listed += pages
         return iter(listed)
 
     def list_deployments(self, project: str) -> list[dict[str, Any]]:
@@ -320,6 +325,10 @@ def check_drift(
                   for name in names for target in settings.targets]
         return DriftReport(now, tuple(failed), _requests(counts), (*warnings, reason))
     wanted = _wanted_projects(settings, primary_projects, projects)
+    # A target is listed only in the route families of the projects checked: no conversation projects
+    # replicated, no conversations list spent on each target.
+    target_families = tuple(family for family in ROUTE_FAMILIES
+                            if any(_family_of(primary_projects.get(name)) is family for name in wanted))
 
     target_projects: dict[str, dict[str, dict[str, Any]] | str] = {}
     target_readers: dict[str, _Counted] = {}
@@ -331,7 +340,7 @@ def check_drift(
             continue
         target_readers[target.name] = _Counted(client, counts[target.name])
         try:
-            listed = target_readers[target.name].list_projects()
+            listed = target_readers[target.name].list_projects(families=target_families)
             target_projects[target.name] = {str(p["projectName"]): p for p in listed}
         except (ReplicatorError, requests.RequestException) as error:
             target_projects[target.name] = f"cannot list the target's projects: {_describe(error)}"
@@ -542,6 +551,11 @@ class _ProjectChecker:
                 for item in offered
             }
         return _date(self._config_versions[project_kind].get(config))
+
+
+def _family_of(metadata: Mapping[str, Any] | None) -> RouteFamily | None:
+    kind = project_kind(metadata.get("projectKind")) if metadata is not None else None
+    return kind.routes if kind is not None else None
 
 
 def _wanted_projects(settings: Settings, primary_projects: Mapping[str, Any],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 
 from shared.clock import FakeClock
 from shared.errors import ReplicatorError
+from shared.language.project_kinds import ANALYZE_TEXT, ROUTE_FAMILIES, RouteFamily, project_kind
 from shared.replication.drift import (
     OBSERVED_FROM_LISTS,
     OBSERVED_IN_FULL,
@@ -76,11 +77,14 @@ class FakeResource:
             "deploymentExpirationDate": expires, "modelTrainingConfigVersion": config,
         })
 
-    def list_projects(self) -> Iterator[dict[str, Any]]:
-        self.calls.append("list_projects")
+    def list_projects(self, *, families: Sequence[RouteFamily] = ROUTE_FAMILIES) -> Iterator[dict[str, Any]]:
+        if ANALYZE_TEXT in families:   # a call per family: the call is counted once, with the text family
+            self.calls.append("list_projects")
         if self.fail:
             raise self.fail
-        return iter(list(self.projects.values()))
+        kinds = {name: project_kind(project.get("projectKind")) for name, project in self.projects.items()}
+        return iter([project for name, project in self.projects.items()
+                     if (kind := kinds[name]) is None or kind.routes in families])
 
     def list_deployments(self, project: str) -> list[dict[str, Any]]:
         self.calls.append(f"list_deployments:{project}")
@@ -539,9 +543,10 @@ def test_a_fresh_replica_is_in_sync_for_a_few_gets_and_no_export(replicated):
     entry = report.project(INTEGRATION_PROJECT)
     assert entry.state is DriftState.IN_SYNC, entry
     assert not entry.export_checked
-    # One project list per resource, the project's deployment and model lists and one training-config
-    # list; on the target, its model and deployment lists (the planner observes the same).
-    assert report.requests == {"primary": {"GET": 4}, "secondary": {"GET": 3}}
+    # The primary's project list in each route family (the kinds are learnt from it), the project's
+    # deployment and model lists and one training-config list; on the target, the list of the one family
+    # replicated here and its model and deployment lists (the planner observes the same).
+    assert report.requests == {"primary": {"GET": 5}, "secondary": {"GET": 3}}
 
 
 def test_a_save_without_changes_on_the_primary_is_settled_by_one_export(replicated):
