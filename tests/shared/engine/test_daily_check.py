@@ -55,8 +55,9 @@ def test_between_full_passes_an_unchanged_replica_costs_only_the_project_lists(r
     entry = h.engine.drift_report().project(project.name)
 
     assert entry.state is DriftState.IN_SYNC and entry.observed == OBSERVED_FROM_LISTS, entry
-    # One project-list page per resource and the training-config list (expiry): nothing per project.
-    assert authoring_gets(regions.primary, regions.secondary) == 3
+    # One project-list page per route family (analyze-text, analyze-conversations) per resource and the
+    # training-config list (expiry): nothing per project.
+    assert authoring_gets(regions.primary, regions.secondary) == 2 * 2 + 1
 
 
 def test_a_change_no_timestamp_shows_is_found_by_the_next_full_pass_within_the_window(replicated, regions):
