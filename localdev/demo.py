@@ -483,7 +483,9 @@ def keep_running(env: DemoEnvironment, settings_file: Path, out: IO[str]) -> Non
     """Leave the services up for the CLI or `func start` until Ctrl-C."""
     print(f"\nServices left running; their settings are in {settings_file}. In another terminal:\n"
           f"   .venv/bin/python -m shared --settings {settings_file} drift\n"
-          f"Emulator control ports (faults, outages: see the README): primary {env.primary.control_url}, "
+          f"   .venv/bin/python -m shared --settings {settings_file} status --html status.html\n"
+          "Emulator control ports (faults, outages: see docs/reference/emulator.md, \"Control and "
+          f"fault-injection API\"): primary {env.primary.control_url}, "
           f"secondary {env.secondary.control_url}\n"
           "Ctrl-C stops everything.", file=out, flush=True)
     try:

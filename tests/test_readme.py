@@ -70,3 +70,28 @@ def test_github_slugs_drop_punctuation_and_keep_each_space() -> None:
         "option-2-az-deployment-group-create-then-func"
     )
     assert anchors("# A\n## A\n") == {"a", "a-1"}
+
+
+def _site_pages() -> list[str]:
+    """Every page of the site but the home page and each decision record (their index lists them)."""
+    docs = REPO_ROOT / "docs"
+    return sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*.md")
+                  if path.name != "index.md" or path.parent != docs
+                  if not re.fullmatch(r"\d{4}-.*\.md", path.name))
+
+
+def test_the_readme_and_the_docs_home_page_link_every_page_of_the_site() -> None:
+    def targets(path: Path) -> set[str]:
+        return {link.target.partition("#")[0] for link in links(path.read_text(encoding="utf-8"))}
+
+    home, readme = targets(REPO_ROOT / "docs" / "index.md"), targets(README)
+    for page in _site_pages():
+        assert page in home, f"docs/index.md does not link {page}"
+        assert f"docs/{page}" in readme, f"README.md does not link docs/{page}"
+
+
+def test_the_docs_home_page_opens_as_the_readme_does() -> None:
+    """Everything up to "## Two commands" (the README's own part) is the README's, links made relative."""
+    readme = README.read_text(encoding="utf-8")
+    shared_part = readme[:readme.index("## Two commands")].replace("](docs/", "](")
+    assert (REPO_ROOT / "docs" / "index.md").read_text(encoding="utf-8").startswith(shared_part)

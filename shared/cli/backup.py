@@ -43,7 +43,8 @@ def add_backup_commands(commands: Any) -> None:
     listing.add_argument("project", metavar="PROJECT")
     show = actions.add_parser("show", help="one snapshot, its bytes verified")
     show.add_argument("snapshot", metavar="SNAPSHOT", help="name, unique prefix, or PROJECT@latest")
-    diff = actions.add_parser("diff", help="documents and labels added, removed and changed")
+    diff = actions.add_parser("diff", help="documents (a CLU project's utterances) and labels added, removed "
+                                           "and changed")
     diff.add_argument("old", metavar="OLD")
     diff.add_argument("new", metavar="NEW")
     legacy = actions.add_parser("import-legacy",

@@ -40,6 +40,7 @@ class LabelShape(Enum):
 
 @dataclass(frozen=True)
 class Traits:
+    display_name: str     # what a person reads (status page, CLI): "CLU", not "Conversation"
     routes: RouteFamily
     labels: LabelShape
     has_documents_container: bool = True   # documents live in a blob container (storageInputContainerName)
@@ -58,6 +59,15 @@ class ProjectKind(StrEnum):
     @property
     def traits(self) -> Traits:
         return _TRAITS[self]
+
+    @property
+    def display_name(self) -> str:
+        return self.traits.display_name
+
+    @property
+    def item_noun(self) -> str:
+        """What one labelled item of the kind is called: a conversation project labels utterances."""
+        return "utterance" if self.labels is LabelShape.UTTERANCES else "document"
 
     @property
     def labels(self) -> LabelShape:
@@ -81,15 +91,15 @@ class ProjectKind(StrEnum):
 
 
 _TRAITS: dict[ProjectKind, Traits] = {
-    ProjectKind.NER: Traits(ANALYZE_TEXT, LabelShape.SPANS,
+    ProjectKind.NER: Traits("Custom NER", ANALYZE_TEXT, LabelShape.SPANS,
                             runtime_parameters={"stringIndexType": "UnicodeCodePoint"}),
-    ProjectKind.SINGLE_LABEL: Traits(ANALYZE_TEXT, LabelShape.SINGLE_CLASS),
-    ProjectKind.MULTI_LABEL: Traits(ANALYZE_TEXT, LabelShape.MULTI_CLASS),
+    ProjectKind.SINGLE_LABEL: Traits("Single-label classification", ANALYZE_TEXT, LabelShape.SINGLE_CLASS),
+    ProjectKind.MULTI_LABEL: Traits("Multi-label classification", ANALYZE_TEXT, LabelShape.MULTI_CLASS),
     # Utterances travel inside the export: no documents container. Names: the conversations spec's
     # projectName is longer than analyze-text's (checked against analyzeconversations-authoring.json).
-    ProjectKind.CONVERSATION: Traits(ANALYZE_CONVERSATIONS, LabelShape.UTTERANCES,
+    ProjectKind.CONVERSATION: Traits("CLU", ANALYZE_CONVERSATIONS, LabelShape.UTTERANCES,
                                      has_documents_container=False, max_name_length=100),
-    ProjectKind.ORCHESTRATION: Traits(ANALYZE_CONVERSATIONS, LabelShape.UTTERANCES,
+    ProjectKind.ORCHESTRATION: Traits("Orchestration", ANALYZE_CONVERSATIONS, LabelShape.UTTERANCES,
                                       has_documents_container=False, max_name_length=100),
 }
 _BY_LOWER = {kind.value.lower(): kind for kind in ProjectKind}
@@ -102,6 +112,23 @@ def project_kind(name: object) -> ProjectKind | None:
     return _BY_LOWER.get(name.lower()) if isinstance(name, str) else None
 
 
+def item_noun_of(name: object) -> str:
+    """The item noun for a stored kind name; "document" when the name is none we know (an old blob)."""
+    kind = project_kind(name)
+    return kind.item_noun if kind is not None else "document"
+
+
+def display_name_of(name: str) -> str:
+    """What a person reads for a stored kind name; the name itself when it is none we know."""
+    kind = project_kind(name)
+    return kind.display_name if kind is not None else name
+
+
+def count_items(name: object, count: int) -> str:
+    """`count` items of a kind in words ("5 utterances"): the CLI, drill and status page share it."""
+    return f"{count} {item_noun_of(name)}{'' if count == 1 else 's'}"
+
+
 def kind_of(name: str) -> ProjectKind:
     """The kind of a project we already know we replicate (a manifest's, a snapshot's)."""
     kind = project_kind(name)
@@ -111,4 +138,5 @@ def kind_of(name: str) -> ProjectKind:
 
 
 __all__ = ["ANALYZE_CONVERSATIONS", "ANALYZE_TEXT", "PROJECT_KINDS", "ROUTE_FAMILIES", "LabelShape",
-           "ProjectKind", "RouteFamily", "Traits", "kind_of", "project_kind"]
+           "ProjectKind", "RouteFamily", "Traits", "count_items", "display_name_of", "item_noun_of",
+           "kind_of", "project_kind"]

@@ -32,6 +32,7 @@ from azure.storage.blob import ContentSettings
 
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ReplicatorError
+from shared.language.project_kinds import count_items
 from shared.language.runtime import (
     SampleDocument,
     conversation_predictions,
@@ -169,7 +170,7 @@ class DrillService:
         except (ReplicatorError, requests.RequestException, AzureError) as error:
             return [DrillCheck(target, project, answering, False, _describe(error))]
         checks = [DrillCheck(target, project, answering, True,
-                             f"{len(deployments)} deployment(s) answered {len(sample)} document(s)")]
+                             f"{len(deployments)} deployment(s) answered {count_items(kind, len(sample))}")]
         try:
             primary = {name: self._predict(host.primary_runtime, kind, project, name, sample)
                        for name in deployments}
@@ -276,3 +277,4 @@ def _describe(error: BaseException) -> str:
 
 
 __all__ = ["DRILL_FAILED", "DrillCheck", "DrillReport", "DrillService", "FailoverTiming"]
+

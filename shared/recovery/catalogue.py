@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.errors import InvalidRequest
 from shared.language.export_format import ExportedProject, category_keys_of
-from shared.language.project_kinds import LabelShape, project_kind
+from shared.language.project_kinds import LabelShape, item_noun_of, project_kind
 from shared.names import check_name
 from shared.replication.drift import format_age
 from shared.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore
@@ -71,18 +71,19 @@ class SnapshotDiff:
         if self.identical:
             lines.append("  identical content")
             return "\n".join(lines)
-        lines.append(f"  documents: +{len(self.documents_added)} -{len(self.documents_removed)} "
+        noun = item_noun_of(self.new.project_kind)   # a CLU project's items are utterances
+        lines.append(f"  {noun}s: +{len(self.documents_added)} -{len(self.documents_removed)} "
                      f"~{len(self.documents_changed)}; labels: +{self.labels_added} -{self.labels_removed}")
         for name in self.categories_added:
             lines.append(f"  + category {name}")
         for name in self.categories_removed:
             lines.append(f"  - category {name}")
         for location in self.documents_added:
-            lines.append(f"  + document {location}")
+            lines.append(f"  + {noun} {location}")
         for location in self.documents_removed:
-            lines.append(f"  - document {location}")
+            lines.append(f"  - {noun} {location}")
         for change in self.documents_changed:
-            lines.append(f"  ~ document {change.location}")
+            lines.append(f"  ~ {noun} {change.location}")
             lines += [f"      + {_label_text(label)}" for label in change.labels_added]
             lines += [f"      - {_label_text(label)}" for label in change.labels_removed]
             lines += [f"      {text}" for text in change.other]
@@ -215,8 +216,11 @@ def _label_text(label: Label) -> str:
 
 
 def snapshots_text(snapshots: Iterable[SnapshotInfo], now: datetime | None = None) -> str:
-    """A table for people: newest first."""
-    rows = [("NAME", "AGE" if now is not None else "CREATED", "SIZE", "DOCS", "LABELS", "MODEL", "SOURCE",
+    """A table for people: newest first. One project's snapshots share a kind: it names the count column."""
+    snapshots = list(snapshots)
+    nouns = {item_noun_of(info.project_kind) for info in snapshots}
+    items = f"{nouns.pop()}s".upper() if len(nouns) == 1 else "ITEMS"
+    rows = [("NAME", "AGE" if now is not None else "CREATED", "SIZE", items, "LABELS", "MODEL", "SOURCE",
              "REASON", "SHA256")]
     for info in snapshots:
         when = format_age(now - info.created) if now is not None else info.created.isoformat()

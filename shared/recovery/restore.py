@@ -38,7 +38,7 @@ from shared.errors import InvalidRequest
 from shared.language.authoring import AuthoringClient
 from shared.language.export_format import ExportedProject, to_bytes
 from shared.language.export_stream import ExportSummary
-from shared.language.project_kinds import kind_of
+from shared.language.project_kinds import item_noun_of, kind_of
 from shared.language.runtime import RuntimeClient
 from shared.recovery.catalogue import SnapshotCatalogue
 from shared.replication.run import TargetClients
@@ -313,7 +313,8 @@ class RestoreMachine(StepMachine):
         step.detail.update(snapshot=name, contentHash=export.content_hash, sha256Verified=True,
                            **export.counts())
         if export.document_count == 0:
-            raise StepFailed("UnsafeExport", f"snapshot {name} names no documents: refusing to restore it")
+            noun = item_noun_of(export.project_kind)
+            raise StepFailed("UnsafeExport", f"snapshot {name} names no {noun}s: refusing to restore it")
         current = self.target.authoring.get_project(slice_.manifest.project)
         if current is not None and current.get("projectKind") != export.project_kind:
             raise StepFailed("UnsafeExport", (

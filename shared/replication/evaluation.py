@@ -87,8 +87,9 @@ class Parity:
         return self.same_test_set and self.largest_gap > self.tolerance + 1e-9
 
     def reason(self) -> str:
-        return (f"model {self.label}: F1 differs by {self.largest_gap:.3f} on the same "
-                f"{len(self.primary.test_set)} test documents (tolerance {self.tolerance:.3f}); "
+        # "test set", not "documents": a CLU model's test set is utterances.
+        return (f"model {self.label}: F1 differs by {self.largest_gap:.3f} on the same test set of "
+                f"{len(self.primary.test_set)} (tolerance {self.tolerance:.3f}); "
                 f"primary: {self.primary.table()}; target: {self.target.table()}")
 
     def to_json(self) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from shared.clock import Clock, is_later
 from shared.language.authoring import AuthoringClient, JobFailed, JobStatus, LanguageApiError
 from shared.language.export_format import UnsafeExport
 from shared.language.export_stream import ExportSummary, write_import_body
+from shared.language.project_kinds import count_items
 from shared.language.retry import RetryLater, SubmissionOutcomeUnknown
 from shared.language.runtime import (
     RuntimeClient,
@@ -619,7 +620,7 @@ class StepMachine:
             step.detail["agreement"] = None
             return None
         if self.target.documents is None:
-            return self._verify_conversations(slice_, step, compared_names)
+            return self._verify_conversations(slice_, step, compared_names, str(observed["projectKind"]))
         jobs: dict[str, dict[str, str]] = step.detail.setdefault("jobs", {})
         if not jobs:
             self._compare_evaluations(slice_, step, compared_names)
@@ -641,10 +642,10 @@ class StepMachine:
                 return min(self.options.poll_initial, self.options.poll_max)
             results[name] = {"primary": predictions(primary_body), "target": predictions(target_body)}
         pairs = {name: (pair["primary"], pair["target"]) for name, pair in results.items()}
-        return self._judge(step, pairs)
+        return self._judge(step, pairs, str(observed["projectKind"]))
 
-    def _verify_conversations(self, slice_: SliceHandle, step: StepRecord, deployments: list[str]
-                              ) -> timedelta | None:
+    def _verify_conversations(self, slice_: SliceHandle, step: StepRecord, deployments: list[str],
+                              kind: str) -> timedelta | None:
         """The same sampled utterances asked of both regions' deployments (synchronous: no jobs to poll):
         the same top intent and entities (CLU), the same top intent and target kind (orchestration)."""
         project = self._project(slice_)
@@ -654,10 +655,10 @@ class StepMachine:
         pairs = {name: (conversation_predictions(self.primary.runtime, project, name, sample),
                         conversation_predictions(self.target.runtime, project, name, sample))
                  for name in deployments}
-        return self._judge(step, pairs)
+        return self._judge(step, pairs, kind)
 
-    def _judge(self, step: StepRecord, pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]]
-               ) -> timedelta | None:
+    def _judge(self, step: StepRecord, pairs: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]],
+               kind: str) -> timedelta | None:
         """Verify's verdict on both sides' predictions, by the rules verify and the drill share."""
         measured = measure_agreement(pairs, step.detail["sample"])
         step.detail.update(agreement=round(measured.fraction, 4), compared=measured.compared,
@@ -667,8 +668,9 @@ class StepMachine:
         threshold = float(chosen["value"])
         if not passes(measured, threshold):
             raise StepFailed("PredictionsDisagree", (
-                f"verify: predictions agree on {measured.fraction:.0%} of {measured.compared} sampled "
-                f"documents, below the threshold {threshold:.0%} ({chosen['why']})"))
+                f"verify: predictions agree on {measured.fraction:.0%} of "
+                f"{count_items(kind, measured.compared)} sampled, below the threshold {threshold:.0%} "
+                f"({chosen['why']})"))
         failures = step.detail.get("evaluationFailures") or []
         if failures:
             raise StepFailed("EvaluationDiffers", "verify: " + " | ".join(failures))

@@ -70,13 +70,15 @@ class RunView:
     steps: tuple[StepView, ...]
     reasons: tuple[str, ...]
     error: str | None
+    warnings: tuple[str, ...] = ()   # the run's own, beside its steps' (e.g. a part not replicated)
 
     @classmethod
     def of(cls, run: RunManifest) -> RunView:
         return cls(run.run_id, run.project, run.target, run.trigger, run.status, run.created_at,
                    run.finished_at, tuple(StepView.of(step) for step in run.steps),
                    tuple(redact(reason) for reason in run.reasons),
-                   None if run.error is None else _error_text(run.error))
+                   None if run.error is None else _error_text(run.error),
+                   tuple(redact(warning) for warning in run.warnings))
 
     @property
     def anchor(self) -> str:

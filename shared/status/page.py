@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from html import escape
 
+from shared.language.project_kinds import count_items, display_name_of
 from shared.recovery.expiry import ExpiryWarning
 from shared.replication.drift import format_age
 from shared.replication.verdict import Protection
@@ -20,6 +21,7 @@ from shared.status.charts import age_chart, run_timeline
 from shared.status.estate import EstateVerdict
 from shared.status.model import EstateStatus, ProjectView, ReplicaView, RunView
 
+# Long text (a service's error, a blob name) wraps anywhere rather than widening the page past the window.
 # Sections off screen are not laid out until scrolled to (content-visibility): a 500-project page holds
 # thousands of step rows, and laying them all out took Chromium over ten seconds.
 STYLE = """
@@ -31,7 +33,8 @@ h1{font-size:1.3rem;margin:16px 0 8px}h2{margin-top:32px;border-bottom:1px solid
 .v-all_protected{border-color:#2e7d32;background:#e8f5e9}.v-at_risk{border-color:#e65100;background:#fff3e0}
 .v-not_protected{border-color:#c62828;background:#ffebee}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:4px 6px;
-border-bottom:1px solid #eee;vertical-align:top}caption{text-align:left;font-weight:600;padding:4px 0}
+border-bottom:1px solid #eee;vertical-align:top;overflow-wrap:anywhere}
+h3,h4,p,li{overflow-wrap:anywhere}caption{text-align:left;font-weight:600;padding:4px 0}
 .badge{display:inline-block;padding:0 6px;border-radius:4px;font-weight:600;border:1px solid}
 .p-protected{color:#1b5e20;border-color:#2e7d32}.p-at_risk{color:#bf360c;border-color:#e65100}
 .p-not_protected{color:#b71c1c;border-color:#c62828}
@@ -145,7 +148,7 @@ def _summary_table(status: EstateStatus) -> list[str]:
         for replica in project.replicas:
             rows.append(
                 f'<tr><td><a href="#project-{index}">{_e(project.project)}</a></td>'
-                f'<td>{_e(project.kind or "-")}</td><td>{_e(replica.target)}</td>'
+                f'<td>{_e(display_name_of(project.kind) or "-")}</td><td>{_e(replica.target)}</td>'
                 f"<td>{_e(STATE_TEXT.get(replica.state.value))}</td>"
                 f"<td>{_protection(replica)}</td><td>{_age(replica.age, status.objective)}</td>"
                 f"<td>{_e(_when(replica.last_synced_at, now))}</td>"
@@ -190,7 +193,7 @@ def _run_link(run: RunView | None, *, current: bool = False) -> str:
 
 def _project(index: int, project: ProjectView, status: EstateStatus) -> list[str]:
     now = status.generated_at
-    kind = f' <span class="muted">({_e(project.kind)})</span>' if project.kind else ""
+    kind = f' <span class="muted">({_e(display_name_of(project.kind))})</span>' if project.kind else ""
     parts = [f'<section class="project" id="project-{index}" aria-labelledby="project-{index}-h">',
              f'<h3 id="project-{index}-h">{_e(project.project)}{kind}</h3>']
     for replica_index, replica in enumerate(project.replicas):
@@ -210,7 +213,8 @@ def _project(index: int, project: ProjectView, status: EstateStatus) -> list[str
         parts.append(age_chart(f"age-{index}-{replica_index}", project.project, replica.target,
                                replica.history, status.objective, status.history_window, now))
     snapshots = project.snapshots
-    newest = (f"newest {_e(snapshots.newest.name)} ({_e(_when(snapshots.newest.created, now))})"
+    newest = (f"newest {_e(snapshots.newest.name)} ({_e(_when(snapshots.newest.created, now))}, "
+              f"{_e(count_items(snapshots.newest.project_kind, snapshots.newest.documents))})"
               if snapshots.newest else "none yet")
     good = _e(snapshots.latest_good) if snapshots.latest_good else "none"
     parts.append(f"<p>Snapshots: {snapshots.count}; {newest}; latest good (last synced): {good}.</p>")
@@ -249,10 +253,13 @@ def _run_details(run: RunView, now: datetime) -> str:
                     f"<td>{'<br>'.join(_e(n) for n in notes) or '-'}</td></tr>")
     reasons = "".join(f"<li>{_e(reason)}</li>" for reason in run.reasons)
     error = f"<p>Error: {_e(run.error)}</p>" if run.error else ""
+    # A run's own warnings (not any one step's) would otherwise show nowhere in its details.
+    warnings = ("<p>Warnings:</p><ul>" + "".join(f"<li>{_e(w)}</li>" for w in run.warnings) + "</ul>"
+                if run.warnings else "")
     return (f'<section class="run" id="{run.anchor}"><h3>Run {_e(run.run_id)}: {_e(run.project)} → '
             f"{_e(run.target)}, {_e(run.status)}</h3><p>Trigger {_e(run.trigger)}; started "
             f"{_e(_when(run.created_at))}; finished {_e(_when(run.finished_at))}.</p>"
-            f"{'<ul>' + reasons + '</ul>' if reasons else ''}{error}"
+            f"{'<ul>' + reasons + '</ul>' if reasons else ''}{error}{warnings}"
             f"<table>{STEP_HEAD}<tbody>{''.join(rows)}</tbody></table>"
             '<p><a href="#summary">back to the summary</a></p></section>')
 

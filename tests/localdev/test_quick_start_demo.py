@@ -76,23 +76,37 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
         reader.join(timeout=10)
 
 
-def test_the_readme_explore_commands_answer_against_a_demo_on_free_ports(demo: RunningDemo):
+def test_the_readme_explore_commands_answer_against_a_demo_on_free_ports(demo: RunningDemo,
+                                                                          tmp_path: Path):
     block = _block_after(QUICK_START, "To explore after the demo", "```bash\n")
     commands = [line.split("#", 1)[0].strip() for line in block.splitlines()
                 if line.startswith(".venv/bin/python -m shared")]
     assert len(commands) >= 2 and all(SETTINGS_IN_DOCS in command for command in commands)
     assert f"--settings {demo.settings_file}" in demo.output(), "the demo names its settings file"
+    # Its closing text points at the status page and at where the control ports are documented.
+    assert f"--settings {demo.settings_file} status --html status.html" in demo.output()
+    assert "see docs/reference/emulator.md" in demo.output() and "README" not in demo.output()
     for command in commands:
         argv = shlex.split(command.replace(SETTINGS_IN_DOCS, str(demo.settings_file)))
         argv[0] = sys.executable
         # No ./local.settings.json to fall back on, and no inherited setting: only the file answers.
         environ = {name: value for name, value in os.environ.items()
                    if not name.startswith(("PRIMARY_", "SECONDARY_", "SNAPSHOT_", "AzureWebJobs"))}
-        result = subprocess.run(argv, cwd=REPO, env=environ,
+        # Run from a scratch folder (files a command writes, like status.html, land there, not in the
+        # repository), with the repository on the path as running from its root would put it.
+        environ["PYTHONPATH"] = str(REPO)
+        result = subprocess.run(argv, cwd=tmp_path, env=environ,
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
         if command.endswith(" drift"):
             assert re.search(r"LoanAgreements\s+secondary\s+in_sync", result.stdout)
+        if command.endswith(" status --html status.html"):
+            assert "status page written to status.html" in result.stdout
+            assert "<td>CLU</td>" in (tmp_path / "status.html").read_text(encoding="utf-8")
+        if command.endswith(" snapshots list CoffeeOrders"):
+            assert re.match(r"NAME\s+AGE\s+SIZE\s+UTTERANCES\s", result.stdout), result.stdout
+    assert any(command.endswith(" status --html status.html") for command in commands)
+    assert any(" snapshots list CoffeeOrders" in command for command in commands)
 
 
 def assert_sample_printed(sample: str, printed: str, *, stop_at: str | None = None) -> None:

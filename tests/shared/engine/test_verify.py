@@ -89,6 +89,7 @@ def test_predictions_that_disagree_fail_verify_below_the_threshold(two_sides):
         two_sides(1.0)
     assert failed.value.code == "PredictionsDisagree"
     assert "below the threshold 100%" in failed.value.message
+    assert " documents sampled," in failed.value.message   # a text project's word for its items
 
 
 def test_a_lower_threshold_accepts_the_agreement_it_measured(two_sides):
@@ -104,7 +105,7 @@ def test_a_lost_label_is_caught_by_the_models_evaluations_on_the_same_test_set(t
         two_sides(0.0)
     assert failed.value.code == "EvaluationDiffers"
     reason = failed.value.message
-    assert "model v1: F1 differs" in reason and "same 4 test documents" in reason
+    assert "model v1: F1 differs" in reason and "same test set of 4" in reason
     assert "primary: microF1" in reason and "target: microF1" in reason  # both tables
 
 

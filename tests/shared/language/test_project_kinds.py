@@ -9,6 +9,9 @@ from shared.language.project_kinds import (
     ROUTE_FAMILIES,
     LabelShape,
     ProjectKind,
+    count_items,
+    display_name_of,
+    item_noun_of,
     project_kind,
 )
 
@@ -40,3 +43,15 @@ def test_a_kind_is_found_whatever_the_case_and_others_are_not_ours() -> None:
     assert project_kind("CustomQuestionAnswering") is None
     assert project_kind(None) is None
     assert ProjectKind.MULTI_LABEL == "CustomMultiLabelClassification"   # stored and sent as it is
+
+
+def test_people_read_a_kind_by_its_display_name_and_its_items_by_their_own_word() -> None:
+    assert [kind.display_name for kind in PROJECT_KINDS] == [
+        "Custom NER", "Single-label classification", "Multi-label classification", "CLU", "Orchestration"]
+    assert display_name_of("conversation") == "CLU"
+    assert display_name_of("CustomQuestionAnswering") == "CustomQuestionAnswering"   # not ours: as stored
+    assert {kind.item_noun for kind in CONVERSATION_KINDS} == {"utterance"}
+    assert {kind.item_noun for kind in TEXT_KINDS} == {"document"}
+    assert item_noun_of("") == "document"   # a snapshot stored before kinds were recorded
+    assert count_items("Conversation", 5) == "5 utterances"
+    assert count_items("CustomEntityRecognition", 1) == "1 document"

@@ -25,6 +25,8 @@ def test_a_drill_then_an_outage_of_a_clu_project_fail_back_with_the_acting_mode(
         drill = h.engine.drill()
         assert drill.passed, drill.to_text()
         assert "100% of" in next(c.detail for c in drill.checks if c.check == "predictions agree")
+        answering = next(c.detail for c in drill.checks if c.check == "deployments answer")
+        assert "utterances" in answering and "document" not in answering
 
         control(regions.primary, "/_emulator/faults/outage", {"mode": "503"})
         try:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from localdev.conversation_samples import clu_project
 from localdev.sample_project import ner_project, single_label_project
 from localdev.services import Azurite
 from shared.clock import FakeClock
@@ -62,7 +63,7 @@ def test_list_show_and_diff(store: SnapshotStore, clock: FakeClock) -> None:
     assert listed[1].labels == sum(len(r["labels"]) for d in project.export["assets"]["documents"]
                                    for r in d["entities"])
     table = snapshots_text(listed, clock.now())
-    assert first in table and "v1" in table and "1h 0m" in table
+    assert first in table and "v1" in table and "1h 0m" in table and "DOCUMENTS" in table.splitlines()[0]
 
     shown = catalogue.show(first)
     assert shown["verified"] is True and shown["documents"] == 4 and "Interest" in shown["categoryNames"]
@@ -98,6 +99,22 @@ def test_classification_labels_are_compared_by_class(store: SnapshotStore, clock
     second = save(store, changed)
     [change] = SnapshotCatalogue(store).diff(first, second).documents_changed
     assert change.labels_added == ((other,),) and change.labels_removed == ((old_class,),)
+
+
+def test_a_clu_projects_snapshots_count_and_diff_utterances(store: SnapshotStore, clock: FakeClock) -> None:
+    export = clu_project()
+    first = save(store, export)
+    changed = copy.deepcopy(export)
+    added = {**changed["assets"]["utterances"][0], "text": "one small mocha to go", "entities": []}
+    changed["assets"]["utterances"].append(added)
+    clock.advance(timedelta(seconds=5))
+    second = save(store, changed)
+    catalogue = SnapshotCatalogue(store)
+    header = snapshots_text(catalogue.list(str(export["metadata"]["projectName"]))).splitlines()[0]
+    assert "UTTERANCES" in header and "DOC" not in header
+    text = catalogue.diff(first, second).to_text()
+    assert "  utterances: +1 -0" in text and "document" not in text
+    assert "\n  + utterance " in text
 
 
 def test_bad_references_and_damaged_snapshots_are_reported(store: SnapshotStore, azurite: Azurite) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 from bench.status_page import NOW, OBJECTIVE, sample_estate
 from shared.replication.drift import DriftState, ProjectDrift
-from shared.status.model import build_status
+from shared.runs.manifest import RunManifest
+from shared.status.model import RunView, build_status
 from shared.status.page import CONTENT_SECURITY_POLICY, HTTP_HEADERS, render
 
 HOSTILE = '<script>alert(1)</script> "quoted" & AccountKey=c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0'
@@ -101,3 +103,40 @@ def test_an_active_run_shows_its_current_step_and_a_failed_one_its_error():
     assert f'<a href="#{failed.anchor}">{failed.run_id}</a>: TrainingFailed: the job failed' in page
     details = page[page.index(f'id="{failed.anchor}"'):]
     assert "✕ failed" in details[:details.index("</section>")]
+
+
+def test_kinds_read_as_people_name_them_and_the_newest_snapshot_counts_its_own_items():
+    status = sample_estate(3)
+    newest = status.projects[0].snapshots.newest
+    assert newest is not None
+    clu = replace(status.projects[0], kind="Conversation", snapshots=replace(
+        status.projects[0].snapshots, newest=replace(newest, project_kind="Conversation", documents=48)))
+    page = render(replace(status, projects=(clu, *status.projects[1:])))
+    cells = re.findall(r'<td><a href="#project-\d+">[^<]*</a></td><td>([^<]*)</td>', page)
+    assert cells[0] == "CLU" and set(cells) == {"CLU", "Custom NER"}   # Project0 has two targets
+    assert "CustomEntityRecognition" not in page and "(CLU)</span>" in page
+    assert ", 48 utterances)" in page
+
+
+def test_a_runs_own_warning_shows_in_its_details():
+    status = sample_estate(3)
+    project = status.projects[0]
+    warned = replace(project.runs[0], warnings=("StoreFaq is not replicated by this tool",))
+    page = render(replace(status, projects=(replace(project, runs=(warned, *project.runs[1:])),
+                                            *status.projects[1:])))
+    details = page[page.index(f'id="{warned.anchor}"'):]
+    details = details[:details.index("</section>")]
+    assert "<li>StoreFaq is not replicated by this tool</li>" in details
+
+
+def test_long_text_wraps_in_the_only_style():
+    cells = re.search(r"th,td\{[^}]*\}", render(sample_estate(1)))
+    assert cells is not None and "overflow-wrap:anywhere" in cells[0]
+
+
+def test_a_manifests_run_level_warnings_reach_the_view_redacted():
+    manifest = RunManifest("r1", "Faq", "secondary", "timer", False, NOW, NOW,
+                           warnings=["StoreFaq is not replicated by this tool", HOSTILE])
+    view = RunView.of(manifest)
+    assert view.warnings[0] == "StoreFaq is not replicated by this tool"
+    assert "c2VjcmV0" not in view.warnings[1]

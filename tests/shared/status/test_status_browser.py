@@ -13,6 +13,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -76,11 +77,12 @@ def serve(body: bytes, headers: dict[str, str]) -> tuple[ThreadingHTTPServer, st
     return server, f"http://127.0.0.1:{server.server_port}/api/status?code=not-a-real-key"
 
 
-def open_page(browser: Any, body: bytes, headers: dict[str, str], screenshot: str) -> tuple[Any, list[str]]:
+def open_page(browser: Any, body: bytes, headers: dict[str, str], screenshot: str,
+              width: int = 1280) -> tuple[Any, list[str]]:
     """The page loaded in a fresh tab; returns it and every problem the browser reported."""
     server, url = serve(body, headers)
     problems: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page = browser.new_page(viewport={"width": width, "height": 1600})
     page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
             if message.type in ("error", "warning") else None)
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -132,6 +134,28 @@ def test_a_person_reads_the_verdict_every_state_and_the_labelled_charts(browser:
         page.locator(f'a[href="#{first_run.anchor}"]').first.click()
         assert page.url.endswith(f"#{first_run.anchor}")
         assert page.locator(f"#{first_run.anchor}").is_visible()
+    finally:
+        page.close()
+
+
+def test_a_long_error_and_a_long_warning_wrap_and_the_page_never_scrolls_sideways(browser: Any) -> None:
+    status = sample_estate(3)
+    # A service's error is often one unbroken token (a URL, a JSON blob, a stack of ids).
+    long = "TrainingFailed: " + "x" * 40 + "/".join(f"segment{n:03d}" for n in range(80))
+    project = status.projects[1]
+    failed = replace(project.replicas[0].last_failure or project.runs[0], error=long, status="failed",
+                     warnings=(long,))
+    replica = replace(project.replicas[0], last_failure=failed, reasons=(long,))
+    wide = replace(project, replicas=(replica,), runs=(failed, *project.runs[1:]))
+    status = replace(status, projects=(status.projects[0], wide, *status.projects[2:]))
+    page, problems = open_page(browser, render(status).encode(), HTTP_HEADERS, "status-page-long-error.png",
+                               width=1300)
+    try:
+        assert problems == []
+        assert long in page.locator("#summary").inner_text().replace("\n", "")
+        page.locator(f"#{failed.anchor}").scroll_into_view_if_needed()   # laid out once on screen
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"the page is {widths[0]} px wide in a {widths[1]} px window"
     finally:
         page.close()
 
