@@ -31,3 +31,24 @@ def test_replicate_waits_for_the_clu_project_then_follows_the_orchestration(loca
     assert clu_started < waiting < followed, out
     assert out.rstrip().endswith("All replicated projects are in sync.")
     assert authoring(regions.secondary).get_project("AFrontDesk") is not None
+
+
+def test_replicate_of_a_clu_project_follows_the_orchestration_run_it_starts(local, regions):  # noqa: F811
+    primary = authoring(regions.primary)
+    seed_conversation(primary, clu_project("CoffeeOrders"))
+    seed_conversation(primary, orchestration_project("FrontDesk"))
+    assert local("replicate")[0] == EXIT_OK
+    seed_conversation(primary, clu_project("CoffeeOrders", per_intent=13))  # a CLU edit, trained, deployed
+
+    code, out, err = local("replicate", "--project", "CoffeeOrders")
+    assert code == EXIT_OK, out + err
+    lines = out.splitlines()
+    started = next(line for line in lines if line.startswith("FrontDesk -> secondary: run "))
+    assert "started by the run" in started and "'CoffeeOrders'" in started and "trigger dependency" in started
+    run_id = started.split()[4]
+    assert f"[FrontDesk -> secondary] run {run_id} succeeded" in out, out
+    assert lines[-1] == "In sync: CoffeeOrders, FrontDesk."
+
+    code, out, _ = local("drift")
+    assert code == EXIT_OK, out
+    assert any(line.split()[:3] == ["FrontDesk", "secondary", "in_sync"] for line in out.splitlines()), out
