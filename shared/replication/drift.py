@@ -218,12 +218,17 @@ class DriftReport:
 
 
 def evaluation_lines(evaluation: Mapping[str, Any]) -> list[str]:
-    """One line per label: both models' overall F1 at the last sync, and whether they shared a test set."""
+    """One line per label: both models' overall F1 at the last sync (of what: entities, classes or
+    intents), and whether they shared a test set; an empty test set scored nothing, and says so."""
     lines = []
     for label, scores in sorted(evaluation.items()):
         primary, target = scores["primary"]["f1"], scores["target"]["f1"]
+        of = f" of {primary['of']}" if primary.get("of") else ""
+        if [scores[side].get("testDocuments") for side in ("primary", "target")] == [0, 0]:
+            lines.append(f"model {label} F1{of}: not evaluated (empty test set, at the last sync)")
+            continue
         test_set = "same test set" if scores.get("sameTestSet") else "different test sets"
-        lines.append(f"model {label} F1 micro/macro: "
+        lines.append(f"model {label} F1{of} micro/macro: "
                      f"primary {primary['microF1']:.3f}/{primary['macroF1']:.3f}, "
                      f"target {target['microF1']:.3f}/{target['macroF1']:.3f} ({test_set}, at the last sync)")
     return lines
