@@ -304,7 +304,7 @@ def replicate_command(
         print("Dry run: nothing was changed.", file=out)
         return EXIT_OK
     assert runner is not None, "a runner drives the runs"
-    dependants = _DependantRuns(engine, out)
+    dependants = _DependantRuns(out)
     engine.dependant_start_listeners.append(dependants.heard)
     try:
         return _replicate(engine, runner, starts, dependants, projects=projects, force=force,
@@ -338,7 +338,7 @@ def _replicate(engine: ReplicationEngine, runner: LocalRunner, starts: list[RunS
                                                  targets={start.target})] if wave else []
         if waiting and not wave:
             left += waiting  # waiting on runs this command does not drive: asked again by the timer
-    left += dependants.left
+    left += dependants.left + dependants.still_waiting()
     if any(f.status != RUN_SUCCEEDED for f in followed):
         return EXIT_FAILED
     if left:
@@ -351,7 +351,9 @@ def _replicate(engine: ReplicationEngine, runner: LocalRunner, starts: list[RunS
 def _left_alone_line(left: Sequence[RunStart], *, force: bool) -> str:
     """The closing line when replicas were left as they are: --force is suggested only where it helps
     (a diverged replica, when it was not given); waiting, blocked or misconfigured ones it cannot move."""
-    if not force and any(start.status == DIVERGED_STATUS for start in left):
+    from shared.replication.plan import DIVERGED
+
+    if not force and any(start.status == DIVERGED for start in left):
         return "Some replicas were left alone (see above); --force replaces a diverged one."
     return "Some replicas were left alone (see above); --force does not change that: see the reasons."
 
@@ -365,20 +367,22 @@ def _in_sync_line(projects: Sequence[str] | None, dependants: _DependantRuns) ->
     return f"In sync: {', '.join(names)}."
 
 
-DIVERGED_STATUS = "diverged"
-
-
 class _DependantRuns:
     """The orchestration runs that successful CLU runs of this command started (told by the engine, in
     this process): announced and followed like the command's own."""
 
-    def __init__(self, engine: ReplicationEngine, out: IO[str]) -> None:
-        self.engine = engine
+    def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.heard_starts: list[tuple[RunManifest, RunStart]] = []
         self.followed: list[_Followed] = []   # every run the command follows, its own included
         self.joined: list[_Followed] = []     # those a dependency started
         self.left: list[RunStart] = []        # dependants it started none for, and why
+        self.waiting: dict[tuple[str, str], RunStart] = {}
+
+    def still_waiting(self) -> list[RunStart]:
+        """Dependants told to wait whose run never came within this command."""
+        return [start for (project, target), start in self.waiting.items()
+                if not self.covers(project, target)]
 
     def heard(self, manifest: RunManifest, starts: Sequence[RunStart]) -> None:
         self.heard_starts += [(manifest, start) for start in starts]
@@ -410,7 +414,11 @@ class _DependantRuns:
             elif start.status == "in_sync":
                 print(f"{where}: in sync after {cause}, nothing to do", file=self.out)
             elif start.status == "waiting":
-                continue  # another CLU project it routes to is still running: its success starts it
+                # Another CLU project it routes to is not replicated yet: that one's success starts it.
+                print(f"{where}: waiting after {cause}", file=self.out)
+                for reason in _plan_reasons(start.plan):
+                    print(f"    {reason}", file=self.out)
+                self.waiting[start.project, start.target] = start
             else:
                 print(f"{where}: {start.status} after {cause}", file=self.out)
                 for reason in _plan_reasons(start.plan):
