@@ -156,6 +156,12 @@ class ReplicationEngine:
         """Told of every run that fails (the webhook notifier); their errors never reach the run."""
         return self.executor.run_failed_listeners
 
+    @property
+    def dependant_start_listeners(self) -> list[Callable[[RunManifest, Sequence[RunStart]], None]]:
+        """Told, in this process, of the orchestration runs a successful CLU run started (trigger
+        `dependency`): `replicate` follows them like its own."""
+        return self.replication.dependant_start_listeners
+
     # -- replication runs ------------------------------------------------------------------------------
 
     def replicated_projects(self) -> list[str]:

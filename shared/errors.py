@@ -40,6 +40,20 @@ class InvalidRequest(ReplicatorError):
     code = "InvalidRequest"
 
 
+class MissingParameter(InvalidRequest):
+    """A request lacks a value it needs. The service names the parameter as Python spells it
+    (`model_label`); each surface says it as its callers type it (`--model-label`, `'modelLabel'`)
+    with `naming`, since a flag quoted to an HTTP caller (or a JSON field to a CLI user) misleads."""
+
+    def __init__(self, parameter: str, template: str) -> None:
+        self.parameter = parameter
+        self.template = template   # holds "{parameter}" where the name goes
+        super().__init__(self.naming(parameter))
+
+    def naming(self, spelled: str) -> str:
+        return self.template.format(parameter=spelled)
+
+
 class RequestTooLarge(InvalidRequest):
     """The request body is larger than any request of ours needs."""
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
 from shared.clock import utc_iso
+from shared.errors import InvalidRequest, MissingParameter
 
 if TYPE_CHECKING:
     from shared.engine import ReplicationEngine
@@ -135,14 +136,16 @@ def import_legacy_command(engine: ReplicationEngine, args: argparse.Namespace, o
     try:
         data = path.read_bytes()
     except OSError as error:
-        from shared.errors import InvalidRequest
-
         raise InvalidRequest(f"cannot read {path.name}: {error.strerror}") from None
     result = import_legacy(data, project=args.project, source=f"legacy-file:{path.name}",
                            snapshots=engine.snapshots, documents=engine.primary_documents,
                            container=args.container)
     _print(out, args.json, result.to_json(), result.to_text())
     return EXIT_OK
+
+
+# How `restore` spells the service's parameters (shared.errors.MissingParameter names them in Python).
+RESTORE_FLAGS = {"model_label": "--model-label"}
 
 
 def restore_command(engine: ReplicationEngine, runner: LocalRunner | None, args: argparse.Namespace,
@@ -152,7 +155,11 @@ def restore_command(engine: ReplicationEngine, runner: LocalRunner | None, args:
     request = RestoreRequest(args.snapshot, target=args.target, project=args.project, train=args.train,
                              model_label=args.model_label, deployments=args.deployment,
                              training_config_version=args.training_config_version)
-    start = RestoreService(engine).start(request, trigger="cli")
+    try:
+        start = RestoreService(engine).start(request, trigger="cli")
+    except MissingParameter as missing:
+        flag = RESTORE_FLAGS.get(missing.parameter, missing.parameter)
+        raise InvalidRequest(missing.naming(flag)) from None
     if not args.json:
         print(f"restore run {start.run_id} started: {start.snapshot} -> {start.project} on {start.target}",
               file=out)

@@ -18,12 +18,13 @@ divergence found (and, for `replicate`, left in place); 4 timed out with runs st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -280,7 +281,8 @@ def replicate_command(
     max_idle_sleep: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Start (or resume) runs and drive the step queue until each has finished."""
+    """Start (or resume) runs and drive the step queue until each has finished, and with them the
+    orchestration runs their successful CLU runs start (trigger `dependency`)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -297,46 +299,142 @@ def replicate_command(
     if not starts:
         print("Nothing to replicate: no replicated project found on the primary.", file=out)
         return EXIT_OK
-    followed: list[_Followed] = []
-    refused = False
+    if dry_run:
+        _announce(engine, starts, dry_run=True, out=out)
+        print("Dry run: nothing was changed.", file=out)
+        return EXIT_OK
+    assert runner is not None, "a runner drives the runs"
+    dependants = _DependantRuns(out)
+    engine.dependant_start_listeners.append(dependants.heard)
+    try:
+        return _replicate(engine, runner, starts, dependants, projects=projects, force=force,
+                          timeout=timeout, deadline=deadline, out=out, idle_sleep=idle_sleep,
+                          max_idle_sleep=max_idle_sleep)
+    finally:
+        engine.dependant_start_listeners.remove(dependants.heard)
+
+
+def _replicate(engine: ReplicationEngine, runner: LocalRunner, starts: list[RunStart],
+               dependants: _DependantRuns, *, projects: Sequence[str] | None, force: bool, timeout: float,
+               deadline: float, out: IO[str], idle_sleep: float, max_idle_sleep: float) -> int:
+    followed = dependants.followed
+    left: list[RunStart] = []
     while starts:
-        wave, waiting, refused_now = _announce(engine, starts, dry_run=dry_run, out=out)
+        wave, waiting, left_now = _announce(engine, starts, dry_run=False, out=out,
+                                            followed=dependants.run_ids())
         followed += wave
-        refused = refused or refused_now
-        if dry_run:
-            print("Dry run: nothing was changed.", file=out)
-            return EXIT_OK
-        if wave:
-            assert runner is not None, "a runner drives the runs"
-            if not follow_runs(engine, runner, wave, timeout=max(0.0, deadline - time.monotonic()), out=out,
-                               idle_sleep=idle_sleep, max_idle_sleep=max_idle_sleep):
-                active = ", ".join(f.run_id for f in followed if f.status not in RUN_TERMINAL)
-                print(f"Timed out after {timeout:.0f} s; still active: {active}. "
-                      "Run `python -m shared replicate` again to resume.", file=out)
-                return EXIT_TIMEOUT
-        # An orchestration that waited for its CLU projects: their runs have finished (and started it).
-        starts = [again for start in waiting
+        left += left_now
+        if wave and not follow_runs(engine, runner, wave, timeout=max(0.0, deadline - time.monotonic()),
+                                    out=out, idle_sleep=idle_sleep, max_idle_sleep=max_idle_sleep,
+                                    joined=dependants.drain):
+            active = ", ".join(f.run_id for f in followed if f.status not in RUN_TERMINAL)
+            print(f"Timed out after {timeout:.0f} s; still active: {active}. "
+                  "Run `python -m shared replicate` again to resume.", file=out)
+            return EXIT_TIMEOUT
+        # An orchestration that waited for its CLU projects: their runs have finished; the run they started
+        # was followed above, else (started elsewhere, or not at all) it is asked for again.
+        starts = [again for start in waiting if not dependants.covers(start.project, start.target)
                   for again in engine.start_runs([start.project], force=force, trigger="cli",
                                                  targets={start.target})] if wave else []
         if waiting and not wave:
-            refused = True  # waiting on runs this command does not drive: asked again by the timer
-    failed = [f for f in followed if f.status != RUN_SUCCEEDED]
-    if failed:
+            left += waiting  # waiting on runs this command does not drive: asked again by the timer
+    left += dependants.left + dependants.still_waiting()
+    if any(f.status != RUN_SUCCEEDED for f in followed):
         return EXIT_FAILED
-    if refused:
-        print("Some replicas were left alone (see above); --force replaces them.", file=out)
+    if left:
+        print(_left_alone_line(left, force=force), file=out)
         return EXIT_DRIFT
-    print("All replicated projects are in sync.", file=out)
+    print(_in_sync_line(projects, dependants), file=out)
     return EXIT_OK
 
 
-def _announce(engine: ReplicationEngine, starts: Sequence[RunStart], *, dry_run: bool, out: IO[str]
-              ) -> tuple[list[_Followed], list[RunStart], bool]:
-    """Print each start; return the runs to follow, the orchestrations waiting for CLU projects, and
-    whether a replica was left alone."""
-    followed: list[_Followed] = []
+def _left_alone_line(left: Sequence[RunStart], *, force: bool) -> str:
+    """The closing line when replicas were left as they are: --force is suggested only where it helps
+    (a diverged replica, when it was not given); waiting, blocked or misconfigured ones it cannot move."""
+    from shared.replication.plan import DIVERGED
+
+    if not force and any(start.status == DIVERGED for start in left):
+        return "Some replicas were left alone (see above); --force replaces a diverged one."
+    return "Some replicas were left alone (see above); --force does not change that: see the reasons."
+
+
+def _in_sync_line(projects: Sequence[str] | None, dependants: _DependantRuns) -> str:
+    """The closing line of a successful `replicate`: every project when none were named, else exactly the
+    projects it looked at and the orchestrations their runs started."""
+    if not projects:
+        return "All replicated projects are in sync."
+    names = list(dict.fromkeys([*projects, *(f.project for f in dependants.followed)]))
+    return f"In sync: {', '.join(names)}."
+
+
+class _DependantRuns:
+    """The orchestration runs that successful CLU runs of this command started (told by the engine, in
+    this process): announced and followed like the command's own."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.heard_starts: list[tuple[RunManifest, RunStart]] = []
+        self.followed: list[_Followed] = []   # every run the command follows, its own included
+        self.joined: list[_Followed] = []     # those a dependency started
+        self.left: list[RunStart] = []        # dependants it started none for, and why
+        self.waiting: dict[tuple[str, str], RunStart] = {}
+
+    def still_waiting(self) -> list[RunStart]:
+        """Dependants told to wait whose run never came within this command."""
+        return [start for (project, target), start in self.waiting.items()
+                if not self.covers(project, target)]
+
+    def heard(self, manifest: RunManifest, starts: Sequence[RunStart]) -> None:
+        self.heard_starts += [(manifest, start) for start in starts]
+
+    def run_ids(self) -> set[str]:
+        return {f.run_id for f in self.followed}
+
+    def covers(self, project: str, target: str) -> bool:
+        return any(f.project == project and f.target == target for f in self.joined)
+
+    def drain(self) -> list[_Followed]:
+        """The runs started since the last call, each announced once."""
+        heard, self.heard_starts = self.heard_starts, []
+        new: list[_Followed] = []
+        for manifest, start in heard:
+            where = f"{start.project} -> {start.target}"
+            run_id = start.run_id or start.active_run_id
+            cause = f"the run {manifest.run_id} of CLU project {manifest.project!r}, which it routes to"
+            if start.status in ("started", "already_active") and run_id:
+                if run_id in self.run_ids() | {f.run_id for f in new}:
+                    continue
+                verb = "started by" if start.status == "started" else "already under way; followed after"
+                print(f"{where}: run {run_id} {verb} {cause} (trigger dependency)", file=self.out)
+                for reason in _plan_reasons(start.plan):
+                    print(f"    because {reason}", file=self.out)
+                followed = _Followed(start.project, start.target, run_id)
+                new.append(followed)
+                self.joined.append(followed)
+            elif start.status == "in_sync":
+                print(f"{where}: in sync after {cause}, nothing to do", file=self.out)
+            elif start.status == "waiting":
+                # Another CLU project it routes to is not replicated yet: that one's success starts it.
+                print(f"{where}: waiting after {cause}", file=self.out)
+                for reason in _plan_reasons(start.plan):
+                    print(f"    {reason}", file=self.out)
+                self.waiting[start.project, start.target] = start
+            else:
+                print(f"{where}: {start.status} after {cause}", file=self.out)
+                for reason in _plan_reasons(start.plan):
+                    print(f"    {reason}", file=self.out)
+                self.left.append(start)
+        self.followed += new
+        return new
+
+
+def _announce(engine: ReplicationEngine, starts: Sequence[RunStart], *, dry_run: bool, out: IO[str],
+              followed: Collection[str] = ()) -> tuple[list[_Followed], list[RunStart], list[RunStart]]:
+    """Print each start; return the runs to follow (none already in `followed`), the orchestrations
+    waiting for CLU projects, and the replicas left alone."""
+    wave: list[_Followed] = []
     waiting: list[RunStart] = []
-    refused = False
+    left: list[RunStart] = []
     for start in starts:
         where = f"{start.project} -> {start.target}"
         if start.status == "in_sync":
@@ -345,18 +443,21 @@ def _announce(engine: ReplicationEngine, starts: Sequence[RunStart], *, dry_run:
             print(_format_plan(where, start.plan), file=out)
         elif start.status == "already_active":
             active_run = start.active_run_id or start.run_id
-            print(f"{where}: resuming run {active_run}, which was already under way", file=out)
+            if active_run in followed:
+                continue
+            print(f"{where}: {_already_under_way(engine, start.project, active_run, dry_run=dry_run)}",
+                  file=out)
             if active_run:
                 if not dry_run:
                     # Its message may be held invisible by an interrupted runner for minutes: hand the run
                     # a fresh slice now (fenced, so the old message is dropped when it reappears).
                     engine.resume_run(start.project, active_run)
-                followed.append(_Followed(start.project, start.target, active_run))
+                wave.append(_Followed(start.project, start.target, active_run))
         elif start.status == "started" and start.run_id:
             print(f"{where}: run {start.run_id} started", file=out)
             for reason in _plan_reasons(start.plan):
                 print(f"    because {reason}", file=out)
-            followed.append(_Followed(start.project, start.target, start.run_id))
+            wave.append(_Followed(start.project, start.target, start.run_id))
         elif start.status == "waiting" and not dry_run:
             # An orchestration after the CLU projects it routes to: started once their runs finish.
             print(f"{where}: waiting", file=out)
@@ -365,11 +466,27 @@ def _announce(engine: ReplicationEngine, starts: Sequence[RunStart], *, dry_run:
             waiting.append(start)
         else:
             # e.g. a diverged replica, which is never overwritten without --force.
-            refused = True
+            left.append(start)
             print(f"{where}: {start.status}", file=out)
             for reason in _plan_reasons(start.plan):
                 print(f"    {reason}", file=out)
-    return followed, waiting, refused
+    return wave, waiting, left
+
+
+def _already_under_way(engine: ReplicationEngine, project: str, run_id: str | None, *, dry_run: bool) -> str:
+    """What a start that found a run under way says: who started that run, when its manifest tells."""
+    if run_id is None:
+        return "a run is already under way"
+    trigger = ""
+    with contextlib.suppress(UnknownRun):
+        trigger = engine.get_run(project, run_id).trigger
+    follows = "would follow" if dry_run else "following"
+    if trigger == "dependency":
+        return (f"{follows} run {run_id}, which the successful run of a CLU project it routes to started "
+                "(trigger dependency)")
+    if dry_run:
+        return f"run {run_id} is already under way (trigger {trigger or 'unknown'})"
+    return f"resuming run {run_id}, which was already under way (trigger {trigger or 'unknown'})"
 
 
 def _settled(engine: ReplicationEngine, start: RunStart, *, force: bool, dry_run: bool, deadline: float,
@@ -401,17 +518,21 @@ def _settled(engine: ReplicationEngine, start: RunStart, *, force: bool, dry_run
 
 
 def follow_runs(engine: ReplicationEngine, runner: LocalRunner, runs: list[_Followed], *, timeout: float,
-                out: IO[str], idle_sleep: float = 0.05, max_idle_sleep: float = 2.0) -> bool:
+                out: IO[str], idle_sleep: float = 0.05, max_idle_sleep: float = 2.0,
+                joined: Callable[[], list[_Followed]] | None = None) -> bool:
     """Consume the step queue and report each step as it moves, until every run is terminal.
 
     While nothing is due (a training job runs for minutes) the queue and the manifests are polled less
     and less often, up to every `max_idle_sleep` seconds, so following a long run stays cheap.
-    Returns False on timeout (the runs stay resumable).
+    `joined`: runs to follow from now on too (those the followed runs started). Returns False on timeout
+    (the runs stay resumable).
     """
     deadline = time.monotonic() + timeout
     pause = idle_sleep
     while True:
         handled = runner.run_once()
+        if joined is not None:
+            runs += joined()
         for run in runs:
             if run.status not in RUN_TERMINAL:
                 _report_progress(engine, run, out)

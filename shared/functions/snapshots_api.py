@@ -18,7 +18,7 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import InvalidRequest, UnknownProject
+from shared.errors import InvalidRequest, MissingParameter, UnknownProject
 from shared.functions.engine_provider import EngineProvider, engines
 from shared.functions.json_http import answer, json_response, read_json_object
 from shared.functions.routes import api_url, checked_name, route_name
@@ -28,6 +28,8 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # its __init__ is unanno
 
 # The part of a snapshot's name after "project/", a unique prefix of it, or "latest".
 SNAPSHOT_PART = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+# How the restore body spells the service's parameters (shared.errors.MissingParameter names them in Python).
+RESTORE_BODY_FIELDS = {"model_label": "modelLabel"}
 RESTORE_FIELDS = ("snapshot", "target", "project", "train", "modelLabel", "deployments",
                   "trainingConfigVersion")
 RETENTION_FIELDS = ("dryRun",)
@@ -137,7 +139,11 @@ def handle_start_restore(req: func.HttpRequest, provider: EngineProvider) -> fun
                                  project=_name(body, "project"), train=train,
                                  model_label=_name(body, "modelLabel"), deployments=deployments,
                                  training_config_version=_text(body, "trainingConfigVersion"))
-        started = RestoreService(provider.get()).start(request, trigger="http")
+        try:
+            started = RestoreService(provider.get()).start(request, trigger="http")
+        except MissingParameter as missing:
+            field = RESTORE_BODY_FIELDS.get(missing.parameter, missing.parameter)
+            raise InvalidRequest(missing.naming(f"'{field}'")) from None
         location = api_url(req, "restores", started.project, started.run_id)
         return json_response({**started.to_json(), "statusUrl": location}, 202, {"Location": location})
 

@@ -34,7 +34,7 @@ from azure.storage.blob import BlobServiceClient
 
 from shared.api_versions import ApiVersion, TextApiVersion
 from shared.clock import Clock
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, MissingParameter
 from shared.language.authoring import AuthoringClient
 from shared.language.export_format import ExportedProject, to_bytes
 from shared.language.export_stream import ExportSummary
@@ -149,8 +149,9 @@ class RestoreService:
         side.authoring.note_kind(project, kind)   # a new name: no lookup in both route families
         label = request.model_label or info.trained_model_label
         if request.train and not label:
-            raise InvalidRequest(f"snapshot {info.name} is a working copy without a trained model label: "
-                                 "give the model label to train")
+            snapshot = info.name.replace("{", "{{").replace("}", "}}")
+            raise MissingParameter("model_label", f"snapshot {snapshot} is a working copy without a trained "
+                                   "model label: give {parameter} to train")
         if label:
             check_name("model label", label)
         existing = side.authoring.get_project(project)

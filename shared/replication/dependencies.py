@@ -11,7 +11,7 @@ replicated, a cycle) is an error of that orchestration alone: every other projec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -139,14 +139,32 @@ def gate(project: str, graph: DependencyGraph, status_of: Callable[[str], Depend
     return READY
 
 
+NOT_REPLICATED = "which is not replicated (add it to REPLICATED_PROJECTS, or replicate `*`)"
+
+
+def unreplicated_dependencies(connected: Iterable[str], is_replicated: Callable[[str], bool]
+                              ) -> tuple[str, ...]:
+    """The CLU projects an orchestration routes to that this configuration does not replicate, sorted:
+    its start is an error (`build_graph`), and its replica is at risk (the drift report, the status
+    page): after a failover it would route to a project the target never received."""
+    return tuple(sorted({name for name in connected if not is_replicated(name)}))
+
+
+def unreplicated_risk(names: Sequence[str]) -> str:
+    """The drift report's risk line for `unreplicated_dependencies`, naming each project and the setting."""
+    projects = ", ".join(repr(name) for name in names)
+    return (f"it routes to CLU project {projects}, {NOT_REPLICATED}: the target's copy routes to "
+            "a project this tool does not keep there")
+
+
 def _unmet(name: str, kinds: Mapping[str, object], replicated: Collection[str]) -> str:
     if name not in kinds:
         return "which does not exist on the primary"
     kind = project_kind(kinds[name])
     if kind is not ProjectKind.CONVERSATION:
         return f"whose kind is {kinds[name]}, not Conversation (CLU)"
-    if name not in replicated:
-        return "which is not replicated (add it to REPLICATED_PROJECTS, or replicate `*`)"
+    if unreplicated_dependencies([name], replicated.__contains__):
+        return NOT_REPLICATED
     return ""
 
 
@@ -169,4 +187,4 @@ def _cycles(dependencies: Mapping[str, Sequence[str]]) -> list[tuple[str, ...]]:
 
 
 __all__ = ["READY", "DependencyGraph", "DependencyState", "DependencyStatus", "Gate", "Readiness",
-           "build_graph", "gate", "replication_order"]
+           "build_graph", "gate", "replication_order", "unreplicated_dependencies", "unreplicated_risk"]

@@ -35,6 +35,7 @@ from shared.language.export_format import canonical_kind
 from shared.language.project_kinds import ROUTE_FAMILIES, RouteFamily, project_kind
 from shared.language.regions import target_region_problems
 from shared.redaction import redact
+from shared.replication.dependencies import unreplicated_dependencies, unreplicated_risk
 from shared.replication.orchestration import Routing
 from shared.replication.sync_record import SyncRecord
 from shared.replication.training_mode import has_training_modes
@@ -116,6 +117,8 @@ class ProjectDrift:
     # label -> both models' evaluation scores stored at the last sync (see replication/evaluation.py).
     evaluation: Mapping[str, Any] = field(default_factory=dict)
     observed: str = OBSERVED_IN_FULL
+    # An orchestration's CLU projects this configuration does not replicate (a risk; see dependencies.py).
+    unreplicated_dependencies: tuple[str, ...] = ()
 
     @property
     def needs_replication(self) -> bool:
@@ -138,6 +141,7 @@ class ProjectDrift:
             "exportChecked": self.export_checked,
             "evaluation": dict(self.evaluation),
             "observed": self.observed,
+            "unreplicatedDependencies": list(self.unreplicated_dependencies),
         }
 
 
@@ -220,12 +224,17 @@ class DriftReport:
 
 
 def evaluation_lines(evaluation: Mapping[str, Any]) -> list[str]:
-    """One line per label: both models' overall F1 at the last sync, and whether they shared a test set."""
+    """One line per label: both models' overall F1 at the last sync (of what: entities, classes or
+    intents), and whether they shared a test set; an empty test set scored nothing, and says so."""
     lines = []
     for label, scores in sorted(evaluation.items()):
         primary, target = scores["primary"]["f1"], scores["target"]["f1"]
+        of = f" of {primary['of']}" if primary.get("of") else ""
+        if [scores[side].get("testDocuments") for side in ("primary", "target")] == [0, 0]:
+            lines.append(f"model {label} F1{of}: not evaluated (empty test set, at the last sync)")
+            continue
         test_set = "same test set" if scores.get("sameTestSet") else "different test sets"
-        lines.append(f"model {label} F1 micro/macro: "
+        lines.append(f"model {label} F1{of} micro/macro: "
                      f"primary {primary['microF1']:.3f}/{primary['macroF1']:.3f}, "
                      f"target {target['microF1']:.3f}/{target['macroF1']:.3f} ({test_set}, at the last sync)")
     return lines
@@ -355,6 +364,7 @@ def check_drift(
         is_promoted=is_promoted or (lambda target, project: False),
         routing_of=routing_of or (lambda metadata: None),
         records=records,
+        is_replicated=settings.is_replicated,
     )
     entries: list[ProjectDrift] = []
     for name in wanted:
@@ -424,7 +434,8 @@ class _ProjectChecker:
     def __init__(self, *, primary: _Counted, documents_fingerprint: DocumentsFingerprint,
                  content_hash: ContentHash, now: datetime, expiry_horizon: timedelta,
                  our_modifications: OurModifications, is_promoted: IsPromoted,
-                 routing_of: RoutingOf, records: SyncRecords) -> None:
+                 routing_of: RoutingOf, records: SyncRecords,
+                 is_replicated: Callable[[str], bool] = lambda name: True) -> None:
         self.primary = primary
         self.routing_of = routing_of
         self.records = records
@@ -434,6 +445,7 @@ class _ProjectChecker:
         self.now = now
         self.expiry_horizon = expiry_horizon
         self.our_modifications = our_modifications
+        self.is_replicated = is_replicated
         self._config_versions: dict[str, dict[str, str]] = {}
 
     def check(self, target: str, project: str, primary: Mapping[str, Any], target_reader: AuthoringReader,
@@ -441,7 +453,7 @@ class _ProjectChecker:
         """Observe what the planner observes, and let the one classifier decide."""
         deployments = self.primary.list_deployments(project)
         risks = tuple(self._expiry_risks(str(primary.get("projectKind", "")), deployments))
-        notes, connected_synced = self._connected(target, primary)
+        notes, connected_synced, unreplicated = self._connected(target, primary)
         risks += notes
         models = self.primary.list_models(project)
         container = str(primary.get("storageInputContainerName", ""))
@@ -459,7 +471,7 @@ class _ProjectChecker:
             secondary_deployments=secondary_deployments, record=record,
             our_modifications=self.our_modifications(target, project) if secondary else frozenset(),
             promoted=self.is_promoted(target, project), connected_synced=connected_synced)
-        return self._verdict(observation, risks, OBSERVED_IN_FULL)
+        return self._verdict(observation, risks, OBSERVED_IN_FULL, unreplicated)
 
     def check_listed(self, target: str, project: str, primary: Mapping[str, Any],
                      secondary: Mapping[str, Any], record: SyncRecord) -> ProjectDrift:
@@ -469,7 +481,7 @@ class _ProjectChecker:
         risks = tuple(self._expiry_risks(kind, [
             {"deploymentName": name, "modelTrainingConfigVersion": deployment.training_config_version}
             for name, deployment in record.deployments.items()]))
-        notes, connected_synced = self._connected(target, primary)
+        notes, connected_synced, unreplicated = self._connected(target, primary)
         risks += notes
         container = str(primary.get("storageInputContainerName", ""))
         observation = Observation(
@@ -479,19 +491,23 @@ class _ProjectChecker:
             our_modifications=self.our_modifications(target, project),
             promoted=self.is_promoted(target, project), serving_vouched=True,
             connected_synced=connected_synced)
-        return self._verdict(observation, risks, OBSERVED_FROM_LISTS)
+        return self._verdict(observation, risks, OBSERVED_FROM_LISTS, unreplicated)
 
     def _connected(self, target: str, primary: Mapping[str, Any]
-                   ) -> tuple[tuple[str, ...], dict[str, datetime]]:
+                   ) -> tuple[tuple[str, ...], dict[str, datetime], tuple[str, ...]]:
         """An orchestration: its connected CLU projects' syncs can make it stale; its other targets
-        (question answering, LUIS) are not replicated by this tool, a standing risk."""
+        (question answering, LUIS) are not replicated by this tool, a standing risk, and so is a CLU
+        project it routes to that this configuration does not replicate (returned last)."""
         routing = self.routing_of(primary)
         if routing is None:
-            return (), {}
+            return (), {}, ()
         connected = {name: self.records.get(target, name) for name in routing.connected}
-        return routing.notes, {name: found.synced_at for name, found in connected.items() if found}
+        unreplicated = unreplicated_dependencies(routing.connected, self.is_replicated)
+        notes = (*routing.notes, *([unreplicated_risk(unreplicated)] if unreplicated else []))
+        return notes, {name: found.synced_at for name, found in connected.items() if found}, unreplicated
 
-    def _verdict(self, observation: Observation, risks: tuple[str, ...], observed: str) -> ProjectDrift:
+    def _verdict(self, observation: Observation, risks: tuple[str, ...], observed: str,
+                 unreplicated: tuple[str, ...] = ()) -> ProjectDrift:
         settled = settle(observation, self.content_hash)
         state, reasons = classify(settled)
         record, secondary = observation.record, observation.secondary
@@ -505,7 +521,8 @@ class _ProjectChecker:
             primary_last_modified=_text(observation.primary.get("lastModifiedDateTime")),
             target_last_modified=_text(secondary.get("lastModifiedDateTime")) if secondary else None,
             export_checked=settled.content_changed is not None,
-            evaluation=record.evaluation if record else {}, observed=observed)
+            evaluation=record.evaluation if record else {}, observed=observed,
+            unreplicated_dependencies=unreplicated)
 
     def _recovery_point_age(self, record: SyncRecord, *, changed: bool) -> timedelta:
         """How old the primary state is that the target serves.

@@ -142,7 +142,8 @@ def _entry_from_json(data: dict[str, Any]) -> ProjectDrift:
         last_synced_at=parse_iso(synced) if synced else None, last_run_id=data.get("lastRunId"),
         primary_last_modified=data.get("primaryLastModifiedDateTime"),
         target_last_modified=data.get("targetLastModifiedDateTime"),
-        export_checked=bool(data.get("exportChecked")), evaluation=dict(data.get("evaluation") or {}))
+        export_checked=bool(data.get("exportChecked")), evaluation=dict(data.get("evaluation") or {}),
+        unreplicated_dependencies=tuple(map(str, data.get("unreplicatedDependencies") or ())))
 
 
 def _days(first: date, last: date) -> Iterator[date]:

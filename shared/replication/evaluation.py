@@ -15,6 +15,10 @@ from typing import Any
 from shared.language.authoring import AuthoringClient
 
 OVERALL = ("microF1", "macroF1")
+# A conversation project's summary has intentsEvaluation (and, for CLU, entitiesEvaluation): its overall
+# F1 is of its intents, what it routes and answers on; its entities are compared per category.
+INTENTS = "intentsEvaluation"
+ENTITIES = "entitiesEvaluation"
 
 
 @dataclass(frozen=True)
@@ -24,11 +28,12 @@ class ModelEvaluation:
     options: dict[str, Any]
     test_set: frozenset[str]
     overall: dict[str, float]          # microF1, macroF1
-    categories: dict[str, float]       # entity or class -> F1
+    categories: dict[str, float]       # entity, class or intent (and a CLU project's "entity:X") -> F1
+    of: str = ""                       # what the overall F1 scores: entities, classes or intents
 
     def to_json(self) -> dict[str, Any]:
         return {"evaluationOptions": self.options, "testDocuments": len(self.test_set),
-                "f1": {**self.overall, "categories": dict(sorted(self.categories.items()))}}
+                "f1": {**self.overall, "of": self.of, "categories": dict(sorted(self.categories.items()))}}
 
     def table(self) -> str:
         """One line: overall then per-category F1."""
@@ -57,14 +62,21 @@ def read_evaluation(client: AuthoringClient, project: str, label: str) -> ModelE
 
 
 def scores_of(summary: Mapping[str, Any], test_set: frozenset[str]) -> ModelEvaluation:
-    """The F1 scores of an EvaluationSummary of any project kind (`...Evaluation` holds them)."""
-    body: Mapping[str, Any] = next((value for key, value in summary.items()
-                                    if key.endswith("Evaluation") and isinstance(value, Mapping)), {})
-    per_category = body.get("entities") or body.get("classes") or body.get("intents") or {}
+    """The F1 scores of an EvaluationSummary of any project kind (`...Evaluation` holds them): a text
+    project's one part, or a conversation project's intents (see INTENTS)."""
+    parts = {key: value for key, value in summary.items()
+             if key.endswith("Evaluation") and isinstance(value, Mapping)}
+    body: Mapping[str, Any] = parts.get(INTENTS) or next(iter(parts.values()), {})
+    of = next((name for name in ("entities", "classes", "intents") if body.get(name) is not None), "")
+    per_category = body.get(of) or {}
+    categories = {str(name): float(values.get("f1", 0.0)) for name, values in per_category.items()}
+    if INTENTS in parts:
+        of = "intents"
+        entities = (parts.get(ENTITIES) or {}).get("entities") or {}
+        categories |= {f"entity:{name}": float(values.get("f1", 0.0)) for name, values in entities.items()}
     return ModelEvaluation(
         options=dict(summary.get("evaluationOptions") or {}), test_set=test_set,
-        overall={name: float(body.get(name, 0.0)) for name in OVERALL},
-        categories={str(name): float(values.get("f1", 0.0)) for name, values in per_category.items()})
+        overall={name: float(body.get(name, 0.0)) for name in OVERALL}, categories=categories, of=of)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,9 @@ class ReplicationRun:
         self.sync_records = sync_records
         self.clock = clock
         self.step_options = step_options
+        # Told of the starts each successful CLU run made for its orchestrations: a foreground
+        # `replicate` drives and reports those runs too, instead of leaving them to the next timer.
+        self.dependant_start_listeners: list[Callable[[RunManifest, Sequence[RunStart]], None]] = []
 
     # -- starting runs ---------------------------------------------------------------------------------
 
@@ -272,7 +275,10 @@ class ReplicationRun:
             return []
         logger.info("%s replicated to %s: starting the orchestrations routing to it: %s", manifest.project,
                     manifest.target, ", ".join(dependants))
-        return self.start_runs(dependants, trigger="dependency", targets={manifest.target})
+        starts = self.start_runs(dependants, trigger="dependency", targets={manifest.target})
+        for listener in self.dependant_start_listeners:
+            listener(manifest, starts)
+        return starts
 
     def _observe(self, project: str, target: str) -> Observed:
         record = self.sync_records.get(target, project)

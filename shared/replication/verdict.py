@@ -8,7 +8,7 @@ cannot disagree. The planner then adds only *how* to repair (which steps), never
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -215,8 +215,8 @@ class Protection(StrEnum):
     NOT_PROTECTED = "not_protected"
 
 
-def protection(state: DriftState, age: timedelta | None, objective: timedelta, *, ever_synced: bool
-               ) -> tuple[Protection, str]:
+def protection(state: DriftState, age: timedelta | None, objective: timedelta, *, ever_synced: bool,
+               unreplicated_dependencies: Sequence[str] = ()) -> tuple[Protection, str]:
     """Whether one replica protects its project, and why (the status page's per-replica answer).
 
     Not protected: nothing of ours the target could serve (no replica, or never synced). At risk: it could
@@ -237,6 +237,11 @@ def protection(state: DriftState, age: timedelta | None, objective: timedelta, *
         return Protection.AT_RISK, "the target serves an older version of the primary"
     if age is not None and age > objective:
         return Protection.AT_RISK, "the recovery point is older than its objective"
+    if unreplicated_dependencies:
+        # In sync, but after a failover it would route to a CLU project the target never received.
+        names = ", ".join(repr(name) for name in unreplicated_dependencies)
+        return Protection.AT_RISK, (f"it routes to CLU project {names}, which REPLICATED_PROJECTS does not "
+                                    "replicate")
     return Protection.PROTECTED, "in sync within the recovery point objective"
 
 

@@ -229,7 +229,8 @@ def _replica(entry: ProjectDrift, objective: timedelta, runs: list[RunView], his
              recorded_sync: datetime | None) -> ReplicaView:
     synced = entry.last_synced_at or recorded_sync
     protected, why = protection(entry.state, entry.recovery_point_age, objective,
-                                ever_synced=synced is not None)
+                                ever_synced=synced is not None,
+                                unreplicated_dependencies=entry.unreplicated_dependencies)
     mine = [run for run in runs if run.target == entry.target]
     return ReplicaView(
         project=entry.project, target=entry.target, state=entry.state,

@@ -37,6 +37,10 @@ def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_sto
     assert "Summary: 3 in_sync" in after
     # The orchestration waits for the CLU project it routes to, whose run starts it.
     assert before.index("CoffeeOrders -> secondary: run ") < before.index("FrontDesk -> secondary: waiting")
+    # That run is the dependency's, said so: not "resuming" a run that was already under way.
+    assert re.search(r"FrontDesk -> secondary: run \S+ started by the run \S+ of CLU project 'CoffeeOrders'",
+                     before), before
+    assert "FrontDesk -> secondary: resuming" not in before
     assert "[FrontDesk -> secondary]   warning: intent 'Faq' routes to custom question answering" in before
     assert "Conversation answers match on 8 of 8 utterances." in after
     assert "FrontDesk: 'do you have wifi' -> intent Faq routed to QuestionAnswering: identical" in after

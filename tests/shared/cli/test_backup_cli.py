@@ -61,6 +61,10 @@ def test_catalogue_restore_retention_and_expiry_from_the_terminal(cli, regions):
 
     code, out, _ = cli("restore", "no-such-reference")
     assert code == EXIT_USAGE
+    # A working copy has no trained label: the error names the flag that gives one.
+    code, out, err = cli("restore", working, "--target", "secondary", "--project", "Copy", "--train")
+    assert code == EXIT_USAGE, (out, err)
+    assert "without a trained model label: give --model-label to train" in err
 
     code, out, _ = cli("retention", "--dry-run", "--json")
     report = json.loads(out)

@@ -260,7 +260,7 @@ def test_a_diverged_replica_is_left_alone_unless_forced(local, regions):
     code, out, _ = local("replicate")
     assert code == EXIT_DRIFT
     assert f"{project.name} -> secondary: diverged" in out
-    assert "--force replaces them" in out
+    assert "--force replaces a diverged one" in out
     assert export_of(secondary, project.name)["metadata"]["description"] == edited["metadata"]["description"]
 
     code, out, err = local("replicate", "--force")

@@ -89,4 +89,4 @@ def test_the_drift_report_shows_both_models_scores_stored_at_the_last_sync(regio
     entry = h.engine.drift_report().project(project.name)
     assert entry.evaluation == run.step("verify").detail["evaluation"]
     assert entry.to_json()["evaluation"]["v1"]["sameTestSet"] is True
-    assert "model v1 F1 micro/macro: primary" in h.engine.drift_report().to_text()
+    assert "model v1 F1 of entities micro/macro: primary" in h.engine.drift_report().to_text()

@@ -56,6 +56,9 @@ def test_catalogue_and_restore_over_http(regions: Any, azurite: Any) -> None:
         ({"snapshot": model, "target": "secondary", "train": True, "deployments": ["a b"]}, 400,
          "deployment"),
         ({"snapshot": f"{project.name}/19990101", "target": "secondary"}, 404, "19990101"),
+        # The body's own field name, not the CLI's flag.
+        ({"snapshot": working, "target": "secondary", "project": "Copy", "train": True}, 400,
+         "without a trained model label: give 'modelLabel' to train"),
     ]:
         refused = api.handle_start_restore(http_request("POST", "restores", body=request_body), provider)
         assert refused.status_code == status, (request_body, refused.get_body())

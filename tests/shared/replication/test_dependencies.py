@@ -10,6 +10,8 @@ from shared.replication.dependencies import (
     build_graph,
     gate,
     replication_order,
+    unreplicated_dependencies,
+    unreplicated_risk,
 )
 
 KINDS = {"Coffee": "Conversation", "Tea": "Conversation", "Desk": "Orchestration", "Lobby": "Orchestration",
@@ -90,3 +92,15 @@ def test_dependants_are_listed_for_a_finished_dependency():
     graph = build_graph({"Desk": ["Coffee"], "Lobby": ["Coffee", "Tea"]}, KINDS, ALL)
     assert graph.dependants("Coffee") == ["Desk", "Lobby"]
     assert graph.dependants("Tea") == ["Lobby"]
+
+
+def test_a_clu_project_not_replicated_is_one_decision_for_the_start_and_the_drift_risk():
+    replicated = {"Desk", "Tea"}
+    assert unreplicated_dependencies(["Tea", "Coffee"], replicated.__contains__) == ("Coffee",)
+    graph = build_graph({"Desk": ["Coffee", "Tea"]}, KINDS, replicated)
+    [problem] = graph.problems["Desk"]
+    risk = unreplicated_risk(("Coffee",))
+    # The same words in both: the start's error and the drift report's risk name the project and setting.
+    assert problem == "it routes to CLU project 'Coffee', which is not replicated (add it to " \
+                      "REPLICATED_PROJECTS, or replicate `*`)"
+    assert risk.startswith(problem)

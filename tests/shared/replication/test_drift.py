@@ -18,8 +18,10 @@ from shared.replication.drift import (
     OBSERVED_IN_FULL,
     DriftState,
     check_drift,
+    evaluation_lines,
     format_age,
 )
+from shared.replication.evaluation import scores_of
 from shared.replication.sync_record import DeploymentRecord, SyncRecord
 from shared.replication.verdict import listed_signals
 from shared.settings import Settings, settings_from_values
@@ -663,3 +665,20 @@ def test_a_promoted_target_is_promoted_and_the_other_targets_stay_replicas_of_th
     down = check("secondary")  # every project replicated: "*" stands for the names the primary would list
     assert down.project("*", "secondary").state is DriftState.PROMOTED
     assert down.project("*", "far").state is DriftState.ERROR
+
+
+def _empty_summary() -> dict[str, Any]:
+    """Every count zero, as the service answers for a model whose test set is empty."""
+    return {"customSingleLabelClassificationEvaluation": {"microF1": 0.0, "macroF1": 0.0, "classes": {}}}
+
+
+def _recorded(tests: int) -> dict[str, object]:
+    side = scores_of(_empty_summary(), frozenset(f"t{i}" for i in range(tests))).to_json()
+    return {"sameTestSet": True, "primary": side, "target": side}
+
+
+def test_the_drift_text_says_an_empty_test_set_was_not_evaluated_instead_of_zero_f1() -> None:
+    [empty] = evaluation_lines({"v1": _recorded(0)})
+    assert empty == "model v1 F1 of classes: not evaluated (empty test set, at the last sync)"
+    [scored] = evaluation_lines({"v1": _recorded(3)})
+    assert scored.startswith("model v1 F1 of classes micro/macro: primary 0.000/0.000")

@@ -43,3 +43,13 @@ def test_different_test_sets_are_reported_never_failing() -> None:
     parity = compare("v1", scores_of(summary(0.9, 0.8), TESTS), scores_of(summary(0.1, 0.1), other), 0.02)
     assert not parity.same_test_set and not parity.fails
     assert parity.to_json()["sameTestSet"] is False
+
+
+def test_a_clu_summary_scores_its_intents_and_compares_its_entities_per_category() -> None:
+    clu = {"entitiesEvaluation": {"microF1": 0.2, "macroF1": 0.1, "entities": {"Size": {"f1": 0.2}}},
+           "intentsEvaluation": {"microF1": 0.9, "macroF1": 0.8, "intents": {"Order": {"f1": 0.9}}}}
+    scores = scores_of(clu, TESTS)
+    assert scores.of == "intents" and scores.overall == {"microF1": 0.9, "macroF1": 0.8}
+    assert scores.categories == {"Order": 0.9, "entity:Size": 0.2}
+    assert scores.to_json()["f1"]["of"] == "intents"
+

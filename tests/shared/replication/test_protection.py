@@ -28,3 +28,10 @@ def test_each_state_and_age_gives_one_protection_with_a_reason(state, age, synce
     decided, reason = protection(state, age, DAY, ever_synced=synced)
     assert decided is expected
     assert reason
+
+
+def test_an_orchestration_routing_to_a_clu_project_not_replicated_is_at_risk_naming_it_and_the_setting():
+    decided, reason = protection(DriftState.IN_SYNC, timedelta(hours=1), DAY, ever_synced=True,
+                                 unreplicated_dependencies=("CoffeeOrders",))
+    assert decided is Protection.AT_RISK
+    assert "'CoffeeOrders'" in reason and "REPLICATED_PROJECTS" in reason
