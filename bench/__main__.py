@@ -156,6 +156,41 @@ def in_azure(overhead: dict[str, Any], cold: dict[str, Any]) -> dict[str, Any]:
             "text": text}
 
 
+def measure_memory(sizes: Sizes, say: Any = print) -> dict[str, Any]:
+    """Figure 3's memory rows, in an environment of their own: the two documents accounts on two Azurite
+    processes, filled side by side."""
+    with started_environment(SETUP_TIME_SCALE, target_documents_apart=True) as env:
+        sizes_text = ", ".join(f"{n:,}" for n in sizes.memory_documents)
+        say(f"== 3. replication of {sizes_text}-document projects whose documents the target holds (memory)")
+        return large_project.measure_sizes(env, list(sizes.memory_documents), say=say)
+
+
+def run_memory_only(sizes: Sizes, *, output: Path, say: Any = print) -> dict[str, Any]:
+    """`--memory-only`: figure 3's memory rows alone, written to memory.json (latest.json is untouched)."""
+    started = time.perf_counter()
+    memory = measure_memory(sizes, say)
+    memory["method"] = METHODS["scale"]
+    result = {"benchmark": "language-dr-replicator",
+              "measuredAt": datetime.now(UTC).isoformat(timespec="seconds"),
+              "durationSeconds": round(time.perf_counter() - started, 1),
+              "environment": {"python": platform.python_version(), "platform": platform.platform(),
+                              "cpus": os.cpu_count()},
+              "memory": memory}
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "memory.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    fixed = memory["fixed"]
+    say(f"\nfixed part {fixed['bytes'] / 2**20:.1f} MiB (target {fixed['targetBytes'] / 2**20:.0f} MiB), "
+        f"fitted over {', '.join(f'{n:,}' for n in fixed['fittedOver'])} documents")
+    for row in memory["sizes"]:
+        mib = {key: row[key] / 2**20 for key in ("exportBytes", "peakAboveBaselineBytes")}
+        say(f"{row['documents']:>9,} documents: export {mib['exportBytes']:7.1f} MiB, peak above baseline "
+            f"{mib['peakAboveBaselineBytes']:7.1f} MiB, growing part {row['growingRatio']:.2f} x the export "
+            f"(target <= {row['ratioTarget']}), set-up {row['setupSeconds']:.0f} s, "
+            f"replication {row['replicationSeconds']:.0f} s")
+    say(f"\nwritten to {output / 'memory.json'} ({result['durationSeconds']:.0f} s)")
+    return result
+
+
 def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str, Any]:
     started = time.perf_counter()
     figures: dict[str, Any] = {}
@@ -179,13 +214,11 @@ def run(sizes: Sizes, *, tiny: bool, output: Path, say: Any = print) -> dict[str
                                   "ratio": round((service + replicator) / service, 4)}
     figures["overhead"] = overhead
 
+    memory = measure_memory(sizes, say)
+
     # One pair of regions for the rest, emptied between figures: the daily check needs a resource holding
     # exactly N projects (and the emulator, like the service, refuses a 501st).
     with started_environment(SETUP_TIME_SCALE) as env:
-        sizes_text = ", ".join(f"{n:,}" for n in sizes.memory_documents)
-        say(f"== 3. replication of {sizes_text}-document projects whose documents the target holds (memory)")
-        memory = large_project.measure_sizes(env, list(sizes.memory_documents))
-        env.reset()
         say(f"== 3. documents step copy of {sizes.copy_documents:,} documents against Azurite's own copy")
         copy = large_project.measure_copy(env, documents=sizes.copy_documents)
         env.reset()
@@ -256,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"figure 3 at the service's maximum of {SERVICE_MAXIMUM_DOCUMENTS:,} documents "
                              "too "
                              "(about half an hour more on 2 cores)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="figure 3's memory rows alone, written to memory.json (with --service-maximum: "
+                             "the 100,000-document row's one-off run)")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="directory for latest.json/.md")
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else FULL
@@ -268,7 +304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.service_maximum:
         sizes = Sizes(**{**sizes.__dict__,
                          "memory_documents": (*sizes.memory_documents, SERVICE_MAXIMUM_DOCUMENTS)})
-    run(sizes, tiny=args.tiny, output=args.output, say=lambda text: print(text, flush=True))
+    say = lambda text: print(text, flush=True)  # noqa: E731 - one line, used twice
+    if args.memory_only:
+        run_memory_only(sizes, output=args.output, say=say)
+    else:
+        run(sizes, tiny=args.tiny, output=args.output, say=say)
     return 0
 
 

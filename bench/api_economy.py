@@ -28,6 +28,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from bench.environment import (
+    TARGET_DOCUMENTS_ACCOUNT,
     Environment,
     combined_counts,
     engine_for,
@@ -87,7 +88,7 @@ class InSyncProjects:
                 extra.update({f"SECONDARY__{key}__LANGUAGE_ENDPOINT": region.endpoint,
                               f"SECONDARY__{key}__LANGUAGE_KEY": region.key,
                               f"SECONDARY__{key}__DOCUMENTS_STORAGE":
-                                  self.env.azurite.connection_string("secondarydocs"),
+                                  self.env.connection_string(TARGET_DOCUMENTS_ACCOUNT),
                               f"SECONDARY__{key}__DOCUMENTS_CONTAINER": f"{CONTAINER}-{name}",
                               f"SECONDARY__{key}__REGION": region.region})
         return self.env.settings_values(projects, **extra)

@@ -34,6 +34,7 @@ from shared.storage.json_blobs import STATE_CONTAINER
 from shared.storage.request_budget import BlobRequestBudget
 
 PRIMARY_REGION = "eastus"
+TARGET_DOCUMENTS_ACCOUNT = "secondarydocs"
 SECONDARY_REGION = "westus2"
 
 
@@ -44,6 +45,8 @@ class Environment:
     azurite: Azurite
     primary: EmulatorRegion
     secondary: EmulatorRegion
+    # The target's documents account on an Azurite process of its own (see started_environment).
+    target_documents: Azurite | None = None
 
     @property
     def time_scale(self) -> float:
@@ -53,16 +56,20 @@ class Environment:
     def regions(self) -> tuple[EmulatorRegion, EmulatorRegion]:
         return self.primary, self.secondary
 
+    def connection_string(self, account: str) -> str:
+        """The storage account's connection string, wherever the account is served."""
+        return _server_of(account, self.azurite, self.target_documents).connection_string(account)
+
     def settings_values(self, replicated_projects: str = "*", **extra: str) -> dict[str, str]:
         host_storage = self.azurite.connection_string("devstoreaccount1")
         return {
             "AzureWebJobsStorage": host_storage,
             "PRIMARY_LANGUAGE_ENDPOINT": self.primary.endpoint,
             "PRIMARY_LANGUAGE_KEY": self.primary.key,
-            "PRIMARY_DOCUMENTS_STORAGE": self.azurite.connection_string("primarydocs"),
+            "PRIMARY_DOCUMENTS_STORAGE": self.connection_string("primarydocs"),
             "SECONDARY_LANGUAGE_ENDPOINT": self.secondary.endpoint,
             "SECONDARY_LANGUAGE_KEY": self.secondary.key,
-            "SECONDARY_DOCUMENTS_STORAGE": self.azurite.connection_string("secondarydocs"),
+            "SECONDARY_DOCUMENTS_STORAGE": self.connection_string(TARGET_DOCUMENTS_ACCOUNT),
             "SECONDARY_REGION": self.secondary.region,
             "DOCUMENTS_SHARED": "false",
             "REPLICATED_PROJECTS": replicated_projects,
@@ -75,32 +82,59 @@ class Environment:
         return settings_from_values(self.settings_values(replicated_projects, **extra))
 
     def documents(self, account: str) -> BlobServiceClient:
-        return BlobServiceClient.from_connection_string(self.azurite.connection_string(account))
+        return BlobServiceClient.from_connection_string(self.connection_string(account))
 
     def authoring(self, region: EmulatorRegion) -> AuthoringClient:
         return AuthoringClient(region.endpoint, KeyAuth(region.key))
 
-    def reset(self) -> None:
-        """Empty storage and both regions (state, jobs, request counters)."""
-        self.azurite.clear()
+    def reset(self, *, restart_storage: bool = False) -> None:
+        """Empty storage and both regions (state, jobs, request counters).
+
+        `restart_storage`: fresh Azurite processes instead of deleting containers. After tens of thousands
+        of blobs, deleting them leaves Azurite's collector, within ten minutes, removing their extents one
+        at a time, each removal a scan of every extent: requests then wait for minutes.
+        """
+        for azurite in (self.azurite, self.target_documents):
+            if azurite is None:
+                continue
+            if restart_storage:
+                azurite.restart()
+            else:
+                azurite.clear()
         for region in self.regions:
             region.reset()
 
 
 @contextmanager
-def started_environment(time_scale: float) -> Iterator[Environment]:
-    """Start Azurite and both regions; stop every process this started when the block ends."""
+def started_environment(time_scale: float, *, target_documents_apart: bool = False) -> Iterator[Environment]:
+    """Start Azurite and both regions; stop every process this started when the block ends.
+
+    `target_documents_apart`: the target's documents account (the secondary region's linked storage and
+    SECONDARY_DOCUMENTS_STORAGE) on a second Azurite process, as in Azure, where the two accounts are
+    separate services. For large projects: Azurite finds a blob by scanning every blob of its account,
+    so an upload slows as the account fills, and two processes fill the two accounts side by side.
+    """
     with ExitStack() as stack:
         azurite = Azurite()
         stack.callback(azurite.stop)
         azurite.start()
+        target_documents: Azurite | None = None
+        if target_documents_apart:
+            target_documents = Azurite()
+            stack.callback(target_documents.stop)
+            target_documents.start()
         regions = []
-        for name, account in ((PRIMARY_REGION, "primarydocs"), (SECONDARY_REGION, "secondarydocs")):
-            region = EmulatorRegion(azurite.connection_string(account), region=name, time_scale=time_scale)
+        for name, account in ((PRIMARY_REGION, "primarydocs"), (SECONDARY_REGION, TARGET_DOCUMENTS_ACCOUNT)):
+            storage = _server_of(account, azurite, target_documents).connection_string(account)
+            region = EmulatorRegion(storage, region=name, time_scale=time_scale)
             stack.callback(region.stop)
             region.start()
             regions.append(region)
-        yield Environment(azurite, regions[0], regions[1])
+        yield Environment(azurite, regions[0], regions[1], target_documents)
+
+
+def _server_of(account: str, azurite: Azurite, target_documents: Azurite | None) -> Azurite:
+    return target_documents if account == TARGET_DOCUMENTS_ACCOUNT and target_documents else azurite
 
 
 @contextmanager
@@ -110,7 +144,7 @@ def extra_regions(env: Environment, names: dict[str, str]) -> Iterator[dict[str,
     with ExitStack() as stack:
         started: dict[str, EmulatorRegion] = {}
         for name, region_name in names.items():
-            region = EmulatorRegion(env.azurite.connection_string("secondarydocs"), region=region_name,
+            region = EmulatorRegion(env.connection_string(TARGET_DOCUMENTS_ACCOUNT), region=region_name,
                                     time_scale=env.time_scale)
             stack.callback(region.stop)
             region.start()

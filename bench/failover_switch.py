@@ -37,7 +37,7 @@ def deploy_both(env: Environment) -> tuple[str, list[str]]:
     for region, account in zip(env.regions, ("primarydocs", "secondarydocs"), strict=True):
         durations = json.dumps({"runtime": 0, "import": 0, "train": 0, "deploy": 0}).encode()
         region.control("/_emulator/durations", durations)
-        deploy_sample_project(region.endpoint, region.key, env.azurite.connection_string(account), project,
+        deploy_sample_project(region.endpoint, region.key, env.connection_string(account), project,
                               deployment=DEPLOYMENT, poll_interval=0.01)
     return project.name, list(project.documents.values())[:5]
 

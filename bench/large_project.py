@@ -28,6 +28,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +42,7 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
-from bench.environment import Environment
+from bench.environment import TARGET_DOCUMENTS_ACCOUNT, Environment
 from localdev.sample_project import SampleProject, ner_project
 from localdev.services import DEV_ACCOUNT_KEY, REPO_ROOT
 from shared.language.export_format import to_bytes
@@ -53,23 +54,36 @@ MEMORY_TARGET = 2.0                 # the growing part, times the export
 FIXED_TARGET_BYTES = 16 * 2**20     # the part that does not grow with the project
 FIXED_DOCUMENTS = 20
 UPLOAD_WORKERS = 16
+PROGRESS_EVERY = 10_000
+Say = Callable[[str], None]
 
 
-def upload_parallel(container: ContainerClient, project: SampleProject) -> None:
-    """The documents, many at a time (set-up only: upload_documents sends one after another)."""
+def upload_parallel(container: ContainerClient, project: SampleProject, say: Say = print,
+                    workers: int = UPLOAD_WORKERS) -> None:
+    """The documents, many at a time (set-up only: upload_documents sends one after another); a line of
+    progress every PROGRESS_EVERY documents, as a large project's set-up takes many minutes."""
     with contextlib.suppress(ResourceExistsError):
         container.create_container()
-    with ThreadPoolExecutor(max_workers=UPLOAD_WORKERS) as pool:
-        list(pool.map(lambda item: container.upload_blob(item[0], item[1].encode("utf-8"), overwrite=True),
-                      project.documents.items()))
+    total = len(project.documents)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        uploads = pool.map(lambda item: container.upload_blob(item[0], item[1].encode("utf-8"),
+                                                              overwrite=True), project.documents.items())
+        for done, _ in enumerate(uploads, start=1):
+            if done % PROGRESS_EVERY == 0 and done < total:
+                say(f"   {container.account_name}/{container.container_name}: {done:,} of {total:,} uploaded")
 
 
-def measure(env: Environment, *, documents: int, timeout: float = 3600.0) -> dict[str, Any]:
+def measure(env: Environment, *, documents: int, timeout: float = 3600.0, say: Say = print) -> dict[str, Any]:
     """One replication of a `documents`-document project whose documents the target already holds."""
     started = time.perf_counter()
     project = ner_project(PROJECT, CONTAINER, documents=documents)
-    upload_parallel(env.documents("primarydocs").get_container_client(CONTAINER), project)
-    upload_parallel(env.documents("secondarydocs").get_container_client(CONTAINER), project)
+    # Both accounts side by side: with env.target_documents they are two Azurite processes.
+    with ThreadPoolExecutor(max_workers=2) as sides:
+        uploads = [sides.submit(upload_parallel, env.documents(account).get_container_client(CONTAINER),
+                                project, say, UPLOAD_WORKERS // 2)
+                   for account in ("primarydocs", TARGET_DOCUMENTS_ACCOUNT)]
+        for upload in uploads:
+            upload.result()
     client = env.authoring(env.primary)
     body = to_bytes(project.export)
     client.wait(client.start_import(PROJECT, body), poll_interval=0.05, deadline=timeout).raise_for_failure()
@@ -106,15 +120,16 @@ def measure(env: Environment, *, documents: int, timeout: float = 3600.0) -> dic
     }
 
 
-def measure_sizes(env: Environment, sizes: list[int]) -> dict[str, Any]:
+def measure_sizes(env: Environment, sizes: list[int], say: Say = print) -> dict[str, Any]:
     """Each size on an emptied environment, and a small project; the fixed part is where the line through
     the sizes' (export, peak) points meets zero export: the buffers that stop growing once a project fills
     them (a listing page, the copy batch, the parser's and temporary files' buffers)."""
-    small = measure(env, documents=FIXED_DOCUMENTS)
+    small = measure(env, documents=FIXED_DOCUMENTS, say=say)
     rows = []
     for documents in sorted(sizes):
-        env.reset()
-        rows.append(measure(env, documents=documents))
+        env.reset(restart_storage=True)
+        say(f"   {documents:,} documents")
+        rows.append(measure(env, documents=documents, say=say))
     fixed, slope = _line([(row["exportBytes"], row["peakAboveBaselineBytes"]) for row in rows],
                          small["peakAboveBaselineBytes"])
     for row in rows:
@@ -146,7 +161,7 @@ def measure_copy(env: Environment, *, documents: int) -> dict[str, Any]:
     upload_parallel(source, project)
     locations = list(project.documents)
     del project
-    targets = env.documents("secondarydocs")
+    targets = env.documents(TARGET_DOCUMENTS_ACCOUNT)
 
     replicator_target = targets.get_container_client("copy-replicator")
     started = time.perf_counter()

@@ -84,7 +84,7 @@ def seed_primary(env: Environment, project: SampleProject) -> None:
     env.primary.control("/_emulator/durations", b'{"import": 0, "train": 0, "deploy": 0}')
     try:
         deploy_sample_project(env.primary.endpoint, env.primary.key,
-                              env.azurite.connection_string("primarydocs"), project, deployment=DEPLOYMENT,
+                              env.connection_string("primarydocs"), project, deployment=DEPLOYMENT,
                               poll_interval=0.01)
     finally:
         restore = {kind: defaults[kind] for kind in ("import", "train", "deploy")}
