@@ -157,9 +157,8 @@ def in_azure(overhead: dict[str, Any], cold: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure_memory(sizes: Sizes, say: Any = print) -> dict[str, Any]:
-    """Figure 3's memory rows, in an environment of their own: the two documents accounts on two Azurite
-    processes, filled side by side."""
-    with started_environment(SETUP_TIME_SCALE, target_documents_apart=True) as env:
+    """Figure 3's memory rows, in an environment of their own, set up for large projects."""
+    with started_environment(SETUP_TIME_SCALE, large_projects=True) as env:
         sizes_text = ", ".join(f"{n:,}" for n in sizes.memory_documents)
         say(f"== 3. replication of {sizes_text}-document projects whose documents the target holds (memory)")
         return large_project.measure_sizes(env, list(sizes.memory_documents), say=say)

@@ -106,21 +106,22 @@ class Environment:
 
 
 @contextmanager
-def started_environment(time_scale: float, *, target_documents_apart: bool = False) -> Iterator[Environment]:
+def started_environment(time_scale: float, *, large_projects: bool = False) -> Iterator[Environment]:
     """Start Azurite and both regions; stop every process this started when the block ends.
 
-    `target_documents_apart`: the target's documents account (the secondary region's linked storage and
-    SECONDARY_DOCUMENTS_STORAGE) on a second Azurite process, as in Azure, where the two accounts are
-    separate services. For large projects: Azurite finds a blob by scanning every blob of its account,
-    so an upload slows as the account fills, and two processes fill the two accounts side by side.
+    `large_projects`: for figure 3's 100,000-document projects. Azurite finds blobs by name
+    (localdev/azurite_name_lookups.js: its own lookup scans every blob of the account, so each upload
+    slows as the account fills), and the target's documents account (the secondary region's linked
+    storage and SECONDARY_DOCUMENTS_STORAGE) is on a second Azurite process, as in Azure, where the two
+    accounts are separate services: the two accounts fill side by side, one per core.
     """
     with ExitStack() as stack:
-        azurite = Azurite()
+        azurite = Azurite(name_lookups=large_projects)
         stack.callback(azurite.stop)
         azurite.start()
         target_documents: Azurite | None = None
-        if target_documents_apart:
-            target_documents = Azurite()
+        if large_projects:
+            target_documents = Azurite(name_lookups=True)
             stack.callback(target_documents.stop)
             target_documents.start()
         regions = []

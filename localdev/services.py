@@ -96,6 +96,7 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
 # Azurite's blob GC first runs at start, then every 10 minutes (DEFAULT_GC_INTERVAL_MS); a process
 # recycled before that never runs a sweep over a large heap of garbage (see Azurite.clear).
 RECYCLE_AFTER = 8 * 60.0
+NAME_LOOKUPS_LAUNCHER = Path(__file__).resolve().parent / "azurite_name_lookups.js"
 
 
 @dataclass
@@ -107,6 +108,8 @@ class Azurite:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="azurite-")))
     process: subprocess.Popen[bytes] | None = None
     started_at: float | None = None
+    # Benchmarks of large projects: blob lookups by name (localdev/azurite_name_lookups.js says why).
+    name_lookups: bool = False
 
     def connection_string(self, account: str = "devstoreaccount1") -> str:
         return (
@@ -127,9 +130,10 @@ class Azurite:
         env["AZURITE_ACCOUNTS"] = ";".join(f"{name}:{DEV_ACCOUNT_KEY}" for name in ACCOUNTS)
         # Appended to: a recycled Azurite's log follows its predecessor's.
         log = open(self.workdir / "azurite.log", "ab")  # noqa: SIM115 - closed once the child holds it
+        launcher = ["node", str(NAME_LOOKUPS_LAUNCHER)] if self.name_lookups else [str(binary)]
         self.process = subprocess.Popen(
             [
-                str(binary),
+                *launcher,
                 "--silent",
                 "--skipApiVersionCheck",
                 "--disableTelemetry",
