@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -49,6 +49,7 @@ from shared.runs.lock import RunLock
 from shared.runs.manifest import ManifestStore, RunManifest
 from shared.runs.scheduler.base import Scheduler
 from shared.runs.scheduler.messages import StepMessage
+from shared.schedule import check_overdue
 from shared.settings import Settings
 from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
 from shared.storage.snapshots import SnapshotStore
@@ -296,8 +297,24 @@ class ReplicationEngine:
             storage["error"] = type(error).__name__
         # A target whose region cannot author is named, not judged unhealthy: the app itself still works.
         warnings = list(target_region_problems(self.settings).values())
-        return {"version": VERSION, "time": utc_iso(self.clock.now()), "settings": self.settings.to_json(),
-                "stateStorage": storage, "warnings": warnings, "healthy": bool(storage["usable"])}
+        now = self.clock.now()
+        body: dict[str, Any] = {
+            "version": VERSION, "time": utc_iso(now), "settings": self.settings.to_json(),
+            "stateStorage": storage, "warnings": warnings, "healthy": bool(storage["usable"])}
+        if storage["usable"]:
+            drift_check = body["driftCheck"] = self.drift_check_state(now)
+            if drift_check["overdue"]:
+                warnings.append("the last drift check is overdue for DRIFT_SCHEDULE: the drift timer is not "
+                                "running")
+        return body
+
+    def drift_check_state(self, now: datetime) -> dict[str, Any]:
+        """When the drift check last ran and whether that is overdue (the status page's own rule)."""
+        report = self.drift_history.latest()
+        if report is None:
+            return {"checkedAt": None, "overdue": False}
+        return {"checkedAt": utc_iso(report.checked_at),
+                "overdue": check_overdue(self.settings.drift_schedule, report.checked_at, now)}
 
 
 __all__ = ["IN_SYNC", "VERSION", "WORKING", "EngineOptions", "ReplicationEngine", "RunStart", "TargetClients",
