@@ -346,12 +346,12 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
                 "DOCUMENTS_SHARED=true to accept the risk of sharing the primary's",
             )
         warnings.append(
-            "DOCUMENTS_SHARED=true: the secondary reads the primary's document storage, which a "
+            "DOCUMENTS_SHARED is on: the secondary reads the primary's document storage, which a "
             "regional outage takes down with the primary (DR risk)"
         )
         secondary_documents = primary_documents
     elif documents_shared:
-        warnings.append("DOCUMENTS_SHARED=true is ignored because SECONDARY_DOCUMENTS_STORAGE is set")
+        warnings.append("DOCUMENTS_SHARED is ignored because SECONDARY_DOCUMENTS_STORAGE is set")
         documents_shared = False
     targets: list[Target] = []
     if secondary is not None:
@@ -400,7 +400,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
                    if configured_version else DEFAULT_TEXT_API_VERSION)
     if not api_version.supports_model_scoped_export:
         warnings.append(
-            f"LANGUAGE_API_VERSION={api_version.value} has no model-scoped export: every label is trained "
+            "the api-version LANGUAGE_API_VERSION names has no model-scoped export: every label is trained "
             "from the primary's working copy"
         )
     configured_conversations = reader.optional("CONVERSATIONS_API_VERSION")
