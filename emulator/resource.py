@@ -287,33 +287,46 @@ class LanguageResource:
             return self._new_job("delete-project", name, api_version)
 
     # -- import and export -----------------------------------------------------------------------
+    # The :import and :export jobs are the same for every project family; the hooks below (`_read_import`,
+    # `_check_import_now`, `_imported_metadata`, `_export_file`) are where the data shapes differ.
     def import_project(self, name: str, body: Any, api_version: str) -> Job:
-        require_name(name, "project name", "projectName")
-        kind, metadata, assets = exported_project(
-            body, strict_kind_case=self.behaviour.projectKindCase == "strict"
-        )
+        kind, metadata, assets = self._read_import(name, body)
         with self.lock:
             self.settle()
             existing = self.state.projects.get(name)
             if existing is None:
                 self._require_room_for_a_project()
-            if existing is not None and existing.kind != kind:
+            elif existing.kind != kind:
                 raise invalid(
                     f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
                 )
             self._refuse_while_training(name, "import")
-            if self.behaviour.importMissingContainer == "sync":
-                self._require_container(metadata["storageInputContainerName"])
+            self._check_import_now(metadata)
             return self._new_job(
                 "import", name, api_version, {"kind": kind, "metadata": metadata, "assets": assets}
             )
 
-    def _apply_import(self, job: Job, moment: datetime) -> None:
-        metadata = dict(job.params["metadata"])
+    def _read_import(self, name: str, body: Any) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        """The project name and the :import body checked: (projectKind, metadata, assets)."""
+        require_name(name, "project name", "projectName")
+        return exported_project(body, strict_kind_case=self.behaviour.projectKindCase == "strict")
+
+    def _check_import_now(self, metadata: dict[str, Any]) -> None:
+        """What the service checks before accepting the :import job (a text project's container, if told)."""
+        if self.behaviour.importMissingContainer == "sync":
+            self._require_container(metadata["storageInputContainerName"])
+
+    def _imported_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """The metadata an :import job stores, checked when the job runs."""
+        metadata = dict(metadata)
         self._require_container(metadata["storageInputContainerName"])
         metadata.setdefault("settings", {})
         metadata.setdefault("multilingual", False)
         metadata.setdefault("description", "")
+        return metadata
+
+    def _apply_import(self, job: Job, moment: datetime) -> None:
+        metadata = self._imported_metadata(job.params["metadata"])
         project = self.state.projects.get(job.project)
         if project is None:
             self._require_room_for_a_project()
@@ -344,18 +357,25 @@ class LanguageResource:
                 assets = model.snapshot["assets"]
             else:
                 metadata, assets = project.exported_metadata(), project.assets
-            if api_version == V2022:
-                metadata = {**metadata, "settings": {}}
-            exported: dict[str, Any] = {
-                "projectFileVersion": PROJECT_FILE_VERSION,
-                "stringIndexType": "Utf16CodeUnit",
-                "metadata": copy.deepcopy(metadata),
-            }
-            if assets is not None:
-                exported["assets"] = copy.deepcopy(assets)
+            exported = self._export_file(project.kind, metadata, assets, api_version)
             return self._new_job(
                 "export", name, api_version, {"exported": exported, "modelLabel": model_label}
             )
+
+    def _export_file(
+        self, kind: str, metadata: dict[str, Any], assets: dict[str, Any] | None, api_version: str
+    ) -> dict[str, Any]:
+        """The exported project file (copies: the job keeps it while the project moves on)."""
+        if api_version == V2022:
+            metadata = {**metadata, "settings": {}}
+        exported: dict[str, Any] = {
+            "projectFileVersion": PROJECT_FILE_VERSION,
+            "stringIndexType": "Utf16CodeUnit",
+            "metadata": copy.deepcopy(metadata),
+        }
+        if assets is not None:
+            exported["assets"] = copy.deepcopy(assets)
+        return exported
 
     def export_result(self, name: str, job_id: str) -> dict[str, Any]:
         with self.lock:

@@ -29,7 +29,7 @@ from emulator.jobs import Job
 from emulator.resource import LanguageResource
 from emulator.state import Project, TrainedModel
 from emulator.timefmt import model_id
-from emulator.validation import invalid, require_object, require_string_index_type
+from emulator.validation import invalid, require_object
 
 
 class ConversationResource(LanguageResource):
@@ -57,65 +57,27 @@ class ConversationResource(LanguageResource):
             self._save()
             return existing, False
 
-    # -- import and export -----------------------------------------------------------------------
-    def import_project(self, name: str, body: Any, api_version: str) -> Job:
+    # -- import and export (the jobs are LanguageResource's; these hooks carry the shapes) --------------
+    def _read_import(self, name: str, body: Any) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
         require_project_name(name)
-        kind, metadata, assets = exported_project(body)
-        with self.lock:
-            self.settle()
-            existing = self.state.projects.get(name)
-            if existing is None:
-                self._require_room_for_a_project()
-            elif existing.kind != kind:
-                raise invalid(
-                    f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
-                )
-            self._refuse_while_training(name, "import")
-            return self._new_job(
-                "import", name, api_version, {"kind": kind, "metadata": metadata, "assets": assets}
-            )
+        return exported_project(body)
 
-    def _apply_import(self, job: Job, moment: datetime) -> None:
-        metadata = with_defaults(job.params["metadata"])
-        project = self.state.projects.get(job.project)
-        if project is None:
-            self._require_room_for_a_project()
-            self.state.projects[job.project] = Project(
-                job.project, job.params["kind"], metadata, job.params["assets"], moment, moment
-            )
-            return
-        project.metadata = metadata
-        project.assets = job.params["assets"]
-        project.last_modified = moment
-        if not self.behaviour.importKeepsModels:
-            self.state.models.pop(job.project, None)
-            self.state.deployments.pop(job.project, None)
-            project.last_trained = project.last_deployed = None
-            self._collect_artifacts()
+    def _check_import_now(self, metadata: dict[str, Any]) -> None:
+        """No storage container: nothing to check before the job."""
 
-    def export_project(
-        self, name: str, string_index_type: str | None, model_label: str | None, api_version: str
-    ) -> Job:
-        require_string_index_type(string_index_type)
-        with self.lock:
-            self.settle()
-            project = self._project(name)
-            if model_label:
-                model = self._model(name, model_label)
-                metadata = {**model.snapshot["metadata"], "projectName": name}
-                assets = model.snapshot["assets"]
-            else:
-                metadata, assets = project.exported_metadata(), project.assets
-            exported: dict[str, Any] = {
-                # The file version follows the api-version that exported it (inferred).
-                "projectFileVersion": api_version,
-                "stringIndexType": "Utf16CodeUnit",
-                "metadata": copy.deepcopy(metadata),
-                "assets": copy.deepcopy(assets) if assets is not None else _empty_assets(project.kind),
-            }
-            return self._new_job(
-                "export", name, api_version, {"exported": exported, "modelLabel": model_label}
-            )
+    def _imported_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        return with_defaults(metadata)
+
+    def _export_file(
+        self, kind: str, metadata: dict[str, Any], assets: dict[str, Any] | None, api_version: str
+    ) -> dict[str, Any]:
+        return {
+            # The file version follows the api-version that exported it (inferred).
+            "projectFileVersion": api_version,
+            "stringIndexType": "Utf16CodeUnit",
+            "metadata": copy.deepcopy(metadata),
+            "assets": copy.deepcopy(assets) if assets is not None else _empty_assets(kind),
+        }
 
     # -- training --------------------------------------------------------------------------------
     def train(self, name: str, body: Any, api_version: str) -> Job:
