@@ -27,35 +27,20 @@ from emulator.conversations.assets import (
 from emulator.errors import ServiceError
 from emulator.jobs import Job
 from emulator.resource import LanguageResource
-from emulator.state import Project, TrainedModel
-from emulator.timefmt import model_id
+from emulator.state import Project
 from emulator.validation import invalid, require_object
 
 
 class ConversationResource(LanguageResource):
-    # -- projects --------------------------------------------------------------------------------
-    def create_or_update_project(self, name: str, body: Any) -> tuple[Project, bool]:
+    # -- projects (LanguageResource's create and update; these hooks carry the shapes) --------------
+    REQUIRED_PROJECT_PROPERTIES = ("language",)   # no storage container
+
+    def _read_project_options(self, name: str, body: Any) -> tuple[str | None, dict[str, Any]]:
         require_project_name(name)
-        kind, metadata = project_options(body)
-        with self.lock:
-            now = self.settle()
-            existing = self.state.projects.get(name)
-            if existing is None:
-                self._require_room_for_a_project()
-                if kind is None:
-                    raise invalid("The property 'projectKind' is required.", "projectKind")
-                if "language" not in metadata:
-                    raise invalid("The property 'language' is required.", "language")
-                project = Project(name, kind, with_defaults(metadata), None, now, now)
-                self.state.projects[name] = project
-                self._save()
-                return project, True
-            if kind is not None and kind != existing.kind:
-                raise invalid("The project kind of an existing project cannot be changed.", "projectKind")
-            existing.metadata.update(metadata)
-            existing.last_modified = now
-            self._save()
-            return existing, False
+        return project_options(body)
+
+    def _check_project_update(self, existing: Project, metadata: dict[str, Any]) -> None:
+        """No storage container: any update of the options is taken."""
 
     # -- import and export (the jobs are LanguageResource's; these hooks carry the shapes) --------------
     def _read_import(self, name: str, body: Any) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
@@ -65,7 +50,7 @@ class ConversationResource(LanguageResource):
     def _check_import_now(self, metadata: dict[str, Any]) -> None:
         """No storage container: nothing to check before the job."""
 
-    def _imported_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+    def _stored_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
         return with_defaults(metadata)
 
     def _export_file(
@@ -144,28 +129,8 @@ class ConversationResource(LanguageResource):
             )
         except learner.TrainingError as error:
             raise ServiceError("InvalidRequest", f"Training failed: {error}.") from error
-        config = next(
-            c for c in self.state.training_configs if c.version == job.params["trainingConfigVersion"]
-        )
-        label = job.params["modelLabel"]
-        new_id = model_id(label, moment)
-        self.state.artifacts[new_id] = {"projectKind": project.kind, "model": result.model}
-        self.state.models.setdefault(job.project, {})[label] = TrainedModel(
-            label=label,
-            model_id=new_id,
-            trained=moment,
-            training_seconds=max(1, round(job.duration.total_seconds())),
-            config_version=config.version,
-            expiration=config.model_expiration,
-            snapshot={
-                "metadata": copy.deepcopy(project.exported_metadata()),
-                "assets": copy.deepcopy(assets),
-            },
-            evaluation_summary=result.evaluation_summary,
-            document_results=result.utterance_results,
-        )
-        project.last_trained = moment
-        self._collect_artifacts()
+        self._keep_trained_model(job, project, assets, moment, result.model, result.evaluation_summary,
+                                 result.utterance_results)
 
 
 def _empty_assets(kind: str) -> dict[str, Any]:
