@@ -114,6 +114,8 @@ class ReplicationEngine:
         self.executor.kinds.register(RestoreRun(self))
         self.failback_run = FailbackRun(self)
         self.executor.kinds.register(self.failback_run)
+        # A CLU project failed back: the orchestrations routing to it that waited follow (ADR 0012).
+        self.executor.run_succeeded_listeners.append(self.failback_run.start_dependants)
         if settings.notify_webhook_url:
             from shared.recovery.upkeep import notify_run_failed
 
