@@ -25,6 +25,9 @@ EARLY = timedelta(minutes=1)
 # The longest gap between two due times a valid schedule can have (29 February every 4 or 8 years).
 SEARCH_DAYS = 8 * 366 + 1
 
+# How the status page and the health details say it (they name the setting, never its value).
+OVERDUE = "overdue for DRIFT_SCHEDULE: the drift timer is not running"
+
 _NAMES = {
     4: {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name},
     5: {name.lower(): (number + 1) % 7 for number, name in enumerate(calendar.day_abbr)},

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from shared.replication.drift import format_age
 from shared.replication.verdict import Protection
-from shared.schedule import DEFAULT_SCHEDULE, check_overdue
+from shared.schedule import DEFAULT_SCHEDULE, OVERDUE, check_overdue
 
 NAMED = 5   # projects named in a reason before "and N more"
 
@@ -57,8 +57,7 @@ def estate_verdict(replicas: Iterable[tuple[str, Protection]], checked_at: datet
     if at_risk:
         reasons.append(f"{len(at_risk)} project(s) have a replica at risk: {_names(at_risk)}")
     if check_overdue(schedule, checked_at, now):
-        reasons.append(f"the last drift check is {format_age(now - checked_at)} old, overdue for "
-                       "DRIFT_SCHEDULE: the drift timer is not running")
+        reasons.append(f"the last drift check is {format_age(now - checked_at)} old, {OVERDUE}")
     if reasons:
         return EstateVerdict.AT_RISK, tuple(reasons)
     return EstateVerdict.ALL_PROTECTED, (
