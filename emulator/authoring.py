@@ -22,15 +22,21 @@ from emulator.web import absolute, accepted, json_body, page
 PREFIX = TEXT_AUTHORING_PREFIX
 
 
-def project_body(project: Project, api_version: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def project_dates(project: Project) -> dict[str, Any]:
+    """A project body's timestamps, alike in every authoring API (trained and deployed ones once set)."""
+    dates: dict[str, Any] = {
         "createdDateTime": format_datetime(project.created),
         "lastModifiedDateTime": format_datetime(project.last_modified),
     }
     if project.last_trained is not None:
-        body["lastTrainedDateTime"] = format_datetime(project.last_trained)
+        dates["lastTrainedDateTime"] = format_datetime(project.last_trained)
     if project.last_deployed is not None:
-        body["lastDeployedDateTime"] = format_datetime(project.last_deployed)
+        dates["lastDeployedDateTime"] = format_datetime(project.last_deployed)
+    return dates
+
+
+def project_body(project: Project, api_version: str) -> dict[str, Any]:
+    body = project_dates(project)
     metadata = project.metadata
     body.update(
         {

@@ -227,9 +227,11 @@ class LanguageResource:
             self.settle()
             return self._project(name)
 
+    # Properties a new project's body must have (a text project reads its documents from a container).
+    REQUIRED_PROJECT_PROPERTIES: tuple[str, ...] = ("storageInputContainerName", "language")
+
     def create_or_update_project(self, name: str, body: Any) -> tuple[Project, bool]:
-        require_name(name, "project name", "projectName")
-        kind, metadata = create_project_options(body)
+        kind, metadata = self._read_project_options(name, body)
         with self.lock:
             now = self.settle()
             existing = self.state.projects.get(name)
@@ -237,24 +239,16 @@ class LanguageResource:
                 self._require_room_for_a_project()
                 if kind is None:
                     raise invalid("The property 'projectKind' is required.", "projectKind")
-                for key in ("storageInputContainerName", "language"):
+                for key in self.REQUIRED_PROJECT_PROPERTIES:
                     if key not in metadata:
                         raise invalid(f"The property '{key}' is required.", key)
-                self._require_container(metadata["storageInputContainerName"])
-                metadata.setdefault("settings", {})
-                metadata.setdefault("multilingual", False)
-                metadata.setdefault("description", "")
-                project = Project(name, kind, metadata, None, now, now)
+                project = Project(name, kind, self._stored_metadata(metadata), None, now, now)
                 self.state.projects[name] = project
                 self._save()
                 return project, True
             if kind is not None and kind != existing.kind:
                 raise invalid("The project kind of an existing project cannot be changed.", "projectKind")
-            if (
-                metadata.get("storageInputContainerName", existing.metadata["storageInputContainerName"])
-                != existing.metadata["storageInputContainerName"]
-            ):
-                self._require_container(metadata["storageInputContainerName"])
+            self._check_project_update(existing, metadata)
             existing.metadata.update(metadata)
             existing.last_modified = now
             self._save()
@@ -287,33 +281,57 @@ class LanguageResource:
             return self._new_job("delete-project", name, api_version)
 
     # -- import and export -----------------------------------------------------------------------
-    def import_project(self, name: str, body: Any, api_version: str) -> Job:
+    def _read_project_options(self, name: str, body: Any) -> tuple[str | None, dict[str, Any]]:
+        """The project name and a create-or-update body checked: (projectKind or None, metadata)."""
         require_name(name, "project name", "projectName")
-        kind, metadata, assets = exported_project(
-            body, strict_kind_case=self.behaviour.projectKindCase == "strict"
-        )
+        return create_project_options(body)
+
+    def _check_project_update(self, existing: Project, metadata: dict[str, Any]) -> None:
+        """What an update of an existing project must pass (a new container must exist)."""
+        container = existing.metadata["storageInputContainerName"]
+        if metadata.get("storageInputContainerName", container) != container:
+            self._require_container(metadata["storageInputContainerName"])
+
+    # The :import and :export jobs are the same for every project family; the hooks below (`_read_import`,
+    # `_check_import_now`, `_stored_metadata`, `_export_file`) are where the data shapes differ.
+    def import_project(self, name: str, body: Any, api_version: str) -> Job:
+        kind, metadata, assets = self._read_import(name, body)
         with self.lock:
             self.settle()
             existing = self.state.projects.get(name)
             if existing is None:
                 self._require_room_for_a_project()
-            if existing is not None and existing.kind != kind:
+            elif existing.kind != kind:
                 raise invalid(
                     f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
                 )
             self._refuse_while_training(name, "import")
-            if self.behaviour.importMissingContainer == "sync":
-                self._require_container(metadata["storageInputContainerName"])
+            self._check_import_now(metadata)
             return self._new_job(
                 "import", name, api_version, {"kind": kind, "metadata": metadata, "assets": assets}
             )
 
-    def _apply_import(self, job: Job, moment: datetime) -> None:
-        metadata = dict(job.params["metadata"])
+    def _read_import(self, name: str, body: Any) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        """The project name and the :import body checked: (projectKind, metadata, assets)."""
+        require_name(name, "project name", "projectName")
+        return exported_project(body, strict_kind_case=self.behaviour.projectKindCase == "strict")
+
+    def _check_import_now(self, metadata: dict[str, Any]) -> None:
+        """What the service checks before accepting the :import job (a text project's container, if told)."""
+        if self.behaviour.importMissingContainer == "sync":
+            self._require_container(metadata["storageInputContainerName"])
+
+    def _stored_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """A new project's or an :import job's metadata as stored, with defaults; checked when stored."""
+        metadata = dict(metadata)
         self._require_container(metadata["storageInputContainerName"])
         metadata.setdefault("settings", {})
         metadata.setdefault("multilingual", False)
         metadata.setdefault("description", "")
+        return metadata
+
+    def _apply_import(self, job: Job, moment: datetime) -> None:
+        metadata = self._stored_metadata(job.params["metadata"])
         project = self.state.projects.get(job.project)
         if project is None:
             self._require_room_for_a_project()
@@ -344,18 +362,25 @@ class LanguageResource:
                 assets = model.snapshot["assets"]
             else:
                 metadata, assets = project.exported_metadata(), project.assets
-            if api_version == V2022:
-                metadata = {**metadata, "settings": {}}
-            exported: dict[str, Any] = {
-                "projectFileVersion": PROJECT_FILE_VERSION,
-                "stringIndexType": "Utf16CodeUnit",
-                "metadata": copy.deepcopy(metadata),
-            }
-            if assets is not None:
-                exported["assets"] = copy.deepcopy(assets)
+            exported = self._export_file(project.kind, metadata, assets, api_version)
             return self._new_job(
                 "export", name, api_version, {"exported": exported, "modelLabel": model_label}
             )
+
+    def _export_file(
+        self, kind: str, metadata: dict[str, Any], assets: dict[str, Any] | None, api_version: str
+    ) -> dict[str, Any]:
+        """The exported project file (copies: the job keeps it while the project moves on)."""
+        if api_version == V2022:
+            metadata = {**metadata, "settings": {}}
+        exported: dict[str, Any] = {
+            "projectFileVersion": PROJECT_FILE_VERSION,
+            "stringIndexType": "Utf16CodeUnit",
+            "metadata": copy.deepcopy(metadata),
+        }
+        if assets is not None:
+            exported["assets"] = copy.deepcopy(assets)
+        return exported
 
     def export_result(self, name: str, job_id: str) -> dict[str, Any]:
         with self.lock:
@@ -605,12 +630,20 @@ class LanguageResource:
             )
         except learner.TrainingError as error:
             raise ServiceError("InvalidRequest", f"Training failed: {error}") from error
+        self._keep_trained_model(job, project, assets, moment, result.model, result.evaluation_summary,
+                                 result.document_results)
+
+    def _keep_trained_model(
+        self, job: Job, project: Project, assets: dict[str, Any], moment: datetime, model: Any,
+        evaluation_summary: dict[str, Any], item_results: list[dict[str, Any]],
+    ) -> None:
+        """A finished :train job's model (artifact, config, data snapshot, evaluation), in any family."""
         config = next(
             c for c in self.state.training_configs if c.version == job.params["trainingConfigVersion"]
         )
         label = job.params["modelLabel"]
         new_id = model_id(label, moment)
-        self.state.artifacts[new_id] = {"projectKind": project.kind, "model": result.model}
+        self.state.artifacts[new_id] = {"projectKind": project.kind, "model": model}
         self.state.models.setdefault(job.project, {})[label] = TrainedModel(
             label=label,
             model_id=new_id,
@@ -622,8 +655,8 @@ class LanguageResource:
                 "metadata": copy.deepcopy(project.exported_metadata()),
                 "assets": copy.deepcopy(assets),
             },
-            evaluation_summary=result.evaluation_summary,
-            document_results=result.document_results,
+            evaluation_summary=evaluation_summary,
+            document_results=item_results,
         )
         project.last_trained = moment
         self._collect_artifacts()

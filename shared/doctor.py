@@ -450,7 +450,7 @@ def _replicated_project_checks(
             "primary",
             "replicated-projects",
             PASS,
-            f"REPLICATED_PROJECTS=*: {len(supported)} projects of supported kinds{note}",
+            f"REPLICATED_PROJECTS names every project: {len(supported)} projects of supported kinds{note}",
         )
         return
     for name in settings.replicated_projects:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -49,6 +49,7 @@ from shared.runs.lock import RunLock
 from shared.runs.manifest import ManifestStore, RunManifest
 from shared.runs.scheduler.base import Scheduler
 from shared.runs.scheduler.messages import StepMessage
+from shared.schedule import OVERDUE, check_overdue
 from shared.settings import Settings
 from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
 from shared.storage.snapshots import SnapshotStore
@@ -113,6 +114,8 @@ class ReplicationEngine:
         self.executor.kinds.register(RestoreRun(self))
         self.failback_run = FailbackRun(self)
         self.executor.kinds.register(self.failback_run)
+        # A CLU project failed back: the orchestrations routing to it that waited follow (ADR 0012).
+        self.executor.run_succeeded_listeners.append(self.failback_run.start_dependants)
         if settings.notify_webhook_url:
             from shared.recovery.upkeep import notify_run_failed
 
@@ -296,8 +299,26 @@ class ReplicationEngine:
             storage["error"] = type(error).__name__
         # A target whose region cannot author is named, not judged unhealthy: the app itself still works.
         warnings = list(target_region_problems(self.settings).values())
-        return {"version": VERSION, "time": utc_iso(self.clock.now()), "settings": self.settings.to_json(),
-                "stateStorage": storage, "warnings": warnings, "healthy": bool(storage["usable"])}
+        now = self.clock.now()
+        body: dict[str, Any] = {
+            "version": VERSION, "time": utc_iso(now), "settings": self.settings.to_json(),
+            "stateStorage": storage, "warnings": warnings, "healthy": bool(storage["usable"])}
+        if storage["usable"]:
+            drift_check = body["driftCheck"] = self.drift_check_state(now)
+            if drift_check["overdue"]:
+                warnings.append(f"the last drift check is {OVERDUE}")
+        return body
+
+    def drift_check_state(self, now: datetime) -> dict[str, Any]:
+        """When the drift check last ran and whether that is overdue (the status page's own rule)."""
+        try:
+            report = self.drift_history.latest()
+        except Exception as error:  # a probe answers: an unreadable report is said, not raised
+            return {"checkedAt": None, "overdue": False, "error": type(error).__name__}
+        if report is None:
+            return {"checkedAt": None, "overdue": False}
+        return {"checkedAt": utc_iso(report.checked_at),
+                "overdue": check_overdue(self.settings.drift_schedule, report.checked_at, now)}
 
 
 __all__ = ["IN_SYNC", "VERSION", "WORKING", "EngineOptions", "ReplicationEngine", "RunStart", "TargetClients",

@@ -31,6 +31,8 @@ from shared.connections import (
 )
 from shared.errors import SettingsError as SettingsError  # its home; re-exported for callers of settings
 from shared.names import PROJECT_NAME_RULE, is_valid_name
+from shared.schedule import DEFAULT_SCHEDULE as DEFAULT_DRIFT_SCHEDULE
+from shared.schedule import Schedule, ScheduleError
 
 KNOWN_SETTINGS: tuple[str, ...] = (
     "PRIMARY_LANGUAGE_ENDPOINT",
@@ -86,7 +88,6 @@ HOST_STORAGE_CONNECTION = "AzureWebJobsStorage"
 
 DEFAULT_SNAPSHOT_CONTAINER = "snapshots"
 DEFAULT_ROUTING_CONTAINER = "routing"
-DEFAULT_DRIFT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs recommend a daily check
 # Between full passes the daily check reads only the resources' project lists (a few GETs per resource);
 # a change that moves no project timestamp (a deleted deployment or model) waits for the next full pass.
 DEFAULT_DRIFT_FULL_CHECK_DAYS = 7
@@ -345,12 +346,12 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
                 "DOCUMENTS_SHARED=true to accept the risk of sharing the primary's",
             )
         warnings.append(
-            "DOCUMENTS_SHARED=true: the secondary reads the primary's document storage, which a "
+            "DOCUMENTS_SHARED is on: the secondary reads the primary's document storage, which a "
             "regional outage takes down with the primary (DR risk)"
         )
         secondary_documents = primary_documents
     elif documents_shared:
-        warnings.append("DOCUMENTS_SHARED=true is ignored because SECONDARY_DOCUMENTS_STORAGE is set")
+        warnings.append("DOCUMENTS_SHARED is ignored because SECONDARY_DOCUMENTS_STORAGE is set")
         documents_shared = False
     targets: list[Target] = []
     if secondary is not None:
@@ -399,7 +400,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
                    if configured_version else DEFAULT_TEXT_API_VERSION)
     if not api_version.supports_model_scoped_export:
         warnings.append(
-            f"LANGUAGE_API_VERSION={api_version.value} has no model-scoped export: every label is trained "
+            "the api-version LANGUAGE_API_VERSION names has no model-scoped export: every label is trained "
             "from the primary's working copy"
         )
     configured_conversations = reader.optional("CONVERSATIONS_API_VERSION")
@@ -689,11 +690,13 @@ class _Reader:
         value = self.optional(setting)
         if value is None:
             return DEFAULT_DRIFT_SCHEDULE
-        # The Functions timer trigger takes six-field NCRONTAB ({second} {minute} {hour} {day} {month} {dow}).
-        fields = value.split()
-        if len(fields) != 6 or not all(re.fullmatch(r"[0-9*/,\-A-Za-z]+", f) for f in fields):
+        # The Functions timer trigger takes six-field NCRONTAB; the status page reads the same schedule to
+        # tell an overdue check (shared.schedule), so one parser decides what is valid.
+        try:
+            Schedule.parse(value)
+        except ScheduleError as error:
             raise SettingsError(
                 setting,
-                f"is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r}",
-            )
-        return " ".join(fields)
+                f"is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r} ({error})",
+            ) from None
+        return " ".join(value.split())

@@ -11,26 +11,18 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from emulator.authoring import AuthoringSurface, create_authoring_blueprint
+from emulator.authoring import AuthoringSurface, create_authoring_blueprint, project_dates
 from emulator.conversations import prebuilt
 from emulator.conversations.assets import CONVERSATION, PROJECT_KINDS, require_format
 from emulator.conversations.resource import ConversationResource
 from emulator.paths import CONVERSATIONS_AUTHORING_PREFIX
 from emulator.state import Project
-from emulator.timefmt import format_datetime
 from emulator.web import page
 
 
 def conversation_project_body(project: Project, api_version: str) -> dict[str, Any]:
     """ConversationalAnalysisAuthoringProjectMetadata."""
-    body: dict[str, Any] = {
-        "createdDateTime": format_datetime(project.created),
-        "lastModifiedDateTime": format_datetime(project.last_modified),
-    }
-    if project.last_trained is not None:
-        body["lastTrainedDateTime"] = format_datetime(project.last_trained)
-    if project.last_deployed is not None:
-        body["lastDeployedDateTime"] = format_datetime(project.last_deployed)
+    body = project_dates(project)
     metadata = project.metadata
     body["projectKind"] = project.kind
     body["settings"] = dict(metadata.get("settings") or {})

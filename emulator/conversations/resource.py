@@ -27,95 +27,42 @@ from emulator.conversations.assets import (
 from emulator.errors import ServiceError
 from emulator.jobs import Job
 from emulator.resource import LanguageResource
-from emulator.state import Project, TrainedModel
-from emulator.timefmt import model_id
-from emulator.validation import invalid, require_object, require_string_index_type
+from emulator.state import Project
+from emulator.validation import invalid, require_object
 
 
 class ConversationResource(LanguageResource):
-    # -- projects --------------------------------------------------------------------------------
-    def create_or_update_project(self, name: str, body: Any) -> tuple[Project, bool]:
+    # -- projects (LanguageResource's create and update; these hooks carry the shapes) --------------
+    REQUIRED_PROJECT_PROPERTIES = ("language",)   # no storage container
+
+    def _read_project_options(self, name: str, body: Any) -> tuple[str | None, dict[str, Any]]:
         require_project_name(name)
-        kind, metadata = project_options(body)
-        with self.lock:
-            now = self.settle()
-            existing = self.state.projects.get(name)
-            if existing is None:
-                self._require_room_for_a_project()
-                if kind is None:
-                    raise invalid("The property 'projectKind' is required.", "projectKind")
-                if "language" not in metadata:
-                    raise invalid("The property 'language' is required.", "language")
-                project = Project(name, kind, with_defaults(metadata), None, now, now)
-                self.state.projects[name] = project
-                self._save()
-                return project, True
-            if kind is not None and kind != existing.kind:
-                raise invalid("The project kind of an existing project cannot be changed.", "projectKind")
-            existing.metadata.update(metadata)
-            existing.last_modified = now
-            self._save()
-            return existing, False
+        return project_options(body)
 
-    # -- import and export -----------------------------------------------------------------------
-    def import_project(self, name: str, body: Any, api_version: str) -> Job:
+    def _check_project_update(self, existing: Project, metadata: dict[str, Any]) -> None:
+        """No storage container: any update of the options is taken."""
+
+    # -- import and export (the jobs are LanguageResource's; these hooks carry the shapes) --------------
+    def _read_import(self, name: str, body: Any) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
         require_project_name(name)
-        kind, metadata, assets = exported_project(body)
-        with self.lock:
-            self.settle()
-            existing = self.state.projects.get(name)
-            if existing is None:
-                self._require_room_for_a_project()
-            elif existing.kind != kind:
-                raise invalid(
-                    f"The project '{name}' already exists with kind {existing.kind}.", "metadata.projectKind"
-                )
-            self._refuse_while_training(name, "import")
-            return self._new_job(
-                "import", name, api_version, {"kind": kind, "metadata": metadata, "assets": assets}
-            )
+        return exported_project(body)
 
-    def _apply_import(self, job: Job, moment: datetime) -> None:
-        metadata = with_defaults(job.params["metadata"])
-        project = self.state.projects.get(job.project)
-        if project is None:
-            self._require_room_for_a_project()
-            self.state.projects[job.project] = Project(
-                job.project, job.params["kind"], metadata, job.params["assets"], moment, moment
-            )
-            return
-        project.metadata = metadata
-        project.assets = job.params["assets"]
-        project.last_modified = moment
-        if not self.behaviour.importKeepsModels:
-            self.state.models.pop(job.project, None)
-            self.state.deployments.pop(job.project, None)
-            project.last_trained = project.last_deployed = None
-            self._collect_artifacts()
+    def _check_import_now(self, metadata: dict[str, Any]) -> None:
+        """No storage container: nothing to check before the job."""
 
-    def export_project(
-        self, name: str, string_index_type: str | None, model_label: str | None, api_version: str
-    ) -> Job:
-        require_string_index_type(string_index_type)
-        with self.lock:
-            self.settle()
-            project = self._project(name)
-            if model_label:
-                model = self._model(name, model_label)
-                metadata = {**model.snapshot["metadata"], "projectName": name}
-                assets = model.snapshot["assets"]
-            else:
-                metadata, assets = project.exported_metadata(), project.assets
-            exported: dict[str, Any] = {
-                # The file version follows the api-version that exported it (inferred).
-                "projectFileVersion": api_version,
-                "stringIndexType": "Utf16CodeUnit",
-                "metadata": copy.deepcopy(metadata),
-                "assets": copy.deepcopy(assets) if assets is not None else _empty_assets(project.kind),
-            }
-            return self._new_job(
-                "export", name, api_version, {"exported": exported, "modelLabel": model_label}
-            )
+    def _stored_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        return with_defaults(metadata)
+
+    def _export_file(
+        self, kind: str, metadata: dict[str, Any], assets: dict[str, Any] | None, api_version: str
+    ) -> dict[str, Any]:
+        return {
+            # The file version follows the api-version that exported it (inferred).
+            "projectFileVersion": api_version,
+            "stringIndexType": "Utf16CodeUnit",
+            "metadata": copy.deepcopy(metadata),
+            "assets": copy.deepcopy(assets) if assets is not None else _empty_assets(kind),
+        }
 
     # -- training --------------------------------------------------------------------------------
     def train(self, name: str, body: Any, api_version: str) -> Job:
@@ -182,28 +129,8 @@ class ConversationResource(LanguageResource):
             )
         except learner.TrainingError as error:
             raise ServiceError("InvalidRequest", f"Training failed: {error}.") from error
-        config = next(
-            c for c in self.state.training_configs if c.version == job.params["trainingConfigVersion"]
-        )
-        label = job.params["modelLabel"]
-        new_id = model_id(label, moment)
-        self.state.artifacts[new_id] = {"projectKind": project.kind, "model": result.model}
-        self.state.models.setdefault(job.project, {})[label] = TrainedModel(
-            label=label,
-            model_id=new_id,
-            trained=moment,
-            training_seconds=max(1, round(job.duration.total_seconds())),
-            config_version=config.version,
-            expiration=config.model_expiration,
-            snapshot={
-                "metadata": copy.deepcopy(project.exported_metadata()),
-                "assets": copy.deepcopy(assets),
-            },
-            evaluation_summary=result.evaluation_summary,
-            document_results=result.utterance_results,
-        )
-        project.last_trained = moment
-        self._collect_artifacts()
+        self._keep_trained_model(job, project, assets, moment, result.model, result.evaluation_summary,
+                                 result.utterance_results)
 
 
 def _empty_assets(kind: str) -> dict[str, Any]:

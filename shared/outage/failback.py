@@ -15,12 +15,17 @@ directions, each compared with its sync record as `classify` always does:
   operator chooses `prefer="acting"` (forced failback run) or `prefer="original"` (forced forward run).
 
 When every promoted project is returned, the promotion record is deleted: normal direction again.
+
+Orchestrations fail back after the CLU projects they route to, as they replicate (ADR 0012, the same
+`replication_order` and `gate` of shared.replication.dependencies, read from the acting primary): an
+orchestration whose CLU project is still promoted or failing back waits, and the CLU project's
+successful failback run starts it (`start_dependants`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,7 +37,9 @@ from shared.language.retry import RetryLater
 from shared.outage.host import FailoverHost
 from shared.outage.promote import ORIGINAL, PRE_FAILBACK, snapshot_project
 from shared.recovery.catalogue import SnapshotCatalogue
+from shared.replication.dependencies import DependencyState, DependencyStatus, Readiness, replication_order
 from shared.replication.drift import export_content_hash
+from shared.replication.orchestration import Dependencies, DependencyReader, RoutingReader, export_project
 from shared.replication.plan import documents_container, fingerprint_of, observe
 from shared.replication.promotion import FAILING_BACK, Promotion
 from shared.replication.run import ReplicationRun, RunStart, TargetClients
@@ -45,7 +52,7 @@ from shared.replication.verdict import (
     ignoring_target_edits,
     settle,
 )
-from shared.runs.kinds import RUN_KIND_KEY
+from shared.runs.kinds import RUN_KIND_KEY, kind_name
 from shared.runs.manifest import SUCCEEDED, RunManifest, StepRecord, check_name
 
 logger = logging.getLogger(__name__)
@@ -111,6 +118,20 @@ class FailbackReport:
 
 class _ReverseReplication(ReplicationRun):
     name = FAILBACK_KIND
+    # Whether a project is still served by the acting primary (its failback has not finished).
+    still_promoted: Callable[[str], bool] = staticmethod(lambda project: False)
+
+    def _dependency_status(self, project: str, target: str,
+                           starts: Mapping[tuple[str, str], RunStart]) -> DependencyStatus:
+        """A CLU project is back on the original primary once the promotion no longer covers it: a
+        reverse sync record may be missing (returned unchanged) or left from an earlier outage."""
+        status = super()._dependency_status(project, target, starts)
+        if (project, target) in starts or status.state not in (DependencyState.REPLICATED,
+                                                                DependencyState.NOT_YET):
+            return status
+        if self.still_promoted(project):
+            return DependencyStatus(DependencyState.NOT_YET, "it is still promoted: fail it back first")
+        return DependencyStatus(DependencyState.REPLICATED)
 
 
 class FailbackRun:
@@ -120,6 +141,14 @@ class FailbackRun:
 
     def __init__(self, host: FailoverHost) -> None:
         self.host = host
+        # The acting primary's orchestrations and the CLU projects they route to (a test may stand in).
+        self.dependency_reader: Callable[[str], DependencyReader] = self._acting_dependencies
+
+    def _acting_dependencies(self, acting: str) -> DependencyReader:
+        # Not cached: the routing cache describes the primary's projects, and failback is rare.
+        authoring = self.host.targets[acting].authoring
+        return DependencyReader(authoring.list_projects,
+                                RoutingReader(lambda name: export_project(authoring, name)))
 
     def reverse(self, acting: str) -> ReplicationRun:
         host = self.host
@@ -129,9 +158,33 @@ class FailbackRun:
             host.settings, primary=clients.authoring, primary_runtime=clients.runtime,
             primary_documents=clients.documents, targets={ORIGINAL: original}, manifests=host.manifests,
             lock=host.lock, executor=host.executor, snapshots=host.snapshots, trainings=host.trainings,
-            sync_records=host.sync_records, clock=host.clock, step_options=host.step_options)
+            sync_records=host.sync_records, clock=host.clock, step_options=host.step_options,
+            dependencies=self.dependency_reader(acting))
         run.extra_context = {RUN_KIND_KEY: FAILBACK_KIND, ACTING_KEY: acting}
+
+        def still_promoted(project: str) -> bool:
+            promotion = host.promotions.get()
+            return promotion is not None and promotion.covers(acting, project)
+
+        run.still_promoted = still_promoted
         return run
+
+    def start_dependants(self, manifest: RunManifest) -> list[FailbackEntry]:
+        """After a failback run succeeded (its project returned): fail back the still-promoted
+        orchestrations routing to that project, which waited for it (after its lock is released)."""
+        if kind_name(manifest) != FAILBACK_KIND:
+            return []
+        acting = str(manifest.context[ACTING_KEY])
+        promotion = self.host.promotions.get()
+        if promotion is None or promotion.target != acting:
+            return []
+        graph = self.reverse(acting).dependencies().graph
+        waiting = [name for name in graph.dependants(manifest.project) if promotion.covers(acting, name)]
+        if not waiting:
+            return []
+        logger.info("%s failed back: failing back the orchestrations routing to it: %s", manifest.project,
+                    ", ".join(waiting))
+        return FailbackService(self.host, self).failback(projects=waiting).entries
 
     def machine(self, manifest: RunManifest) -> StepMachine:
         return self.reverse(str(manifest.context[ACTING_KEY])).machine(manifest)
@@ -210,9 +263,11 @@ class FailbackService:
             if name not in covered:
                 raise InvalidRequest(f"project {name!r} is not promoted (promoted: {covered})")
         report = FailbackReport(acting, dry_run=dry_run)
-        for project in names:
+        dependencies = self._dependencies(acting)
+        for project in replication_order(names, dependencies.graph if dependencies else Dependencies().graph):
             try:
-                entry = self._project(acting, project, prefer=prefer, dry_run=dry_run)
+                entry = self._project(acting, project, prefer=prefer, dry_run=dry_run,
+                                      dependencies=dependencies)
             except (ReplicatorError, requests.RequestException, AzureError) as error:
                 # One project's trouble must not hold back the others: reported, still promoted.
                 reason = error.message if isinstance(error, ReplicatorError) else type(error).__name__
@@ -245,7 +300,16 @@ class FailbackService:
                                  lambda name: export_content_hash(clients.authoring, name))
         return failback_change(forward_settled, reverse_settled)
 
-    def _project(self, acting: str, project: str, *, prefer: str | None, dry_run: bool) -> FailbackEntry:
+    def _dependencies(self, acting: str) -> Dependencies | None:
+        """Read once per failback; None when they cannot be read (each reverse start then says why)."""
+        try:
+            return self.kind.reverse(acting).dependencies()
+        except ReplicatorError as error:
+            logger.warning("orchestration dependencies on the acting primary not read: %s", error.message)
+            return None
+
+    def _project(self, acting: str, project: str, *, prefer: str | None, dry_run: bool,
+                 dependencies: Dependencies | None = None) -> FailbackEntry:
         host = self.host
         change, reasons = self.decide(acting, project)
         entry = FailbackEntry(project, change, reasons)
@@ -285,9 +349,14 @@ class FailbackService:
             return entry
         host.promotions.update(state=FAILING_BACK)
         [entry.run] = self.kind.reverse(acting).start_runs(
-            [project], force=change is FailbackChange.BOTH, trigger="failback", targets={ORIGINAL})
+            [project], force=change is FailbackChange.BOTH, trigger="failback", targets={ORIGINAL},
+            dependencies=dependencies)
         if entry.run.status == "in_sync":
             return_project(host, acting, project)
+        elif entry.run.status in (Readiness.WAITING, Readiness.BLOCKED):
+            # An orchestration whose CLU project is not back yet: that project's failback run starts it.
+            entry.action = f"{entry.run.status}: still promoted"
+            entry.reasons += tuple((entry.run.plan or {}).get("reasons", ()))
         return entry
 
     def _acknowledge_replica(self, acting: str, project: str) -> None:

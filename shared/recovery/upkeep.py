@@ -162,7 +162,7 @@ class Maintenance:
                     if client.get_project(record.project) is not None:
                         client.delete_project(record.project)
                     self._forget(record.target, record.project)
-                    entry["action"] = "deleted (DELETE_REMOVED_PROJECTS=true)"
+                    entry["action"] = "deleted (DELETE_REMOVED_PROJECTS is on)"
                 except ReplicatorError as error:
                     entry["action"] = f"delete failed: {error.message}"
             else:

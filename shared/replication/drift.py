@@ -398,15 +398,15 @@ def check_drift(
                 entry = ProjectDrift(target.name, name, DriftState.ERROR, (reason,))
             age = entry.recovery_point_age
             if age is not None and age > settings.recovery_point_max_age:
-                limit = int(settings.recovery_point_max_age.total_seconds() // 3600)
-                entry = _with_risk(entry, f"the recovery point is {format_age(age)} old, older than "
-                                          f"RECOVERY_POINT_MAX_AGE_HOURS={limit}")
+                entry = _with_risk(entry, f"the recovery point is {format_age(age)} old, older than the "
+                                          f"{format_age(settings.recovery_point_max_age)} that "
+                                          "RECOVERY_POINT_MAX_AGE_HOURS allows")
             if target.name in region_problems:
                 entry = _with_risk(entry, f"the target's region {target.language.region!r} cannot author "
                                           "custom NER or custom text classification (see the warnings)")
             if target.documents_shared:
-                entry = _with_risk(entry, "documents are shared with the primary (DOCUMENTS_SHARED=true): an "
-                                          "outage of the primary's region also takes the target's documents")
+                entry = _with_risk(entry, "documents are shared with the primary (DOCUMENTS_SHARED is on): "
+                                          "an outage of the primary's region takes the target's too")
             for risk in unknown_training_modes(settings, metadata, records.get(target.name, name)):
                 entry = _with_risk(entry, risk)
             entries.append(entry)
@@ -427,7 +427,7 @@ def unknown_training_modes(settings: Settings, primary: Mapping[str, Any], recor
         return
     for label in sorted({d.label for d in record.deployments.values()} - set(record.training_modes)):
         yield (f"the primary's trainingMode of model {label!r} is unknown (its training jobs expired): the "
-               f"target is trained with CLU_DEFAULT_TRAINING_MODE={settings.clu_default_training_mode}")
+               "target is trained with the mode CLU_DEFAULT_TRAINING_MODE sets")
 
 
 class _ProjectChecker:

@@ -48,7 +48,7 @@ class ChosenMode:
         if self.known:
             return None
         return (f"the primary's trainingMode of model {label} is unknown (its training jobs expired): "
-                f"trained with CLU_DEFAULT_TRAINING_MODE={self.mode}")
+                "trained with the mode CLU_DEFAULT_TRAINING_MODE sets")
 
 
 def training_mode_for(label: str, seen: Mapping[str, str], recorded: Mapping[str, str], default: str

@@ -5,7 +5,8 @@ Each replica's protection is decided by shared.replication.verdict.protection; t
 - not protected: no drift check recorded yet, nothing replicated, or some project has no replica that
   could serve it (every target missing or never synced);
 - at risk: some replica is not protected (drifted, diverged, promoted, error, over its recovery point
-  objective, missing on one of several targets), or the last drift check is older than STALE_CHECK;
+  objective, missing on one of several targets), or the last drift check is overdue for DRIFT_SCHEDULE
+  (shared.schedule.check_overdue, the one rule);
 - all protected: otherwise.
 """
 
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from shared.replication.drift import format_age
 from shared.replication.verdict import Protection
+from shared.schedule import DEFAULT_SCHEDULE, OVERDUE, check_overdue
 
-# The drift check runs daily (DRIFT_SCHEDULE); a day and a bit without one means it is not running.
-STALE_CHECK = timedelta(hours=26)
 NAMED = 5   # projects named in a reason before "and N more"
 
 
@@ -36,8 +36,9 @@ class EstateVerdict(StrEnum):
 
 
 def estate_verdict(replicas: Iterable[tuple[str, Protection]], checked_at: datetime | None,
-                   now: datetime) -> tuple[EstateVerdict, tuple[str, ...]]:
-    """`replicas`: (project, protection) per (project, target) of the last drift check."""
+                   now: datetime, schedule: str = DEFAULT_SCHEDULE) -> tuple[EstateVerdict, tuple[str, ...]]:
+    """`replicas`: (project, protection) per (project, target) of the last drift check; `schedule`:
+    DRIFT_SCHEDULE, which says how old that check may be."""
     if checked_at is None:
         return EstateVerdict.NOT_PROTECTED, ("no drift check has been recorded yet: protection is unknown",)
     by_project: dict[str, list[Protection]] = defaultdict(list)
@@ -55,9 +56,8 @@ def estate_verdict(replicas: Iterable[tuple[str, Protection]], checked_at: datet
                       if any(state is not Protection.PROTECTED for state in states)})
     if at_risk:
         reasons.append(f"{len(at_risk)} project(s) have a replica at risk: {_names(at_risk)}")
-    if now - checked_at > STALE_CHECK:
-        reasons.append(f"the last drift check is {format_age(now - checked_at)} old: the daily check is not "
-                       "running")
+    if check_overdue(schedule, checked_at, now):
+        reasons.append(f"the last drift check is {format_age(now - checked_at)} old, {OVERDUE}")
     if reasons:
         return EstateVerdict.AT_RISK, tuple(reasons)
     return EstateVerdict.ALL_PROTECTED, (

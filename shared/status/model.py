@@ -26,6 +26,7 @@ from shared.replication.drift import DriftState, ProjectDrift
 from shared.replication.drift_history import HistoryPoint
 from shared.replication.verdict import Protection, protection
 from shared.runs.manifest import FAILED, RunManifest, StepRecord
+from shared.schedule import DEFAULT_SCHEDULE
 from shared.status.estate import EstateVerdict, estate_verdict
 from shared.storage.snapshots import SnapshotInfo
 
@@ -174,7 +175,8 @@ def gather(engine: ReplicationEngine, *, runs_per_project: int = RUNS_PER_PROJEC
     snapshots = {name: engine.snapshots.list(name) for name in names}
     return build_status(
         now=now, checked_at=report.checked_at if report else None, entries=entries,
-        objective=engine.settings.recovery_point_max_age, history=history,
+        objective=engine.settings.recovery_point_max_age, schedule=engine.settings.drift_schedule,
+        history=history,
         last_synced={key: record.synced_at for key, record in records.items()},
         good_snapshots={key: record.snapshots for key, record in records.items()},
         kinds={key[1]: record.project_kind for key, record in records.items()},
@@ -187,7 +189,8 @@ def gather(engine: ReplicationEngine, *, runs_per_project: int = RUNS_PER_PROJEC
 
 
 def build_status(*, now: datetime, checked_at: datetime | None, entries: Sequence[ProjectDrift],
-                 objective: timedelta, history: dict[tuple[str, str], list[HistoryPoint]] | None = None,
+                 objective: timedelta, schedule: str = DEFAULT_SCHEDULE,
+                 history: dict[tuple[str, str], list[HistoryPoint]] | None = None,
                  last_synced: dict[tuple[str, str], datetime] | None = None,
                  good_snapshots: dict[tuple[str, str], tuple[str, ...]] | None = None,
                  kinds: dict[str, str] | None = None, runs: dict[str, list[RunView]] | None = None,
@@ -215,7 +218,7 @@ def build_status(*, now: datetime, checked_at: datetime | None, entries: Sequenc
             SnapshotSummary(len(listed), listed[0] if listed else None, latest_good),
             tuple(warning for warning in expiry if warning.project == name)))
     verdict, reasons = estate_verdict(((r.project, r.protection) for p in projects for r in p.replicas),
-                                      checked_at, now)
+                                      checked_at, now, schedule)
     return EstateStatus(
         generated_at=now, checked_at=checked_at, objective=objective, verdict=verdict,
         verdict_reasons=reasons,

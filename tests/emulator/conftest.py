@@ -10,69 +10,36 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import trustme
 from azure.storage.blob import BlobServiceClient
 from flask import Flask
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
-from emulator.app import EmulatorContext, create_app, emulator_context
+from emulator.app import create_app, emulator_context
 from emulator.clock import FakeClock
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorServer
 from localdev.sample_project import SampleProject, ner_project, upload_documents
 from localdev.services import Azurite, free_port
+from tests.emulator.authoring_client import AuthoringTestClient
 
 KEY = "primary-test-key"
 SECONDARY_KEY = "secondary-test-key"
 AUTHORING = "/language/authoring/analyze-text"
-FINAL = ("succeeded", "failed", "cancelled", "partiallyCompleted")
 
 
-class Api:
-    """A thin authoring client over the Flask test client: auth header and api-version by default."""
+class Api(AuthoringTestClient):
+    """The analyze-text authoring client, with the linked storage account its projects read."""
+
+    prefix = AUTHORING
+    train_options: ClassVar[dict[str, Any]] = {"trainingConfigVersion": "2022-05-01"}
 
     def __init__(self, app: Flask, clock: FakeClock, azurite: Azurite, account: str = "primarydocs") -> None:
-        self.app = app
-        self.client: FlaskClient = app.test_client()
-        self.clock = clock
+        super().__init__(app, clock, KEY)
         self.azurite = azurite
         self.account = account
-        self.api_version = "2023-04-01"
-        self.headers: dict[str, str] = {"Ocp-Apim-Subscription-Key": KEY}
-
-    @property
-    def context(self) -> EmulatorContext:
-        return emulator_context(self.app)
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        data: str | bytes | None = None,
-        query: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-        api_version: str | None = None,
-    ) -> TestResponse:
-        params = dict(query or {})
-        if "://" not in path and api_version != "":
-            params.setdefault("api-version", api_version or self.api_version)
-        url = path if "://" in path or path.startswith("/_emulator") else f"{AUTHORING}{path}"
-        merged = {**self.headers, **(headers or {})}
-        return self.client.open(
-            url, method=method, json=json, data=data, query_string=params or None, headers=merged
-        )
-
-    def get(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.call("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> TestResponse:
-        return self.call("POST", path, **kwargs)
 
     def control(self, path: str, body: Any = None) -> Any:
         response = self.client.post(f"/_emulator{path}", json=body if body is not None else {})
@@ -80,20 +47,6 @@ class Api:
         return response.get_json()
 
     # -- flows -----------------------------------------------------------------------------------
-    def accepted(self, response: TestResponse) -> str:
-        assert response.status_code == 202, response.get_data(as_text=True)
-        assert response.get_data() == b""
-        return str(response.headers["operation-location"])
-
-    def wait(self, location: str, step: float = 30.0, limit: int = 200) -> dict[str, Any]:
-        """Poll a job, moving the fake clock between polls, until it is final."""
-        for _ in range(limit):
-            body = self.get(location).get_json()
-            if body["status"] in FINAL:
-                return dict(body)
-            self.clock.advance(step)
-        raise AssertionError(f"job never finished: {body}")
-
     def upload(self, project: SampleProject) -> None:
         service = BlobServiceClient.from_connection_string(self.azurite.connection_string(self.account))
         upload_documents(service.get_container_client(project.container), project)
@@ -101,16 +54,6 @@ class Api:
     def import_project(self, project: SampleProject, name: str | None = None) -> dict[str, Any]:
         location = self.accepted(self.post(f"/projects/{name or project.name}/:import", json=project.export))
         return self.wait(location)
-
-    def train(self, project: str, label: str = "model1", **options: Any) -> dict[str, Any]:
-        body = {"modelLabel": label, "trainingConfigVersion": "2022-05-01", **options}
-        return self.wait(self.accepted(self.post(f"/projects/{project}/:train", json=body)))
-
-    def deploy(self, project: str, deployment: str, label: str = "model1") -> dict[str, Any]:
-        response = self.call(
-            "PUT", f"/projects/{project}/deployments/{deployment}", json={"trainedModelLabel": label}
-        )
-        return self.wait(self.accepted(response))
 
     def ready_project(
         self, project: SampleProject | None = None, *, train: bool = False, deploy: str | None = None
@@ -123,13 +66,6 @@ class Api:
         if deploy:
             assert self.deploy(project.name, deploy)["status"] == "succeeded"
         return project
-
-
-def error_of(response: TestResponse) -> dict[str, Any]:
-    body = response.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert {"code", "message"} <= set(body["error"]), body
-    return dict(body["error"])
 
 
 @pytest.fixture

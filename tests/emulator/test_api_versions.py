@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 
 from localdev.sample_project import ner_project
-from tests.emulator.conftest import Api, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import Api
 
 
 def test_the_whole_flow_under_2022_05_01(api: Api) -> None:

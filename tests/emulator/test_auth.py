@@ -9,7 +9,8 @@ import requests
 
 from emulator.auth import OWNER, READER, WRITER, required_rank
 from emulator.tokens import EmulatorTokenCredential, mint_token
-from tests.emulator.conftest import AUTHORING, KEY, SECONDARY_KEY, Api, Served, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import AUTHORING, KEY, SECONDARY_KEY, Api, Served
 
 GATEWAY_401 = "Access denied due to invalid subscription key or wrong API endpoint."
 

@@ -6,7 +6,8 @@ import copy
 from datetime import date
 
 from emulator.timefmt import parse_date
-from tests.emulator.conftest import Api, error_of
+from tests.emulator.authoring_client import DEPLOYMENT_FIELDS, error_of
+from tests.emulator.conftest import Api
 
 
 def deploy_location(api: Api, project: str, deployment: str, label: str = "model1") -> str:
@@ -25,14 +26,7 @@ def test_deploy_job_then_deployment_body(api: Api) -> None:
     assert api.wait(location)["status"] == "succeeded"
     deployment = api.get(f"/projects/{project.name}/deployments/prod").get_json()
     model = api.get(f"/projects/{project.name}/models/model1").get_json()
-    assert set(deployment) == {
-        "deploymentName",
-        "modelId",
-        "lastTrainedDateTime",
-        "lastDeployedDateTime",
-        "deploymentExpirationDate",
-        "modelTrainingConfigVersion",
-    }
+    assert set(deployment) == DEPLOYMENT_FIELDS
     assert deployment["modelId"] == model["modelId"]
     assert deployment["lastTrainedDateTime"] == model["lastTrainedDateTime"]
     assert deployment["modelTrainingConfigVersion"] == "2022-05-01"

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from localdev.sample_project import ner_project
-from tests.emulator.conftest import AUTHORING, KEY, Api, Served, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import AUTHORING, KEY, Api, Served
 
 VERSION = {"api-version": "2023-04-01"}
 HEADERS = {"Ocp-Apim-Subscription-Key": KEY}

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from localdev.sample_project import multi_label_project, ner_project, single_label_project
-from tests.emulator.conftest import Api, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import Api
 
 
 def import_status(api: Api, body: Any, name: str = "LoanAgreements") -> tuple[int, Any]:

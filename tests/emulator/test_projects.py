@@ -9,7 +9,8 @@ from azure.storage.blob import BlobServiceClient
 from werkzeug.test import TestResponse
 
 from emulator.timefmt import parse_datetime
-from tests.emulator.conftest import AUTHORING, Api, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import AUTHORING, Api
 
 JOB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}_\d{18}$")
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from tests.emulator.conftest import Api, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import Api
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 SAMPLES = {

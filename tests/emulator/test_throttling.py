@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from emulator.throttling import RateLimiter
-from tests.emulator.conftest import Api, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conftest import Api
 
 RETRY_MESSAGE = re.compile(r"Please retry after (\d+) seconds\.")
 

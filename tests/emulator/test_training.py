@@ -10,7 +10,8 @@ from azure.storage.blob import BlobServiceClient
 
 from emulator.timefmt import parse_datetime
 from localdev.sample_project import multi_label_project, ner_project, single_label_project
-from tests.emulator.conftest import Api, error_of
+from tests.emulator.authoring_client import MODEL_FIELDS, error_of
+from tests.emulator.conftest import Api
 
 TRAIN = {"modelLabel": "model1", "trainingConfigVersion": "2022-05-01"}
 
@@ -57,15 +58,7 @@ def test_training_job_reports_training_then_evaluation_progress(api: Api) -> Non
 def test_trained_model_and_project_timestamps(api: Api) -> None:
     project = api.ready_project(train=True)
     model = api.get(f"/projects/{project.name}/models/model1").get_json()
-    assert set(model) == {
-        "label",
-        "modelId",
-        "lastTrainedDateTime",
-        "lastTrainingDurationInSeconds",
-        "modelExpirationDate",
-        "modelTrainingConfigVersion",
-        "hasSnapshot",
-    }
+    assert set(model) == MODEL_FIELDS
     assert model["modelId"].startswith("model1-")
     assert model["hasSnapshot"] is True
     assert model["modelTrainingConfigVersion"] == "2022-05-01"

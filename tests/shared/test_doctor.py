@@ -306,4 +306,4 @@ def test_a_clu_project_is_found_in_the_conversations_family_and_needs_no_contain
     assert status(report, "secondary", "documents") == SKIP
     assert "CONVERSATIONS_API_VERSION are served" in report.to_text()
     star = doctor(regions, azurite, REPLICATED_PROJECTS="*")
-    assert "REPLICATED_PROJECTS=*: 1 projects of supported kinds" in star.to_text()
+    assert "REPLICATED_PROJECTS names every project: 1 projects of supported kinds" in star.to_text()

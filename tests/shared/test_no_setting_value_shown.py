@@ -146,3 +146,23 @@ def test_the_cli_commands_are_found_from_the_parser() -> None:
     names = {argv[0] for argv in cli_commands()}
     assert {"drift", "replicate", "runs", "cancel", "snapshots", "restore", "retention"} <= names
     assert os.sep not in "".join(names)
+
+
+# Well-formed values that reports used to quote as NAME=value (a warning, a risk, a doctor line).
+WELL_FORMED = {"LANGUAGE_API_VERSION": "2022-05-01", "CLU_DEFAULT_TRAINING_MODE": "advanced",
+               "DOCUMENTS_SHARED": "true", "DELETE_REMOVED_PROJECTS": "true", "REPLICATED_PROJECTS": "*",
+               "RECOVERY_POINT_MAX_AGE_HOURS": "1"}
+
+
+def test_a_well_formed_value_is_never_paired_with_its_name(
+    regions: Any, azurite: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    tmp_path: Any,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    values = {**settings_values(regions, azurite), **WELL_FORMED}
+    del values["SECONDARY_DOCUMENTS_STORAGE"]   # so DOCUMENTS_SHARED applies and is warned about
+    text = run_everything(values, monkeypatch) + caplog.text
+    paired = [f"{name}={value}" for name, value in values.items() if f"{name}={value}" in text]
+    assert paired == []
+    assert "DOCUMENTS_SHARED is on" in text and "LANGUAGE_API_VERSION names" in text   # they are named

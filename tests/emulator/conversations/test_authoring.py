@@ -12,29 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.conversations.conftest import ConversationApi, error_of
+from tests.emulator.authoring_client import DEPLOYMENT_FIELDS, MODEL_FIELDS, error_of
+from tests.emulator.conversations.conftest import ConversationApi
 
 # ConversationalAnalysisAuthoringProjectMetadata.required
 PROJECT_REQUIRED = {"createdDateTime", "lastModifiedDateTime", "projectKind", "projectName", "language"}
-# ConversationalAnalysisAuthoringProjectTrainedModel.required
-MODEL_REQUIRED = {
-    "label",
-    "modelId",
-    "lastTrainedDateTime",
-    "lastTrainingDurationInSeconds",
-    "modelExpirationDate",
-    "modelTrainingConfigVersion",
-    "hasSnapshot",
-}
-# ConversationalAnalysisAuthoringProjectDeployment.required
-DEPLOYMENT_REQUIRED = {
-    "deploymentName",
-    "modelId",
-    "lastTrainedDateTime",
-    "lastDeployedDateTime",
-    "deploymentExpirationDate",
-    "modelTrainingConfigVersion",
-}
 EVALUATION_REQUIRED = {"microF1", "microPrecision", "microRecall", "macroF1", "macroPrecision", "macroRecall"}
 
 
@@ -197,10 +179,10 @@ def test_manual_evaluation_scores_exactly_the_test_utterances(
 def test_models_deployments_and_their_jobs(conv: ConversationApi, coffee: dict[str, Any]) -> None:
     conv.ready(coffee)
     model = conv.get("/projects/CoffeeOrders/models/model1").get_json()
-    assert set(model) >= MODEL_REQUIRED
+    assert set(model) >= MODEL_FIELDS
     deployments = conv.get("/projects/CoffeeOrders/deployments").get_json()["value"]
     assert [d["deploymentName"] for d in deployments] == ["production"]
-    assert set(deployments[0]) >= DEPLOYMENT_REQUIRED and deployments[0]["modelId"] == model["modelId"]
+    assert set(deployments[0]) >= DEPLOYMENT_FIELDS and deployments[0]["modelId"] == model["modelId"]
     deleted = conv.wait(conv.accepted(conv.call("DELETE", "/projects/CoffeeOrders/deployments/production")))
     assert deleted["status"] == "succeeded"
     assert conv.get("/projects/CoffeeOrders/deployments/production").status_code == 404

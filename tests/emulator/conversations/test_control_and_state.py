@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.tokens import mint_token
-from tests.emulator.conversations.conftest import ConversationApi, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conversations.conftest import ConversationApi
 
 
 def test_roles_apply_to_the_conversations_authoring_api(

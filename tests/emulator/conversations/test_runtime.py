@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from emulator.text_offsets import OffsetMap
-from tests.emulator.conversations.conftest import ConversationApi, error_of
+from tests.emulator.authoring_client import error_of
+from tests.emulator.conversations.conftest import ConversationApi
 
 # AnalyzeConversationTaskResultsKind, projectKind and targetProjectKind enums; ExtraInformationKind.
 RESULT_KINDS = {"ConversationResult"}

@@ -109,7 +109,7 @@ def test_an_expired_training_job_leaves_the_default_mode_and_says_so(regions, az
     assert run.status == SUCCEEDED, run.to_json()
     train = run.step("train:v1")
     assert train.detail["trainingMode"] == "standard"
-    assert any("CLU_DEFAULT_TRAINING_MODE=standard" in warning for warning in run.warnings)
+    assert any("the mode CLU_DEFAULT_TRAINING_MODE sets" in warning for warning in run.warnings)
     [job] = authoring(regions.secondary).list_training_jobs(CLU)
     assert job["result"]["trainingMode"] == "standard"
     [entry] = h.engine.drift_report().projects

@@ -18,7 +18,7 @@ from localdev.sample_project import ner_project
 from shared.errors import InvalidRequest
 from shared.language import retry
 from shared.outage.failback import OriginalPrimaryDown
-from shared.outage.promote import ACTING_SNAPSHOT, PRE_FAILBACK
+from shared.outage.promote import ACTING_SNAPSHOT, ORIGINAL, PRE_FAILBACK
 from shared.replication.verdict import DriftState, FailbackChange
 from shared.runs.manifest import SUCCEEDED
 from tests.failover_client.test_routing import sas_url
@@ -204,3 +204,43 @@ def test_the_choice_wins_and_the_other_side_is_kept_as_a_snapshot(both_changed, 
     assert kept
     snapshot = json.loads(h.engine.snapshots.read_bytes(kept[0].name))
     assert snapshot["assets"]["documents"] == lost["assets"]["documents"]
+
+
+def test_an_orchestration_fails_back_after_the_clu_project_it_routes_to(regions, azurite):
+    """ADR 0012 in reverse: Contracts stands in for an orchestration routing to LoanAgreements (a NER
+    project standing in for CLU, as in test_dependency_order); it is listed first, and must wait."""
+    from ..engine.test_dependency_order import StandInDependencies, seeded
+
+    h = seeded(regions, azurite)
+    h.engine.failback_run.dependency_reader = lambda acting: StandInDependencies()
+    with retry.testing(sleep=h.clock.sleep):
+        for _ in range(2):   # the CLU project, then the orchestration that waited for it
+            h.engine.start_runs()
+            h.run()
+        outage(regions.primary, "503")
+        try:
+            promote(h)
+            secondary = authoring(regions.secondary)
+            for project in ("Contracts", "LoanAgreements"):
+                edit_labels(secondary, project, "edited on the acting primary")
+        finally:
+            outage(regions.primary, None)
+
+        report = h.engine.failback(projects=["Contracts", "LoanAgreements"])
+        loans, contracts = report.entries
+        assert (loans.project, contracts.project) == ("LoanAgreements", "Contracts"), report.to_json()
+        assert loans.run is not None and loans.run.status == "started"
+        assert contracts.run is not None and contracts.run.status == "waiting"
+        assert contracts.action == "waiting: still promoted" and contracts.run.run_id is None
+        said = f"CLU project 'LoanAgreements', which it routes to (run {loans.run.run_id})"
+        assert said in contracts.reasons[-1]
+        assert not report.normal_direction
+
+        h.run()   # the CLU project's failback run, and the orchestration's its success starts
+    loans_run = h.engine.get_run("LoanAgreements", loans.run.run_id)
+    [contracts_run] = h.engine.list_runs("Contracts", ORIGINAL)
+    assert loans_run.status == SUCCEEDED and contracts_run.status == SUCCEEDED, contracts_run.to_json()
+    assert contracts_run.created_at >= loans_run.finished_at
+    assert h.engine.promotion() is None
+    primary, secondary = authoring(regions.primary), authoring(regions.secondary)
+    assert labels(primary, "Contracts") == labels(secondary, "Contracts")

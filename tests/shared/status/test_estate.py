@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from shared.replication.verdict import Protection
-from shared.status.estate import STALE_CHECK, EstateVerdict, estate_verdict
+from shared.schedule import DEFAULT_SCHEDULE
+from shared.status.estate import EstateVerdict, estate_verdict
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 RECENT = NOW - timedelta(hours=2)
@@ -47,8 +48,12 @@ def test_a_replica_at_risk_makes_the_estate_at_risk_and_many_names_are_cut_short
     assert reasons[0].endswith("P00, P01, P02, P03, P04 and 3 more")
 
 
-def test_a_stale_check_makes_a_protected_estate_at_risk():
-    verdict, reasons = estate_verdict([("A", P)], NOW - STALE_CHECK - timedelta(minutes=1), NOW)
+def test_a_check_overdue_for_the_schedule_makes_a_protected_estate_at_risk():
+    # NOW is 09:00: the default schedule's check of 03:00 today is due, a 6-hourly one's of 06:00 too.
+    todays = NOW.replace(hour=3, second=30)
+    verdict, reasons = estate_verdict([("A", P)], todays - timedelta(days=1), NOW, DEFAULT_SCHEDULE)
     assert verdict is EstateVerdict.AT_RISK
-    assert "not running" in reasons[0]
-    assert estate_verdict([("A", P)], NOW - STALE_CHECK, NOW)[0] is EstateVerdict.ALL_PROTECTED
+    assert "DRIFT_SCHEDULE: the drift timer is not running" in reasons[0]
+    assert estate_verdict([("A", P)], todays, NOW)[0] is EstateVerdict.ALL_PROTECTED
+    assert estate_verdict([("A", P)], todays, NOW, "0 0 */6 * * *")[0] is EstateVerdict.AT_RISK
+    assert estate_verdict([("A", P)], todays, NOW, "0 0 3 * * Mon")[0] is EstateVerdict.ALL_PROTECTED
