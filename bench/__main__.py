@@ -66,7 +66,7 @@ FULL = Sizes(time_scale=0.1, overhead_documents=24, clu_utterances_per_intent=12
              memory_documents=(1000, 10_000), copy_documents=1000,
              failover_iterations=200, failover_warmup=10, healthy_calls=5, calls_after_kill=15,
              cold_start_repetitions=7)
-TINY = Sizes(time_scale=0.005, overhead_documents=12, clu_utterances_per_intent=6,
+TINY = Sizes(time_scale=0.002, overhead_documents=12, clu_utterances_per_intent=6,
              daily_check_projects=(1, 3), many_resources_projects=3,
              memory_documents=(100, 200), copy_documents=20,
              failover_iterations=3, failover_warmup=1, healthy_calls=2, calls_after_kill=3,
@@ -281,7 +281,7 @@ def _sizes(text: str) -> tuple[int, ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="every figure at a small size (about a minute)")
-    parser.add_argument("--time-scale", type=float, help="figure 1's time scale (full: 0.1, tiny: 0.005)")
+    parser.add_argument("--time-scale", type=float, help="figure 1's time scale (full: 0.1, tiny: 0.002)")
     parser.add_argument("--documents", type=_sizes, help="figure 3's project sizes, comma-separated "
                         "(full: 1000,10000; tiny: 100,200)")
     parser.add_argument("--service-maximum", action="store_true",

@@ -41,6 +41,7 @@ from localdev.failover_scene import failover_scene
 from localdev.sample_project import SampleProject, ner_project, upload_documents
 from localdev.services import DEV_ACCOUNT_KEY, Azurite, EmulatorRegion
 from shared.cli.main import EXIT_INTERRUPTED, EXIT_OK, default_runner, drift_command, replicate_command
+from shared.clock import SystemClock
 from shared.engine import ReplicationEngine
 from shared.language.authoring import AuthoringClient
 from shared.language.credentials import KeyAuth
@@ -175,6 +176,17 @@ class ScaledClock:
             time.sleep(seconds * self._scale)
 
 
+class ScaledWaits(SystemClock):
+    """The real time (manifests, leases and recovery points keep true timestamps), but each blocking wait
+    is `scale` times as long: the export or prediction job it waits for is that much shorter here."""
+
+    def __init__(self, scale: float) -> None:
+        self._scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds * self._scale)
+
+
 def _storage_connection(azurite: Azurite, account: str) -> str:
     return (
         "DefaultEndpointsProtocol=http;"
@@ -301,14 +313,16 @@ def compare_conversations(env: DemoEnvironment, project: str, utterances: Sequen
 def scaled_engine(settings: Settings, time_scale: float) -> ReplicationEngine:
     """The product's engine, its waits shrunk by the emulated regions' time scale.
 
-    Delays the engine hands the step queue (poll intervals, Retry-After) are scaled, and the request
-    budget (10 POST / 100 GET per minute per resource) runs on the regions' faster clock, so its window
-    matches their throttling window instead of starving the quicker polls.
+    Delays the engine hands the step queue (poll intervals, Retry-After) are scaled, and so are the
+    blocking waits of one call (an export's polls in a drift check, a promotion or a failback); the
+    request budget (10 POST / 100 GET per minute per resource) runs on the regions' faster clock, so its
+    window matches their throttling window instead of starving the quicker polls.
     """
     connection = settings.values.get(HOST_STORAGE_CONNECTION, "")
     scheduler = StorageQueueScheduler(step_queue_client(connection, QUEUE_NAME), delay_scale=time_scale)
     budget = InMemoryRequestBudget(ScaledClock(time_scale))
-    return ReplicationEngine.from_settings(settings, scheduler=scheduler, budget=budget)
+    return ReplicationEngine.from_settings(settings, clock=ScaledWaits(time_scale), scheduler=scheduler,
+                                           budget=budget)
 
 
 def scaled_runner(settings: Settings, engine: ReplicationEngine) -> LocalRunner:

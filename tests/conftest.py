@@ -12,6 +12,10 @@ from dataclasses import dataclass
 import pytest
 
 from localdev.services import Azurite, EmulatorRegion
+from tests import hypothesis_budget
+
+# Before any test module builds its Hypothesis settings: they inherit the profile (ci, dev or thorough).
+hypothesis_budget.load()
 
 # Tests run the emulator's jobs this much faster than the real service.
 TEST_TIME_SCALE = 0.001

@@ -20,6 +20,7 @@ from language_failover.settings import (
     target_setting,
 )
 from shared import settings as replicator
+from tests.hypothesis_budget import examples
 from tests.shared.setting_values import offline_values
 
 # Mostly valid target names, with the characters and lengths the pattern refuses.
@@ -28,7 +29,7 @@ names = st.one_of(
     st.text(st.sampled_from("ab9-_ AZ.,"), min_size=1, max_size=3),
     st.sampled_from(["primary", "a" * 40, "a" * 41, "-a"]),
 )
-FEW = settings(max_examples=60, deadline=None, derandomize=True)
+FEW = settings(max_examples=examples(60), deadline=None)
 
 
 def with_targets(target_names: list[str], *, single_secondary: bool) -> dict[str, str]:

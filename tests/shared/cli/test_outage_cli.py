@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 
@@ -11,6 +12,7 @@ from localdev.demo import scaled_engine, scaled_runner
 from localdev.sample_project import ner_project
 from shared.cli.main import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from shared.cli.outage import EXIT_CHOICE
+from shared.language import retry
 from shared.settings import Settings
 from tests.shared.engine.support import authoring, control, export_of, seed, settings_values, wait_job
 
@@ -33,8 +35,10 @@ def cli(regions, azurite):
         return code, out.getvalue(), err.getvalue()
 
     run.project = project  # type: ignore[attr-defined]
+    # The same retries while a region is down, each wait as much shorter as the regions' jobs are.
     try:
-        yield run
+        with retry.testing(sleep=lambda seconds: time.sleep(seconds * TIME_SCALE)):
+            yield run
     finally:
         control(regions.primary, "/_emulator/faults/outage", {"mode": None})
 

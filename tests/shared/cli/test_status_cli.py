@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import io
 
-from localdev.sample_project import ner_project
 from shared.cli.main import EXIT_OK, main
-from tests.shared.engine.support import harness, seed, settings_values
+from tests.shared.engine.support import settings_values
+from tests.shared.replicated_estate import ReplicatedEstate
 
 
-def test_status_prints_the_verdict_and_writes_the_same_page_as_a_file(regions, azurite, tmp_path):
-    project = ner_project(documents=12)
-    seed(regions.primary, azurite.connection_string("primarydocs"), project)
-    h = harness(regions, azurite)
-    h.engine.start_runs()
-    h.run()
-    h.engine.drift_report()
+def test_status_prints_the_verdict_and_writes_the_same_page_as_a_file(replicated_estate: ReplicatedEstate,
+                                                                     regions, azurite, tmp_path):
+    project, h = replicated_estate.project, replicated_estate.harness
     values = settings_values(regions, azurite)
 
     def cli(*argv: str) -> tuple[int, str]:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from localdev.sample_project import ner_project
 from shared.status.page import HTTP_HEADERS
-from tests.shared.engine.support import harness, seed
 from tests.shared.functions.app_under_test import serving
 from tests.shared.functions.host import http_request, registered
+from tests.shared.replicated_estate import ReplicatedEstate
 
 
-def test_the_status_page_is_html_with_headers_that_keep_the_key_on_the_page(regions, azurite):
-    project = ner_project(documents=12)
-    seed(regions.primary, azurite.connection_string("primarydocs"), project)
-    h = harness(regions, azurite)
-    h.engine.start_runs()
-    h.run()
-    h.engine.drift_report()
-    with serving(h.engine):
+def test_the_status_page_is_html_with_headers_that_keep_the_key_on_the_page(
+        replicated_estate: ReplicatedEstate):
+    project = replicated_estate.project
+    with serving(replicated_estate.harness.engine):
         response = registered("get_status_page")(http_request("GET", "status", params={"code": "k3y"}))
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert response.headers["Referrer-Policy"] == "no-referrer"

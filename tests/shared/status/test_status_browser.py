@@ -21,11 +21,10 @@ from typing import Any, ClassVar
 import pytest
 
 from bench.status_page import sample_estate
-from localdev.sample_project import ner_project
 from shared.status.page import HTTP_HEADERS, render
-from tests.shared.engine.support import harness, seed
 from tests.shared.functions.app_under_test import serving
 from tests.shared.functions.host import http_request, registered
+from tests.shared.replicated_estate import ReplicatedEstate
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts"
 # Root in CI needs --no-sandbox; without the networking flags Chromium tries to reach Google and is refused.
@@ -160,15 +159,10 @@ def test_a_long_error_and_a_long_warning_wrap_and_the_page_never_scrolls_sideway
         page.close()
 
 
-def test_the_page_the_app_serves_shows_a_replicated_project_in_sync(browser: Any, regions: Any,
-                                                                      azurite: Any) -> None:
-    project = ner_project(documents=12)
-    seed(regions.primary, azurite.connection_string("primarydocs"), project)
-    h = harness(regions, azurite)
-    h.engine.start_runs()
-    h.run()
-    h.engine.drift_report()
-    with serving(h.engine):
+def test_the_page_the_app_serves_shows_a_replicated_project_in_sync(
+        browser: Any, replicated_estate: ReplicatedEstate) -> None:
+    project = replicated_estate.project
+    with serving(replicated_estate.harness.engine):
         response = registered("get_status_page")(http_request("GET", "status"))
     assert response.status_code == 200
     page, problems = open_page(browser, response.get_body(), dict(response.headers), "status-page-app.png")
