@@ -112,9 +112,11 @@ METHODS = {
         "one full replication in a separate process running the engine and local runner: that process's peak "
         "resident set (VmHWM, reset just before the run) minus its resident set before the run (engine built,"
         " "
-        "modules imported); export size = the snapshot the run stored. Fixed part = the same measure for a "
-        "20-document project; growing part = peak - fixed, against the export. Every size is measured, none "
-        "extrapolated. Copy throughput = the same N documents copied from the primary's account into an "
+        "modules imported); export size = the snapshot the run stored. Fixed part = where the least-squares "
+        "line of peak over export size through the sizes measured meets zero export; growing part = peak - "
+        "fixed, against the export. Every size is measured, none extrapolated; these rows run in an "
+        "environment of their own whose Azurite finds blobs by name, the target's documents account on a "
+        "second Azurite. Copy throughput = the same N documents copied from the primary's account into an "
         "empty "
         "container of the target's account by copy_documents (the documents step's code: download, upload, 4 "
         "threads) and by a plain loop of start_copy_from_url (Azurite copies server-side); ratio of "
@@ -287,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service-maximum", action="store_true",
                         help=f"figure 3 at the service's maximum of {SERVICE_MAXIMUM_DOCUMENTS:,} documents "
                              "too "
-                             "(about half an hour more on 2 cores)")
+                             "(about 35 minutes more on 2 cores)")
     parser.add_argument("--memory-only", action="store_true",
                         help="figure 3's memory rows alone, written to memory.json (with --service-maximum: "
                              "the 100,000-document row's one-off run)")
