@@ -27,21 +27,23 @@ SUBPROCESS_TEST_FILES = frozenset({
 })
 
 
-# The files that take longest, longest first (from `--durations` and per-file totals of a full run). Under
+# The files that take longest, longest first (per-file totals of a full run's --junitxml times). Under
 # pytest-xdist (`--dist loadfile`, each file on one worker, handed out in collection order) they are
 # collected first, so no worker is left running one of them alone at the end. Serial runs keep the
 # usual order. A file not listed, or gone faster, only costs a little balance.
 SLOWEST_FILES = (
-    "tests/shared/functions/test_http_fuzz.py",
+    "tests/shared/engine/test_one_verdict.py",
     "tests/shared/engine/test_replication_model.py",
+    "tests/shared/functions/test_http_fuzz.py",
+    "tests/shared/engine/test_safety.py",
     "tests/bench/test_bench_tiny.py",
+    "tests/failover_client/test_emulated.py",
+    "tests/shared/cli/test_cli.py",
     "tests/shared/cli/test_outage_cli.py",
     "tests/localdev/test_quick_start_demo.py",
-    "tests/shared/test_no_setting_value_shown.py",
-    "tests/shared/engine/test_durability.py",
-    "tests/localdev/test_demo.py",
-    "tests/shared/cli/test_cli.py",
     "tests/shared/cli/test_replicate_orchestration.py",
+    "tests/shared/engine/test_dependency_order.py",
+    "tests/shared/outage/test_failback.py",
 )
 
 
