@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -94,6 +95,7 @@ def hold_port_block(first: int) -> int | None:
 
 
 _BLOCKS = _PortBlocks()
+_BLOCKS_LOCK = threading.Lock()
 
 
 def _bindable(port: int) -> bool:
@@ -117,12 +119,13 @@ def free_port() -> int:
     process not using this function holds is skipped.
     """
     global _BLOCKS
-    if _BLOCKS.pid != os.getpid():  # a forked child holds none of its parent's locks
-        _BLOCKS = _PortBlocks()
-    while _BLOCKS.ports or _BLOCKS.reserve_block():
-        port = _BLOCKS.ports.pop(0)
-        if _bindable(port):
-            return port
+    with _BLOCKS_LOCK:  # threads starting services together (the benchmarks') share the blocks
+        if _BLOCKS.pid != os.getpid():  # a forked child must not hand out its parent's ports again
+            _BLOCKS = _PortBlocks()
+        while _BLOCKS.ports or _BLOCKS.reserve_block():
+            port = _BLOCKS.ports.pop(0)
+            if _bindable(port):
+                return port
     # No block left to hold (or no lock directory): the kernel's choice, free but unguarded.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
