@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -13,6 +14,7 @@ from localdev.services import (
     PORT_BLOCK,
     RECYCLE_AFTER,
     Azurite,
+    EmulatorRegion,
     PortTaken,
     free_port,
     port_block_of,
@@ -101,6 +103,28 @@ def test_azurite_on_ports_it_chose_moves_off_a_taken_port_but_not_off_ports_it_w
             assert chosen.blob_port != taken
             blobs = BlobServiceClient.from_connection_string(chosen.connection_string("primarydocs"))
             assert list(blobs.list_containers()) == []
+        finally:
+            given.stop()
+            chosen.stop()
+
+
+def test_a_region_on_ports_it_chose_moves_off_a_taken_port_but_not_off_ports_it_was_given(
+    azurite: Azurite,
+) -> None:
+    chosen = EmulatorRegion(azurite.connection_string("primarydocs"))
+    given = EmulatorRegion(azurite.connection_string("primarydocs"), port=chosen.port,
+                           control_port=chosen.control_port)
+    with socket.socket() as squatter:  # a process not using free_port took the service port
+        squatter.bind(("127.0.0.1", chosen.port))
+        squatter.listen()
+        taken = chosen.port
+        try:
+            with pytest.raises(PortTaken):
+                given.start()
+            chosen.start()
+            assert chosen.port != taken
+            with urllib.request.urlopen(f"{chosen.control_url}/_emulator/health", timeout=10) as health:
+                assert health.status == 200
         finally:
             given.stop()
             chosen.stop()
