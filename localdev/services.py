@@ -5,6 +5,7 @@ Every process listens on 127.0.0.1 on a free port and is stopped by its PID.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,47 +39,177 @@ def _ephemeral_range() -> tuple[int, int]:
         return 32768, 60999
 
 
-_HANDED_OUT: set[int] = set()
+# Ports are handed out in blocks, each held by one process through an flock on a file of its own: two
+# processes on this machine (pytest-xdist workers, a demo or benchmark a test starts, another checkout's
+# test run) never hand out the same port, and the kernel releases a dead process's blocks.
+PORT_BLOCK = 32
+PORT_LOCK_DIR = Path(tempfile.gettempdir()) / "language-dr-ports"
+
+
+def _port_floor() -> int:
+    """Where the blocks start: above the well-known ports (and the demo's) when the range allows."""
+    return 20000 if _ephemeral_range()[0] > 20000 + 10 * PORT_BLOCK else 1024
+
+
+def port_block_of(port: int) -> int:
+    """The first port of the block that holds `port`."""
+    return port - (port - _port_floor()) % PORT_BLOCK
+
+
+class _PortBlocks:
+    """The port blocks this process holds; each of their ports is handed out once."""
+
+    def __init__(self) -> None:
+        self.locks: list[int] = []  # descriptors held open: closing one would release its block
+        self.ports: list[int] = []  # not yet handed out, from the blocks held
+        self.pid = os.getpid()
+
+    def reserve_block(self) -> bool:
+        starts = list(range(_port_floor(), _ephemeral_range()[0] - PORT_BLOCK + 1, PORT_BLOCK))
+        random.Random().shuffle(starts)  # processes starting together try different blocks first
+        try:
+            PORT_LOCK_DIR.mkdir(mode=0o777, exist_ok=True)
+        except OSError:
+            return False
+        for first in starts:
+            descriptor = hold_port_block(first)
+            if descriptor is not None:
+                self.locks.append(descriptor)
+                self.ports.extend(range(first, first + PORT_BLOCK))
+                return True
+        return False
+
+
+def hold_port_block(first: int) -> int | None:
+    """The descriptor that holds the block of ports from `first` for this process; None if it is held."""
+    try:
+        descriptor = os.open(PORT_LOCK_DIR / f"{first}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+_BLOCKS = _PortBlocks()
+_BLOCKS_LOCK = threading.Lock()
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As our servers do: a port in TIME_WAIT is free for a new listener.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now, below the kernel's ephemeral range.
+    """A TCP port on 127.0.0.1, free right now, that no other process of ours will hand out.
 
-    A port the kernel handed out for bind(0) comes from the ephemeral range, where any outgoing
-    connection (a test's HTTP client, Azurite's own) may take it before the server we start binds it.
-    Below that range only another listener can take it. A port is handed out once per process, so two
-    calls before either server binds (Azurite's blob and queue ports) never get the same one.
+    Below the kernel's ephemeral range: a port from there (bind(0)) may be taken by any outgoing
+    connection (a test's HTTP client, Azurite's own) before the server we start binds it. From a block
+    this process holds (see PORT_BLOCK), so no other worker or subprocess is handed it, and handed out
+    once per process, so two calls before either server binds never get the same port. A port that a
+    process not using this function holds is skipped.
     """
-    low, _ = _ephemeral_range()
-    floor = 20000 if low > 20200 else 1024
-    candidates = random.Random().sample(range(floor, low), k=min(200, low - floor))
-    for port in candidates:
-        if port in _HANDED_OUT:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            # As our servers do: a port in TIME_WAIT is free for a new listener.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            _HANDED_OUT.add(port)
-            return port
+    global _BLOCKS
+    with _BLOCKS_LOCK:  # threads starting services together (the benchmarks') share the blocks
+        if _BLOCKS.pid != os.getpid():  # a forked child must not hand out its parent's ports again
+            _BLOCKS = _PortBlocks()
+        while _BLOCKS.ports or _BLOCKS.reserve_block():
+            port = _BLOCKS.ports.pop(0)
+            if _bindable(port):
+                return port
+    # No block left to hold (or no lock directory): the kernel's choice, free but unguarded.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
+# A first start that finds a port taken (by a process not using free_port) tries again on new ports.
+START_ATTEMPTS = 3
+
+
+class PortTaken(RuntimeError):
+    """Another process listens on a port we meant to serve on."""
+
+
+def _listening_socket_inodes(port: int) -> set[str] | None:
+    """The inodes of the sockets listening on TCP `port`, or None where /proc cannot tell."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            if table.endswith("tcp"):
+                return None
+            continue
+        for line in lines:
+            fields = line.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket's inode.
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def _socket_inodes_of(pid: int) -> set[str]:
+    """The inodes of the sockets open in `pid` and its children."""
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            pids += [int(child) for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+    except OSError:
+        pass
+    inodes: set[str] = set()
+    for owner in pids:
+        try:
+            descriptors = os.listdir(f"/proc/{owner}/fd")
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                target = os.readlink(f"/proc/{owner}/fd/{descriptor}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def listener_is(process: subprocess.Popen[bytes], port: int) -> bool | None:
+    """Whether `process` (or a child of it) is what listens on `port`; None where /proc cannot tell."""
+    listening = _listening_socket_inodes(port)
+    if listening is None:
+        return None
+    return bool(listening & _socket_inodes_of(process.pid))
+
+
 def wait_until_listening(port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until `port` accepts connections; given `process`, until it is that process that listens.
+
+    Something else answering on the port (another process handed the same port, or one not ours) is
+    not our server: it raises PortTaken as soon as our process exits, which a server does when its
+    bind fails.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
+            if not _bindable(port):
+                raise PortTaken(f"127.0.0.1:{port} is taken by another process")
             raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                if process is None or listener_is(process, port) is not False:
+                    return
         except OSError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
 
 
@@ -103,13 +235,20 @@ NAME_LOOKUPS_LAUNCHER = Path(__file__).resolve().parent / "azurite_name_lookups.
 class Azurite:
     """One Azurite process serving blob and queue for several storage accounts."""
 
-    blob_port: int = field(default_factory=free_port)
-    queue_port: int = field(default_factory=free_port)
+    # 0: a free port, chosen here (and chosen again if the first start finds it taken).
+    blob_port: int = 0
+    queue_port: int = 0
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="azurite-")))
     process: subprocess.Popen[bytes] | None = None
     started_at: float | None = None
     # Benchmarks of large projects: blob lookups by name (localdev/azurite_name_lookups.js says why).
     name_lookups: bool = False
+    _may_choose_ports: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.blob_port == 0 and self.queue_port == 0:
+            self._may_choose_ports = True
+            self.blob_port, self.queue_port = free_port(), free_port()
 
     def connection_string(self, account: str = "devstoreaccount1") -> str:
         return (
@@ -123,6 +262,22 @@ class Azurite:
         return f"http://127.0.0.1:{self.blob_port}/{account}"
 
     def start(self, timeout: float = 60.0) -> Azurite:
+        """Start Azurite; on ports it chose, a port another process took is replaced by a free one."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                self._start_once(timeout)
+            except PortTaken:
+                self._stop_process()
+                if not self._may_choose_ports or attempt == START_ATTEMPTS - 1:
+                    raise
+                self.blob_port, self.queue_port = free_port(), free_port()
+                continue
+            # Clients now hold these ports: a restart keeps them.
+            self._may_choose_ports = False
+            return self
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> None:
         binary = REPO_ROOT / "node_modules" / ".bin" / "azurite"
         if not binary.exists():
             raise RuntimeError("Azurite is not installed: run `npm ci` in the repository root")
@@ -151,19 +306,19 @@ class Azurite:
         wait_until_listening(self.blob_port, timeout, self.process)
         wait_until_listening(self.queue_port, timeout, self.process)
         self.started_at = time.monotonic()
-        return self
 
-    def stop(self) -> None:
+    def _stop_process(self) -> None:
         if self.process is not None:
             stop_process(self.process)
             self.process = None
+
+    def stop(self) -> None:
+        self._stop_process()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def restart(self) -> None:
         """A fresh, empty Azurite on the same ports (clients keep their connection strings)."""
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
+        self._stop_process()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.start()
 
@@ -199,12 +354,20 @@ class EmulatorRegion:
     key: str = field(default_factory=lambda: "key-" + os.urandom(8).hex())
     secondary_key: str = field(default_factory=lambda: "key2-" + os.urandom(8).hex())
     time_scale: float = 0.001
-    port: int = field(default_factory=free_port)
-    control_port: int = field(default_factory=free_port)
+    # 0: a free port, chosen here (and chosen again if the first start finds it taken).
+    port: int = 0
+    control_port: int = 0
     state_dir: Path | None = None
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    _may_choose_ports: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.port == 0 and self.control_port == 0:
+            self._may_choose_ports = True
+        self.port = self.port or free_port()
+        self.control_port = self.control_port or free_port()
 
     @property
     def endpoint(self) -> str:
@@ -231,24 +394,44 @@ class EmulatorRegion:
         return args + self.extra_args
 
     def start(self, timeout: float = 30.0) -> EmulatorRegion:
+        """Start the region; on ports it chose, a port another process took is replaced by a free one."""
         if self.log_path is None:
             self.log_path = Path(tempfile.mkdtemp(prefix="emulator-")) / f"{self.region}.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
-        )
-        self.wait_healthy(timeout)
-        return self
+        for attempt in range(START_ATTEMPTS):
+            log = open(self.log_path, "ab")  # noqa: SIM115 - the child holds its own descriptor
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+            )
+            log.close()
+            try:
+                self.wait_healthy(timeout)
+            except PortTaken:
+                self.stop()
+                if not self._may_choose_ports or attempt == START_ATTEMPTS - 1:
+                    raise
+                self.port, self.control_port = free_port(), free_port()
+                continue
+            # Clients now hold these ports: a restart after kill() keeps them.
+            self._may_choose_ports = False
+            return self
+        raise AssertionError("unreachable")
 
     def wait_healthy(self, timeout: float) -> None:
+        """Wait until this process answers health on its control port and listens on both ports."""
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         url = f"{self.control_url}/_emulator/health"
         while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
+            if self.process.poll() is not None:
+                for port in (self.port, self.control_port):
+                    if not _bindable(port):
+                        raise PortTaken(f"127.0.0.1:{port} is taken by another process; log: {self.log_path}")
                 raise RuntimeError(f"emulator exited with {self.process.returncode}; log: {self.log_path}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
+                    # Another process's server answering on our control port is not our region.
+                    if response.status == 200 and listener_is(self.process, self.control_port) is not False:
+                        wait_until_listening(self.port, deadline - time.monotonic(), self.process)
                         return
             except (urllib.error.URLError, OSError):
                 pass

@@ -13,3 +13,4 @@ def test_a_test_using_azurite_is_marked_integration(request: pytest.FixtureReque
 
 def test_an_in_memory_test_is_not_marked(request: pytest.FixtureRequest) -> None:
     assert request.node.get_closest_marker("integration") is None
+

@@ -1,9 +1,26 @@
 """The local stand-ins start, answer and reset: every other integration test relies on them."""
 
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from localdev.services import Azurite
+from localdev.services import (
+    PORT_BLOCK,
+    RECYCLE_AFTER,
+    Azurite,
+    EmulatorRegion,
+    PortTaken,
+    free_port,
+    port_block_of,
+    stop_process,
+    wait_until_listening,
+)
 
 
 def test_azurite_serves_each_account_separately(azurite: Azurite) -> None:
@@ -20,10 +37,6 @@ def test_azurite_is_cleared_between_tests(azurite: Azurite) -> None:
 
 
 def test_an_old_azurite_is_recycled_on_the_same_ports_instead_of_cleared() -> None:
-    import time
-
-    from localdev.services import RECYCLE_AFTER
-
     own = Azurite().start()
     try:
         blobs = BlobServiceClient.from_connection_string(own.connection_string("primarydocs"))
@@ -62,3 +75,80 @@ def test_azurite_with_name_lookups_finds_the_blob_of_its_own_account_and_contain
             assert [blob.name for blob in folder.list_blobs()] == ["same.txt"]
     finally:
         own.stop()
+
+
+def test_a_port_is_handed_out_once_and_another_process_is_never_handed_it() -> None:
+    ours = [free_port() for _ in range(PORT_BLOCK + 1)]  # more than one block
+    assert len(set(ours)) == len(ours)
+    # Another process (an xdist worker, a demo a test starts) cannot hold a block this one holds...
+    blocks = sorted({port_block_of(port) for port in ours})
+    child = (
+        "import json; from localdev.services import hold_port_block, free_port; "
+        f"print(json.dumps([[hold_port_block(first) for first in {blocks}], "
+        f"[free_port() for _ in range({2 * PORT_BLOCK})]]))"
+    )
+    held, theirs = json.loads(subprocess.run([sys.executable, "-c", child], check=True, capture_output=True,
+                                             text=True, timeout=60).stdout)
+    assert held == [None] * len(blocks)
+    # ...so it is handed none of our ports, whether or not our servers listen on them yet.
+    assert not set(ours) & set(theirs)
+
+
+def test_another_process_listening_on_our_port_is_not_taken_for_our_server() -> None:
+    port = free_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        # Our server has not listened yet: something answering on the port is not it.
+        slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        try:
+            with pytest.raises(TimeoutError):
+                wait_until_listening(port, 0.5, slow)
+        finally:
+            stop_process(slow)
+        # A server whose bind fails exits: the port is said to be taken, so a caller can choose another.
+        bind = f"import socket; socket.socket().bind(('127.0.0.1', {port}))"
+        failed = subprocess.Popen([sys.executable, "-c", bind], stderr=subprocess.DEVNULL)
+        with pytest.raises(PortTaken):
+            wait_until_listening(port, 30, failed)
+
+
+def test_azurite_on_ports_it_chose_moves_off_a_taken_port_but_not_off_ports_it_was_given() -> None:
+    chosen = Azurite()
+    given = Azurite(blob_port=chosen.blob_port, queue_port=chosen.queue_port)
+    with socket.socket() as squatter:  # a process not using free_port took the blob port
+        squatter.bind(("127.0.0.1", chosen.blob_port))
+        squatter.listen()
+        taken = chosen.blob_port
+        try:
+            with pytest.raises(PortTaken):
+                given.start()
+            chosen.start()
+            assert chosen.blob_port != taken
+            blobs = BlobServiceClient.from_connection_string(chosen.connection_string("primarydocs"))
+            assert list(blobs.list_containers()) == []
+        finally:
+            given.stop()
+            chosen.stop()
+
+
+def test_a_region_on_ports_it_chose_moves_off_a_taken_port_but_not_off_ports_it_was_given(
+    azurite: Azurite,
+) -> None:
+    chosen = EmulatorRegion(azurite.connection_string("primarydocs"))
+    given = EmulatorRegion(azurite.connection_string("primarydocs"), port=chosen.port,
+                           control_port=chosen.control_port)
+    with socket.socket() as squatter:  # a process not using free_port took the service port
+        squatter.bind(("127.0.0.1", chosen.port))
+        squatter.listen()
+        taken = chosen.port
+        try:
+            with pytest.raises(PortTaken):
+                given.start()
+            chosen.start()
+            assert chosen.port != taken
+            with urllib.request.urlopen(f"{chosen.control_url}/_emulator/health", timeout=10) as health:
+                assert health.status == 200
+        finally:
+            given.stop()
+            chosen.stop()
