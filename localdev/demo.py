@@ -20,7 +20,6 @@ import argparse
 import json
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -39,7 +38,7 @@ from azure.storage.blob import BlobServiceClient
 from localdev.conversation_samples import clu_project, orchestration_project
 from localdev.failover_scene import failover_scene
 from localdev.sample_project import SampleProject, ner_project, upload_documents
-from localdev.services import DEV_ACCOUNT_KEY, Azurite, EmulatorRegion
+from localdev.services import DEV_ACCOUNT_KEY, Azurite, EmulatorRegion, port_is_free
 from shared.cli.main import EXIT_INTERRUPTED, EXIT_OK, default_runner, drift_command, replicate_command
 from shared.clock import SystemClock
 from shared.engine import ReplicationEngine
@@ -94,7 +93,7 @@ class DemoPorts:
                 self.secondary_control)
 
     def all_free(self) -> bool:
-        return all(_port_free(port) for port in self.all())
+        return all(port_is_free(port) for port in self.all())
 
 
 @dataclass
@@ -194,21 +193,6 @@ def _storage_connection(azurite: Azurite, account: str) -> str:
         f"BlobEndpoint=http://127.0.0.1:{azurite.blob_port}/{account};"
         f"QueueEndpoint=http://127.0.0.1:{azurite.queue_port}/{account};"
     )
-
-
-def _port_free(port: int) -> bool:
-    """Whether a server could listen on `port` now.
-
-    SO_REUSEADDR, as every server the demo starts sets it: a port left in TIME_WAIT by the previous
-    demo is free for them, and must count as free here too.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @contextmanager

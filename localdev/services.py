@@ -98,9 +98,10 @@ _BLOCKS = _PortBlocks()
 _BLOCKS_LOCK = threading.Lock()
 
 
-def _bindable(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` on 127.0.0.1 now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As our servers do: a port in TIME_WAIT is free for a new listener.
+        # As our servers do: a port in TIME_WAIT (say, the previous demo's) is free for a new listener.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
@@ -124,7 +125,7 @@ def free_port() -> int:
             _BLOCKS = _PortBlocks()
         while _BLOCKS.ports or _BLOCKS.reserve_block():
             port = _BLOCKS.ports.pop(0)
-            if _bindable(port):
+            if port_is_free(port):
                 return port
     # No block left to hold (or no lock directory): the kernel's choice, free but unguarded.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -200,7 +201,7 @@ def wait_until_listening(port: int, timeout: float, process: subprocess.Popen[by
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            if not _bindable(port):
+            if not port_is_free(port):
                 raise PortTaken(f"127.0.0.1:{port} is taken by another process")
             raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
         try:
@@ -424,7 +425,7 @@ class EmulatorRegion:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 for port in (self.port, self.control_port):
-                    if not _bindable(port):
+                    if not port_is_free(port):
                         raise PortTaken(f"127.0.0.1:{port} is taken by another process; log: {self.log_path}")
                 raise RuntimeError(f"emulator exited with {self.process.returncode}; log: {self.log_path}")
             try:

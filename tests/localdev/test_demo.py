@@ -65,14 +65,14 @@ def test_the_demo_replicates_shows_it_in_sync_with_identical_predictions_and_sto
 
 
 def test_a_port_in_time_wait_counts_as_free():
-    from localdev.demo import _port_free
+    from localdev.services import port_is_free
 
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", 0))
     server.listen(1)
     port = server.getsockname()[1]
-    assert not _port_free(port), "a listening port is taken"
+    assert not port_is_free(port), "a listening port is taken"
     client = socket.create_connection(("127.0.0.1", port))
     accepted, _ = server.accept()
     # The server side closes first, so its end of the connection stays in TIME_WAIT on `port`.
@@ -80,7 +80,7 @@ def test_a_port_in_time_wait_counts_as_free():
     server.close()
     client.recv(1)
     client.close()
-    assert _port_free(port)
+    assert port_is_free(port)
 
 
 def test_local_settings_example_is_what_the_demo_uses_on_its_default_ports():
