@@ -307,6 +307,8 @@ class ReplicationEngine:
             drift_check = body["driftCheck"] = self.drift_check_state(now)
             if drift_check["overdue"]:
                 warnings.append(f"the last drift check is {OVERDUE}")
+            if "error" in drift_check:
+                warnings.append("the last drift report cannot be read; the next drift check replaces it")
         return body
 
     def drift_check_state(self, now: datetime) -> dict[str, Any]:

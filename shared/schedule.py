@@ -22,8 +22,9 @@ DEFAULT_SCHEDULE = "0 0 3 * * *"  # daily at 03:00 UTC, as the service docs reco
 GRACE = timedelta(hours=2)
 # The host may fire a few seconds early; a check that close to its due time counts for it.
 EARLY = timedelta(minutes=1)
-# The longest gap between two due times a valid schedule can have (29 February every 4 or 8 years).
-SEARCH_DAYS = 8 * 366 + 1
+# The longest gap between two due times a valid schedule can have: 29 February on a given day of the
+# week comes round every 28 years at most (the calendar's cycle, leap days included, within a century).
+SEARCH_DAYS = 28 * 366 + 1
 
 # How the status page and the health details say it (they name the setting, never its value).
 OVERDUE = "overdue for DRIFT_SCHEDULE: the drift timer is not running"

@@ -697,6 +697,7 @@ class _Reader:
         except ScheduleError as error:
             raise SettingsError(
                 setting,
-                f"is not a six-field NCRONTAB expression such as {DEFAULT_DRIFT_SCHEDULE!r} ({error})",
+                f"is not a six-field NCRONTAB expression that fires, such as {DEFAULT_DRIFT_SCHEDULE!r} "
+                f"({error})",
             ) from None
         return " ".join(value.split())

@@ -10,6 +10,7 @@ check that follows them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,7 +19,9 @@ from typing import Any
 from shared.clock import parse_iso, utc_iso
 from shared.errors import ConcurrentUpdate
 from shared.replication.drift import DriftReport, DriftState, ProjectDrift
-from shared.storage.json_blobs import JsonBlobs
+from shared.storage.json_blobs import JsonBlobs, UnreadableState, Versioned
+
+log = logging.getLogger(__name__)
 
 PREFIX = "drift-history/"
 LATEST_BLOB = f"{PREFIX}latest.json"
@@ -80,7 +83,8 @@ class DriftHistory:
         self.prune(day)
 
     def latest(self) -> DriftReport | None:
-        """The last recorded drift report (merged over partial checks), or None before the first check."""
+        """The last recorded drift report (merged over partial checks), or None before the first check.
+        UnreadableState if the blob is damaged: readers say so; the next check's record replaces it."""
         found = self.blobs.read(LATEST_BLOB)
         return None if found is None else report_from_json(found.data)
 
@@ -88,7 +92,11 @@ class DriftHistory:
         """Every point recorded from `since` to `until`, oldest first."""
         points: list[HistoryPoint] = []
         for day in _days(since.date(), until.date()):
-            found = self.blobs.read(day_blob(day))
+            try:
+                found = self.blobs.read(day_blob(day))
+            except UnreadableState:
+                log.warning("drift history: %s is unreadable; its points are left out", day_blob(day))
+                continue
             if found is not None:
                 points += [point for point in map(HistoryPoint.from_json, found.data.get("points", []))
                            if since <= point.at <= until]
@@ -110,7 +118,12 @@ class DriftHistory:
     def _update(self, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         """Read, change, write under the ETag; two checks at once both land (re-read on a lost race)."""
         for _ in range(WRITE_ATTEMPTS):
-            found = self.blobs.read(name)
+            try:
+                found = self.blobs.read(name)
+            except UnreadableState as unreadable:
+                # A derived record: a damaged blob must not stop every later check. This one replaces it.
+                log.warning("drift history: %s was unreadable and is replaced", name)
+                found = Versioned({}, unreadable.etag)
             data = change({} if found is None else found.data)
             try:
                 if found is None:

@@ -28,6 +28,7 @@ from shared.replication.verdict import Protection, protection
 from shared.runs.manifest import FAILED, RunManifest, StepRecord
 from shared.schedule import DEFAULT_SCHEDULE
 from shared.status.estate import EstateVerdict, estate_verdict
+from shared.storage.json_blobs import UnreadableState
 from shared.storage.snapshots import SnapshotInfo
 
 if TYPE_CHECKING:
@@ -159,7 +160,11 @@ class EstateStatus:
 def gather(engine: ReplicationEngine, *, runs_per_project: int = RUNS_PER_PROJECT) -> EstateStatus:
     """The estate's status from state storage (no Language request)."""
     now = engine.clock.now()
-    report = engine.drift_history.latest()
+    unreadable: tuple[str, ...] = ()
+    try:
+        report = engine.drift_history.latest()
+    except UnreadableState as error:
+        report, unreadable = None, (f"{error}: the next drift check replaces it",)
     entries = report.projects if report else ()
     history: dict[tuple[str, str], list[HistoryPoint]] = defaultdict(list)
     for point in engine.drift_history.points(now - HISTORY_WINDOW, now):
@@ -182,7 +187,7 @@ def gather(engine: ReplicationEngine, *, runs_per_project: int = RUNS_PER_PROJEC
         kinds={key[1]: record.project_kind for key, record in records.items()},
         runs=runs, snapshots=snapshots,
         expiry=expiry.warnings if expiry else (), expiry_checked_at=expiry.checked_at if expiry else None,
-        warnings=report.warnings if report else (),
+        warnings=report.warnings if report else unreadable,
         promotion=None if promotion is None else (
             f"target {promotion.target} is the acting primary since {promotion.promoted_at:%Y-%m-%d %H:%M} "
             f"UTC ({promotion.state}), by {promotion.promoted_by}: {promotion.reason}"))

@@ -46,6 +46,16 @@ class Versioned:
     etag: str
 
 
+class UnreadableState(ValueError):
+    """A state blob that does not hold a JSON object (truncated, edited by hand). Its ETag lets a writer of
+    a derived record replace it instead of failing on it forever."""
+
+    def __init__(self, name: str, etag: str) -> None:
+        super().__init__(f"state blob {name} does not hold a JSON object")
+        self.name = name
+        self.etag = etag
+
+
 class JsonBlobs:
     def __init__(self, container: ContainerClient) -> None:
         self.container = container
@@ -58,9 +68,12 @@ class JsonBlobs:
             return None
         payload = downloader.readall()
         etag = downloader.properties.etag
-        data: Any = json.loads(payload)
+        try:
+            data: Any = json.loads(payload)
+        except ValueError as error:
+            raise UnreadableState(name, etag) from error
         if not isinstance(data, dict):
-            raise ValueError(f"state blob {name} does not hold a JSON object")
+            raise UnreadableState(name, etag)
         return Versioned(data, etag)
 
     def create(self, name: str, data: dict[str, Any]) -> str:

@@ -88,3 +88,24 @@ def test_status_page_cli_status_and_health_details_agree(regions, azurite, sched
     told = (said in out.getvalue(), said in page, any(said in w for w in health["warnings"]))
     assert told == (overdue,) * 3
     assert schedule not in out.getvalue() + page + json.dumps(health["warnings"])
+
+
+def test_a_damaged_last_report_is_said_by_the_status_page_and_health_details_not_raised(regions, azurite):
+    engine = make_engine(regions, azurite, clock=FakeClock(SAT))
+    state = engine.drift_history.blobs.container
+    state.create_container()
+    state.get_blob_client("drift-history/latest.json").upload_blob(b"{not json")
+
+    status = gather(engine)
+    with serving(engine):
+        details = registered("get_health_details")(http_request("GET", "health/details"))
+    health = json.loads(details.get_body())
+
+    assert any("does not hold a JSON object" in warning for warning in status.warnings)
+    assert health["driftCheck"]["error"] == "UnreadableState"
+    assert any("last drift report cannot be read" in warning for warning in health["warnings"])
+
+
+def test_29_february_on_a_given_day_of_the_week_fires_once_in_28_years_and_is_accepted():
+    schedule = Schedule.parse("0 0 3 29 2 Mon")
+    assert schedule.last_due(SAT) == datetime(2016, 2, 29, 3, 0, tzinfo=UTC)

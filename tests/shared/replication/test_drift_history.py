@@ -10,7 +10,7 @@ from azure.storage.blob import BlobServiceClient
 
 from shared.replication.drift import DriftReport, DriftState, ProjectDrift
 from shared.replication.drift_history import HISTORY_DAYS, PREFIX, DriftHistory, day_blob
-from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs
+from shared.storage.json_blobs import STATE_CONTAINER, JsonBlobs, UnreadableState
 
 START = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
 
@@ -81,3 +81,19 @@ def test_two_checks_at_once_both_land(history):
     assert sorted(p.project for p in history.points(START, START)) == ["A", "B"]
     latest = history.latest()
     assert latest is not None and sorted(e.project for e in latest.projects) == ["A", "B"]
+
+
+@pytest.mark.parametrize("damage", [b"{not json", b"[1, 2]"])
+def test_a_damaged_record_is_said_when_read_and_replaced_by_the_next_check(history, damage):
+    history.record(report(START, entry("A")))
+    for name in (day_blob(START.date()), f"{PREFIX}latest.json"):
+        history.blobs.container.get_blob_client(name).upload_blob(damage, overwrite=True)
+
+    with pytest.raises(UnreadableState):
+        history.latest()
+    assert history.points(START - timedelta(days=1), START + timedelta(days=1)) == []   # the day is left out
+
+    history.record(report(START + timedelta(hours=1), entry("B")))   # the check is not stopped by it
+    latest = history.latest()
+    assert latest is not None and [e.project for e in latest.projects] == ["B"]
+    assert [p.project for p in history.points(START - timedelta(days=1), START + timedelta(days=1))] == ["B"]
