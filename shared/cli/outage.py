@@ -62,7 +62,7 @@ def run_outage_command(args: argparse.Namespace, engine: ReplicationEngine, foll
         promotion = engine.promotion()
         data = {"promotion": promotion.to_json() if promotion else None}
         text = ("Normal direction: nothing is promoted." if promotion is None else
-                "\n".join(f"{key}: {value}" for key, value in promotion.to_json().items()))
+                "\n".join(f"{key}: {_plain(value)}" for key, value in promotion.to_json().items()))
         _print(out, args.json, data, text)
         return EXIT_OK
     if args.command == "drill":
@@ -104,3 +104,10 @@ def _user() -> str:
 
 def _print(out: IO[str], as_json: bool, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str) if as_json else text, file=out)
+
+
+def _plain(value: object) -> str:
+    """A promotion field as text: a nested record as `name value` pairs, not a Python dict."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in value.items())
+    return str(value)

@@ -102,8 +102,8 @@ class FailbackReport:
     def to_text(self) -> str:
         lines = [f"Failback from acting primary {self.acting!r}" + (" (dry run)" if self.dry_run else "")]
         for entry in self.entries:
-            change = entry.change.value if entry.change else "?"
-            lines.append(f"  {entry.project}: changed on {change} -> {entry.action}")
+            change = _CHANGE_TEXT.get(entry.change, "not compared") if entry.change else "not compared"
+            lines.append(f"  {entry.project}: {change} -> {entry.action}")
             lines += [f"      {reason}" for reason in entry.reasons]
             lines += [f"      backup {name}" for name in entry.backups]
             if entry.diff is not None:
@@ -382,3 +382,11 @@ class FailbackService:
 
 __all__ = ["ACTING_KEY", "FAILBACK_KIND", "PREFER", "FailbackEntry", "FailbackReport", "FailbackRun",
            "FailbackService", "OriginalPrimaryDown", "return_project"]
+
+
+_CHANGE_TEXT = {
+    FailbackChange.NONE: "unchanged on both sides",
+    FailbackChange.ACTING: "changed on the acting primary",
+    FailbackChange.ORIGINAL: "changed on the original primary",
+    FailbackChange.BOTH: "changed on both sides",
+}

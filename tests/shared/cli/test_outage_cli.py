@@ -69,7 +69,7 @@ def test_the_outage_commands_in_order(cli, regions):
     assert code == EXIT_FAILED and "does not answer yet" in err  # the primary is still down
     control(regions.primary, "/_emulator/faults/outage", {"mode": None})
     code, out, _ = cli("failback", "--dry-run")
-    assert code == EXIT_OK and "changed on acting" in out and "(dry run)" in out
+    assert code == EXIT_OK and "changed on the acting primary" in out and "(dry run)" in out
     code, out, err = cli("failback")
     assert code == EXIT_OK, (out, err)
     assert "verify: succeeded" in out and "Normal direction restored." in out
