@@ -12,6 +12,7 @@ serving a superseded model it cannot reproduce; after a failed run, the next tim
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
@@ -116,8 +117,12 @@ class ReplicationMachine(RuleBasedStateMachine):
             theirs = self.answers(self.regions.primary, name)
             assert ours == theirs, f"deployment {name} answers differently on the secondary"
 
-    def tick_until_in_sync(self) -> None:
-        """A timer tick (faults cleared) repairs whatever the last run left: never `diverged`."""
+    def tick_until_in_sync(self, *, full_pass_due: bool = False) -> None:
+        """A timer tick (faults cleared) repairs whatever the last run left: never `diverged`.
+
+        A change that moves no project-list timestamp (a deployment deleted on the primary) is the one
+        the daily check may miss until its next full pass (ADR 0013): then the dry-run plan alone sees
+        it, and the tick after DRIFT_FULL_CHECK_DAYS must start the run that repairs it."""
         tick = self.h.engine.timer_tick()
         assert not tick.diverged, tick.to_json()
         self.drive()
@@ -126,8 +131,14 @@ class ReplicationMachine(RuleBasedStateMachine):
             run_id = started[0].run_id or started[0].active_run_id
             assert run_id is not None
             self.after_success(self.h.engine.get_run(self.name, run_id))
-        else:
-            assert self.verdicts() == (DriftState.IN_SYNC, "in_sync"), tick.to_json()
+            return
+        checked, planned = self.verdicts()
+        assert checked is DriftState.IN_SYNC, tick.to_json()
+        if planned != "in_sync" and not full_pass_due:
+            self.h.clock.advance(timedelta(days=self.h.engine.settings.drift_full_check_days))
+            self.tick_until_in_sync(full_pass_due=True)
+            return
+        assert planned == "in_sync", tick.to_json()
 
     # -- the primary changes (the kind-independent ones) -------------------------------------------------
 
