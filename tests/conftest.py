@@ -38,6 +38,7 @@ SUBPROCESS_TEST_FILES = frozenset({
 SLOWEST_FILES = (
     "tests/shared/engine/test_one_verdict.py",
     "tests/shared/engine/test_replication_model.py",
+    "tests/shared/engine/test_clu_replication_model.py",
     "tests/shared/functions/test_http_fuzz.py",
     "tests/shared/engine/test_safety.py",
     "tests/bench/test_bench_tiny.py",

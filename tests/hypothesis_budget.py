@@ -6,7 +6,7 @@
   found earlier until it is fixed.
 - `thorough`: random and `THOROUGH_FACTOR` times the examples (and the model test's steps), for a
   deeper run before a release or after touching the engine:
-  `HYPOTHESIS_PROFILE=thorough .venv/bin/pytest tests/shared/engine/test_replication_model.py`.
+  `HYPOTHESIS_PROFILE=thorough .venv/bin/pytest tests/shared/engine/test_*replication_model.py`.
 
 tests/conftest.py loads the profile before any test module builds its settings, so a test's own
 `settings(...)` inherits it and sets only what it needs (its budget, through `examples`).
