@@ -116,6 +116,8 @@ class ReplicationEngine:
         self.executor.kinds.register(self.failback_run)
         # A CLU project failed back: the orchestrations routing to it that waited follow (ADR 0012).
         self.executor.run_succeeded_listeners.append(self.failback_run.start_dependants)
+        # One list: whoever follows runs in this process hears what either kind's success started.
+        self.failback_run.dependant_start_listeners = self.replication.dependant_start_listeners
         if settings.notify_webhook_url:
             from shared.recovery.upkeep import notify_run_failed
 
@@ -162,7 +164,8 @@ class ReplicationEngine:
     @property
     def dependant_start_listeners(self) -> list[Callable[[RunManifest, Sequence[RunStart]], None]]:
         """Told, in this process, of the orchestration runs a successful CLU run started (trigger
-        `dependency`): `replicate` follows them like its own."""
+        `dependency`, or `failback` after a failback run): `replicate` and `failback` follow them like
+        their own."""
         return self.replication.dependant_start_listeners
 
     # -- replication runs ------------------------------------------------------------------------------

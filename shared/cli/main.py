@@ -24,7 +24,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -37,7 +37,9 @@ from shared.cli.outage import OUTAGE_COMMANDS, add_outage_commands, run_outage_c
 from shared.cli.status import add_status_command, status_command
 from shared.errors import ConfigurationError, InvalidRequest, ReplicatorError, UnknownRun
 from shared.language.retry import RetryLater
+from shared.outage.failback import FAILBACK_KIND
 from shared.redaction import install_log_redaction, redact
+from shared.runs.kinds import kind_name
 from shared.settings import HOST_STORAGE_CONNECTION, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -134,9 +136,9 @@ def main(
             if args.command == "failback" and not (args.no_wait or args.dry_run):
                 failback_runner = (runner_factory or default_runner)(settings, engine)
 
-                def follower(runs: Sequence[tuple[str, str, str]]) -> bool:
-                    return follow_runs(engine, failback_runner, [_Followed(*run) for run in runs],
-                                       timeout=DEFAULT_REPLICATE_TIMEOUT, out=out)
+                def follower(runs: Sequence[tuple[str, str, str]]) -> dict[str, str] | None:
+                    return follow_with_dependants(engine, failback_runner, [_Followed(*run) for run in runs],
+                                                  timeout=DEFAULT_REPLICATE_TIMEOUT, out=out)
             return run_outage_command(args, engine, follower, out)
         if args.command in BACKUP_COMMANDS:
             return run_backup_command(args, engine, settings, runner_factory or default_runner, out)
@@ -304,14 +306,32 @@ def replicate_command(
         print("Dry run: nothing was changed.", file=out)
         return EXIT_OK
     assert runner is not None, "a runner drives the runs"
-    dependants = _DependantRuns(out)
-    engine.dependant_start_listeners.append(dependants.heard)
-    try:
+    with _listening(engine, out) as dependants:
         return _replicate(engine, runner, starts, dependants, projects=projects, force=force,
                           timeout=timeout, deadline=deadline, out=out, idle_sleep=idle_sleep,
                           max_idle_sleep=max_idle_sleep)
+
+
+@contextlib.contextmanager
+def _listening(engine: ReplicationEngine, out: IO[str]) -> Iterator[_DependantRuns]:
+    """Hear the runs that successful runs start in this process while the command follows them."""
+    dependants = _DependantRuns(out)
+    engine.dependant_start_listeners.append(dependants.heard)
+    try:
+        yield dependants
     finally:
         engine.dependant_start_listeners.remove(dependants.heard)
+
+
+def follow_with_dependants(engine: ReplicationEngine, runner: LocalRunner, runs: list[_Followed], *,
+                           timeout: float, out: IO[str]) -> dict[str, str] | None:
+    """Follow `runs` and the runs their success starts (a failback run's orchestrations): every followed
+    run id -> its final status, or None on timeout (the runs stay resumable)."""
+    with _listening(engine, out) as dependants:
+        dependants.followed += runs
+        if not follow_runs(engine, runner, runs, timeout=timeout, out=out, joined=dependants.drain):
+            return None
+        return {run.run_id: run.status for run in dependants.followed}
 
 
 def _replicate(engine: ReplicationEngine, runner: LocalRunner, starts: list[RunStart],
@@ -400,12 +420,15 @@ class _DependantRuns:
         for manifest, start in heard:
             where = f"{start.project} -> {start.target}"
             run_id = start.run_id or start.active_run_id
-            cause = f"the run {manifest.run_id} of CLU project {manifest.project!r}, which it routes to"
+            failback = kind_name(manifest) == FAILBACK_KIND
+            trigger = "failback" if failback else "dependency"
+            cause = (f"the {'failback ' if failback else ''}run {manifest.run_id} of CLU project "
+                     f"{manifest.project!r}, which it routes to")
             if start.status in ("started", "already_active") and run_id:
                 if run_id in self.run_ids() | {f.run_id for f in new}:
                     continue
                 verb = "started by" if start.status == "started" else "already under way; followed after"
-                print(f"{where}: run {run_id} {verb} {cause} (trigger dependency)", file=self.out)
+                print(f"{where}: run {run_id} {verb} {cause} (trigger {trigger})", file=self.out)
                 for reason in _plan_reasons(start.plan):
                     print(f"    because {reason}", file=self.out)
                 followed = _Followed(start.project, start.target, run_id)
@@ -531,11 +554,13 @@ def follow_runs(engine: ReplicationEngine, runner: LocalRunner, runs: list[_Foll
     pause = idle_sleep
     while True:
         handled = runner.run_once()
-        if joined is not None:
-            runs += joined()
         for run in runs:
             if run.status not in RUN_TERMINAL:
                 _report_progress(engine, run, out)
+        # After the runs that started them have told how they ended, so the lines read in order.
+        for run in joined() if joined is not None else []:
+            runs.append(run)
+            _report_progress(engine, run, out)
         if all(run.status in RUN_TERMINAL for run in runs):
             return True
         if time.monotonic() >= deadline:

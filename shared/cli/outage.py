@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 OUTAGE_COMMANDS = frozenset({"promote", "promotion", "failback", "drill"})
 EXIT_OK, EXIT_FAILED, EXIT_CHOICE, EXIT_TIMEOUT = 0, 1, 3, 4
-# (project, target, run id) of each started run -> True when all finished in time (they may have failed).
-Follow = Callable[[Sequence[tuple[str, str, str]]], bool]
+# (project, target, run id) of each run to follow -> the final status of every run followed (those and
+# the ones their success started, e.g. the orchestrations waiting for a CLU project), None on timeout.
+Follow = Callable[[Sequence[tuple[str, str, str]]], "Mapping[str, str] | None"]
 
 
 def add_outage_commands(commands: Any) -> None:
@@ -76,14 +77,19 @@ def run_outage_command(args: argparse.Namespace, engine: ReplicationEngine, foll
         return EXIT_OK
     failback = engine.failback(projects=args.project, prefer=args.prefer, dry_run=args.dry_run)
     _print(out, args.json, failback.to_json(), failback.to_text())
-    started = [(e.run.project, e.run.target, e.run.run_id) for e in failback.entries
-               if e.run is not None and e.run.status == "started" and e.run.run_id]
+    # The runs this command started, and those an earlier one left under way (followed, not judged).
+    started = [(e.run.project, e.run.target, run_id) for e in failback.entries if e.run is not None
+               and e.run.status in ("started", "already_active")
+               and (run_id := e.run.run_id or e.run.active_run_id)]
     if started and follow is not None and not args.no_wait:
-        if not follow(started):
+        for entry in failback.entries:
+            if entry.run is not None and entry.run.status == "already_active" and entry.run.active_run_id:
+                # Its message may be held invisible by the runner that left it: a fresh slice now (fenced).
+                engine.resume_run(entry.project, entry.run.active_run_id)
+        finished = follow(started)
+        if finished is None:
             return EXIT_TIMEOUT
-        failed = [run_id for project, _, run_id in started
-                  if engine.get_run(project, run_id).status != "succeeded"]
-        if failed:
+        if any(status != "succeeded" for status in finished.values()):
             return EXIT_FAILED
         promotion = engine.promotion()
         print("Normal direction restored." if promotion is None

@@ -143,6 +143,9 @@ class FailbackRun:
         self.host = host
         # The acting primary's orchestrations and the CLU projects they route to (a test may stand in).
         self.dependency_reader: Callable[[str], DependencyReader] = self._acting_dependencies
+        # Told, in this process, of what a successful failback run started for the orchestrations routing
+        # to its project (the engine shares replication's list, so a following CLI hears both kinds).
+        self.dependant_start_listeners: list[Callable[[RunManifest, Sequence[RunStart]], None]] = []
 
     def _acting_dependencies(self, acting: str) -> DependencyReader:
         # Not cached: the routing cache describes the primary's projects, and failback is rare.
@@ -184,7 +187,11 @@ class FailbackRun:
             return []
         logger.info("%s failed back: failing back the orchestrations routing to it: %s", manifest.project,
                     ", ".join(waiting))
-        return FailbackService(self.host, self).failback(projects=waiting).entries
+        entries = FailbackService(self.host, self).failback(projects=waiting).entries
+        starts = [entry.run or _no_run(entry) for entry in entries]
+        for listener in self.dependant_start_listeners:
+            listener(manifest, starts)
+        return entries
 
     def machine(self, manifest: RunManifest) -> StepMachine:
         return self.reverse(str(manifest.context[ACTING_KEY])).machine(manifest)
@@ -202,6 +209,22 @@ class FailbackRun:
     def cancel_job(self, manifest: RunManifest, step: StepRecord) -> None:
         if cancellable(step.kind) and step.job_url:
             self.host.primary.cancel_training(step.job_url)
+
+
+def _no_run(entry: FailbackEntry) -> RunStart:
+    """An entry that started no run (returned unchanged, needs a choice, or failed), as a start says it."""
+    status = "in_sync" if entry.action == "return" else entry.action
+    return RunStart(entry.project, ORIGINAL, None, status, plan={"reasons": list(entry.reasons)})
+
+
+def active_failback_run(host: FailoverHost, project: str) -> str | None:
+    """The failback run under way for `project` (its lock held, or its latest run not finished), if any:
+    its imports may already have reached the original primary, so the sides are not compared meanwhile."""
+    holder = host.lock.holder(ORIGINAL, project)
+    if holder is not None:
+        return holder
+    latest = host.manifests.recent(project, ORIGINAL, limit=1)
+    return latest[0].run_id if latest and latest[0].active else None
 
 
 def return_project(host: FailoverHost, acting: str, project: str, *, content_hash: str | None = None,
@@ -311,6 +334,12 @@ class FailbackService:
     def _project(self, acting: str, project: str, *, prefer: str | None, dry_run: bool,
                  dependencies: Dependencies | None = None) -> FailbackEntry:
         host = self.host
+        under_way = active_failback_run(host, project)
+        if under_way is not None:
+            # Half applied: comparing now would see both sides changed. Follow the run instead.
+            return FailbackEntry(project, FailbackChange.ACTING, (f"failback run {under_way} is under way",),
+                                 action=f"under way: run {under_way}",
+                                 run=RunStart(project, ORIGINAL, None, "already_active", under_way))
         change, reasons = self.decide(acting, project)
         entry = FailbackEntry(project, change, reasons)
         if change in (FailbackChange.NONE, FailbackChange.ORIGINAL):
@@ -381,7 +410,7 @@ class FailbackService:
 
 
 __all__ = ["ACTING_KEY", "FAILBACK_KIND", "PREFER", "FailbackEntry", "FailbackReport", "FailbackRun",
-           "FailbackService", "OriginalPrimaryDown", "return_project"]
+           "FailbackService", "OriginalPrimaryDown", "active_failback_run", "return_project"]
 
 
 _CHANGE_TEXT = {

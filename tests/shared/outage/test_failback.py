@@ -244,3 +244,35 @@ def test_an_orchestration_fails_back_after_the_clu_project_it_routes_to(regions,
     assert h.engine.promotion() is None
     primary, secondary = authoring(regions.primary), authoring(regions.secondary)
     assert labels(primary, "Contracts") == labels(secondary, "Contracts")
+
+
+def test_a_failback_run_under_way_is_reported_and_not_judged_half_applied(world, regions):
+    """A failback run stranded after its import (its CLI gone): the sides differ now, but asking again
+    must follow that run, not call it changed on both sides and push for a forced --prefer."""
+    project, primary, h = world
+    outage(regions.primary, "503")
+    promote(h)
+    edit_labels(authoring(regions.secondary), project.name, "edited on the acting primary")
+    outage(regions.primary, None)
+    [entry] = h.engine.failback().entries
+    assert entry.run is not None and entry.run.run_id is not None
+    run_id = entry.run.run_id
+    for _ in range(200):   # one delivery at a time, until the acting primary's labels are imported
+        taken = h.scheduler.pop_next()
+        assert taken is not None, "the run finished before its import was seen"
+        h.engine.advance(taken[0])
+        manifest = h.engine.get_run(project.name, run_id)
+        if any(step.kind == "import" and step.status == SUCCEEDED for step in manifest.steps):
+            break
+    assert manifest.active, manifest.to_json()
+    assert export_of(primary, project.name)["metadata"]["description"] == "edited on the acting primary"
+
+    again = h.engine.failback()
+
+    [entry] = again.entries
+    assert not again.needs_choice, again.to_json()
+    assert entry.action == f"under way: run {run_id}" and entry.run is not None
+    assert (entry.run.status, entry.run.active_run_id) == ("already_active", run_id)
+    h.run()
+    assert h.engine.get_run(project.name, run_id).status == SUCCEEDED
+    assert h.engine.promotion() is None
