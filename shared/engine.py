@@ -291,8 +291,9 @@ class ReplicationEngine:
                 report.errors.append({"project": project, **error.to_json()})
         return report
 
-    def health(self) -> dict[str, Any]:
-        """Whether settings and state storage are usable; never a secret."""
+    def health(self, *, drift_check: bool = False) -> dict[str, Any]:
+        """Whether settings and state storage are usable; never a secret. `drift_check`: also when the drift
+        check last ran and whether it is overdue (a blob read: the details ask, the anonymous probe not)."""
         storage: dict[str, Any] = {"container": STATE_CONTAINER}
         try:
             self.state_storage.get_container_client(STATE_CONTAINER).exists()
@@ -306,11 +307,11 @@ class ReplicationEngine:
         body: dict[str, Any] = {
             "version": VERSION, "time": utc_iso(now), "settings": self.settings.to_json(),
             "stateStorage": storage, "warnings": warnings, "healthy": bool(storage["usable"])}
-        if storage["usable"]:
-            drift_check = body["driftCheck"] = self.drift_check_state(now)
-            if drift_check["overdue"]:
+        if drift_check and storage["usable"]:
+            checked = body["driftCheck"] = self.drift_check_state(now)
+            if checked["overdue"]:
                 warnings.append(f"the last drift check is {OVERDUE}")
-            if "error" in drift_check:
+            if "error" in checked:
                 warnings.append("the last drift report cannot be read; the next drift check replaces it")
         return body
 

@@ -36,7 +36,7 @@ def get_health_details(req: func.HttpRequest) -> func.HttpResponse:
 
 def handle_health(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     """200 when healthy, 503 otherwise; only the names of the settings in error, never more."""
-    details, status = _details(provider)
+    details, status = _details(provider, drift_check=False)
     body = {"status": details["status"], "version": details["version"],
             "settingsInError": details["settingsInError"]}
     return json_response(body, status)
@@ -44,11 +44,11 @@ def handle_health(req: func.HttpRequest, provider: EngineProvider) -> func.HttpR
 
 def handle_health_details(req: func.HttpRequest, provider: EngineProvider) -> func.HttpResponse:
     """The engine's checks and its effective configuration (no secrets); 200 when healthy, 503 otherwise."""
-    details, status = _details(provider)
+    details, status = _details(provider, drift_check=True)
     return json_response(details, status)
 
 
-def _details(provider: EngineProvider) -> tuple[dict[str, Any], int]:
+def _details(provider: EngineProvider, *, drift_check: bool) -> tuple[dict[str, Any], int]:
     try:
         engine = provider.get()
     except EngineUnavailable as error:
@@ -56,7 +56,7 @@ def _details(provider: EngineProvider) -> tuple[dict[str, Any], int]:
         return {"status": "unhealthy", "version": app_version(), "settingsInError": list(error.settings),
                 "settings": settings}, 503
     try:
-        report = dict(engine.health())
+        report = dict(engine.health(drift_check=drift_check))
     except Exception:  # a probe answers; it does not crash
         logger.exception("health check failed")
         report = {"healthy": False, "error": "the health check failed; the function log has the details"}

@@ -83,6 +83,14 @@ class FailbackEntry:
                 "backups": self.backups, "diff": self.diff}
 
 
+_CHANGE_TEXT = {
+    FailbackChange.NONE: "unchanged on both sides",
+    FailbackChange.ACTING: "changed on the acting primary",
+    FailbackChange.ORIGINAL: "changed on the original primary",
+    FailbackChange.BOTH: "changed on both sides",
+}
+
+
 @dataclass
 class FailbackReport:
     acting: str
@@ -102,7 +110,7 @@ class FailbackReport:
     def to_text(self) -> str:
         lines = [f"Failback from acting primary {self.acting!r}" + (" (dry run)" if self.dry_run else "")]
         for entry in self.entries:
-            change = _CHANGE_TEXT.get(entry.change, "not compared") if entry.change else "not compared"
+            change = _CHANGE_TEXT[entry.change] if entry.change else "not compared"
             lines.append(f"  {entry.project}: {change} -> {entry.action}")
             lines += [f"      {reason}" for reason in entry.reasons]
             lines += [f"      backup {name}" for name in entry.backups]
@@ -337,6 +345,7 @@ class FailbackService:
         under_way = active_failback_run(host, project)
         if under_way is not None:
             # Half applied: comparing now would see both sides changed. Follow the run instead.
+            # (A failback run is started only for a change on the acting side: ACTING is what it found.)
             return FailbackEntry(project, FailbackChange.ACTING, (f"failback run {under_way} is under way",),
                                  action=f"under way: run {under_way}",
                                  run=RunStart(project, ORIGINAL, None, "already_active", under_way))
@@ -411,11 +420,3 @@ class FailbackService:
 
 __all__ = ["ACTING_KEY", "FAILBACK_KIND", "PREFER", "FailbackEntry", "FailbackReport", "FailbackRun",
            "FailbackService", "OriginalPrimaryDown", "active_failback_run", "return_project"]
-
-
-_CHANGE_TEXT = {
-    FailbackChange.NONE: "unchanged on both sides",
-    FailbackChange.ACTING: "changed on the acting primary",
-    FailbackChange.ORIGINAL: "changed on the original primary",
-    FailbackChange.BOTH: "changed on both sides",
-}
