@@ -18,6 +18,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,6 +233,21 @@ RECYCLE_AFTER = 8 * 60.0
 NAME_LOOKUPS_LAUNCHER = Path(__file__).resolve().parent / "azurite_name_lookups.js"
 
 
+def start_moving_off_taken_ports(start_once: Callable[[], None], stop: Callable[[], None],
+                                 choose_ports: Callable[[], None] | None) -> None:
+    """`start_once`, again on new ports (`choose_ports`) while another process turns out to hold one
+    (PortTaken), up to START_ATTEMPTS times; `choose_ports` None: the ports were given, so fail."""
+    for attempt in range(START_ATTEMPTS):
+        try:
+            start_once()
+            return
+        except PortTaken:
+            stop()
+            if choose_ports is None or attempt == START_ATTEMPTS - 1:
+                raise
+            choose_ports()
+
+
 @dataclass
 class Azurite:
     """One Azurite process serving blob and queue for several storage accounts."""
@@ -264,19 +280,14 @@ class Azurite:
 
     def start(self, timeout: float = 60.0) -> Azurite:
         """Start Azurite; on ports it chose, a port another process took is replaced by a free one."""
-        for attempt in range(START_ATTEMPTS):
-            try:
-                self._start_once(timeout)
-            except PortTaken:
-                self._stop_process()
-                if not self._may_choose_ports or attempt == START_ATTEMPTS - 1:
-                    raise
-                self.blob_port, self.queue_port = free_port(), free_port()
-                continue
-            # Clients now hold these ports: a restart keeps them.
-            self._may_choose_ports = False
-            return self
-        raise AssertionError("unreachable")
+
+        def choose_ports() -> None:
+            self.blob_port, self.queue_port = free_port(), free_port()
+
+        start_moving_off_taken_ports(lambda: self._start_once(timeout), self._stop_process,
+                                     choose_ports if self._may_choose_ports else None)
+        self._may_choose_ports = False  # clients now hold these ports: a restart keeps them
+        return self
 
     def _start_once(self, timeout: float) -> None:
         binary = REPO_ROOT / "node_modules" / ".bin" / "azurite"
@@ -398,24 +409,22 @@ class EmulatorRegion:
         """Start the region; on ports it chose, a port another process took is replaced by a free one."""
         if self.log_path is None:
             self.log_path = Path(tempfile.mkdtemp(prefix="emulator-")) / f"{self.region}.log"
-        for attempt in range(START_ATTEMPTS):
-            log = open(self.log_path, "ab")  # noqa: SIM115 - the child holds its own descriptor
+        log_path = self.log_path
+
+        def start_once() -> None:
+            log = open(log_path, "ab")  # noqa: SIM115 - the child holds its own descriptor
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
             )
             log.close()
-            try:
-                self.wait_healthy(timeout)
-            except PortTaken:
-                self.stop()
-                if not self._may_choose_ports or attempt == START_ATTEMPTS - 1:
-                    raise
-                self.port, self.control_port = free_port(), free_port()
-                continue
-            # Clients now hold these ports: a restart after kill() keeps them.
-            self._may_choose_ports = False
-            return self
-        raise AssertionError("unreachable")
+            self.wait_healthy(timeout)
+
+        def choose_ports() -> None:
+            self.port, self.control_port = free_port(), free_port()
+
+        start_moving_off_taken_ports(start_once, self.stop, choose_ports if self._may_choose_ports else None)
+        self._may_choose_ports = False  # clients now hold these ports: a restart after kill() keeps them
+        return self
 
     def wait_healthy(self, timeout: float) -> None:
         """Wait until this process answers health on its control port and listens on both ports."""
