@@ -207,12 +207,14 @@ def create_app(
             raise ServiceError(
                 burst.code or str(burst.status), burst.message or "Injected fault.", status=burst.status
             )
-        delay = faults.latency(method, path)
-        if delay:
-            time.sleep(delay)
+        # The gateway throttles on arrival, before any injected slowness: a request still sleeping out its
+        # latency when the next test injects a throttle must not take that test's fault.
         forced = faults.take_forced_throttle(method, path)
         if forced is not None:
             raise throttled(forced.seconds, "authoring" if is_authoring(path) else "runtime")
+        delay = faults.latency(method, path)
+        if delay:
+            time.sleep(delay)
         now = clock.now()
         context.authenticator.authorize(request.headers, method, path)
         limiter.check(_bucket(method, path), now)
